@@ -1,0 +1,221 @@
+"""The ordered pass that changes occupancy: removals, divisions, differentiation, pushing.
+
+Runs serially in site-index order, so two divisions that compete for one free site
+are always resolved the same way (the lower index wins), whatever the thread count.
+A push only moves cells to higher indices, together with their pending action, so
+every cell is visited exactly once.
+"""
+
+import math
+
+from numba import njit
+
+from ..rng import uniform
+from .cells import gero_threshold_draw
+from .layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATE, DIFFERENTIATED, DISH, DIVIDE, E_BIRTHS,
+                     E_CLEARANCES, E_DEATHS, E_DIFFERENTIATIONS, E_DIVISIONS, E_SENESCENT_LOST, E_SHED, EMPTY,
+                     FIBROBLAST, K_DAMAGE_P21, K_DAMAGE_PER_DIVISION, K_PROG_DIV_MAX, K_PROG_DIV_MIN, K_REST_MEAN_H,
+                     K_STEM_RENEW_GAP, K_STEM_SYMMETRIC_LOSS, NONE, PROGENITOR, S_DIRECTION, S_DIVISIONS, S_FATE,
+                     S_REPLICATION, S_REST, SENESCENT, SHED, STEM)
+
+
+@njit(inline="always", cache=True)
+def move_cell(src, dst, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero, gero_threshold,
+              age_h, arrest_h, clone):
+    uid[dst] = uid[src]
+    kind[dst] = kind[src]
+    phase[dst] = phase[src]
+    divisions_left[dst] = divisions_left[src]
+    pending[dst] = pending[src]
+    mass[dst] = mass[src]
+    cycle[dst] = cycle[src]
+    p21[dst] = p21[src]
+    p16[dst] = p16[src]
+    gero[dst] = gero[src]
+    gero_threshold[dst] = gero_threshold[src]
+    age_h[dst] = age_h[src]
+    arrest_h[dst] = arrest_h[src]
+    clone[dst] = clone[src]
+    phase[src] = EMPTY
+    pending[src] = NONE
+
+
+@njit(inline="always", cache=True)
+def count_removal(phase_of_cell, events):
+    if phase_of_cell == SENESCENT:
+        events[E_SENESCENT_LOST] += 1
+
+
+@njit(cache=True)
+def push_column(col, first_row, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero,
+                gero_threshold, age_h, arrest_h, clone, events):
+    """Free the site (first_row, col) by shifting the stack above it up by one.
+
+    The stack moves up to the first empty site; if the column is full the top cell is
+    shed.  Returns the freed site index.
+    """
+    top = first_row
+    while top < rows and phase[top * width + col] != EMPTY:
+        top += 1
+    if top == rows:  # column full: the top cell leaves the tissue
+        top = rows - 1
+        shed_site = top * width + col
+        count_removal(phase[shed_site], events)
+        events[E_SHED] += 1
+        phase[shed_site] = EMPTY
+        pending[shed_site] = NONE
+    for r in range(top, first_row, -1):
+        move_cell((r - 1) * width + col, r * width + col, uid, kind, phase, divisions_left, pending, mass, cycle,
+                  p21, p16, gero, gero_threshold, age_h, arrest_h, clone)
+    return first_row * width + col
+
+
+@njit(inline="always", cache=True)
+def free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, draw):
+    """A free von Neumann neighbour chosen by ``draw`` in [0, 1), or -1.
+
+    Rows outside [row_lo, row_hi) are not neighbours; the dish wraps vertically too.
+    """
+    row = i // width
+    col = i - row * width
+    cand = (row * width + (col - 1 if col > 0 else width - 1),
+            row * width + (col + 1 if col < width - 1 else 0),
+            -1, -1)
+    if geometry == DISH:
+        cand = (cand[0], cand[1], (row - 1 if row > 0 else rows - 1) * width + col,
+                (row + 1 if row < rows - 1 else 0) * width + col)
+    elif row_hi - row_lo > 1:
+        down = (row - 1) * width + col if row - 1 >= row_lo else -1
+        up = (row + 1) * width + col if row + 1 < row_hi else -1
+        cand = (cand[0], cand[1], down, up)
+    n_free = 0
+    for j in cand:
+        if j >= 0 and phase[j] == EMPTY:
+            n_free += 1
+    if n_free == 0:
+        return -1
+    pick = int(draw * n_free)
+    for j in cand:
+        if j >= 0 and phase[j] == EMPTY:
+            if pick == 0:
+                return j
+            pick -= 1
+    return -1
+
+
+@njit(inline="always", cache=True)
+def progenitor_divisions(k, seed, cell, step):
+    lo = int(k[K_PROG_DIV_MIN])
+    hi = int(k[K_PROG_DIV_MAX])
+    return lo + int(uniform(seed, S_DIVISIONS, cell, step) * (hi - lo + 1))
+
+
+@njit(inline="always", cache=True)
+def newborn_cycle(k, seed, cell, step):
+    """0, or a negative value whose size is an exponential G0 rest in units of its mean."""
+    if k[K_REST_MEAN_H] <= 0.0:
+        return 0.0
+    return math.log(1.0 - uniform(seed, S_REST, cell, step))
+
+
+@njit(cache=True)
+def apply_pending(geometry, width, rows, basal_row,
+                  uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero, gero_threshold,
+                  age_h, arrest_h, clone,
+                  k, seed, step, next_uid, events):
+    """Carry out every pending action in site order; returns the next free uid."""
+    for i in range(width * rows):
+        action = pending[i]
+        if action == NONE:
+            continue
+        pending[i] = NONE
+        if action == CLEAR or action == DIE or action == SHED:
+            count_removal(phase[i], events)
+            if action == CLEAR:
+                events[E_CLEARANCES] += 1
+            elif action == DIE:
+                events[E_DEATHS] += 1
+            else:
+                events[E_SHED] += 1
+            phase[i] = EMPTY
+            continue
+        row = i // width
+        col = i - row * width
+        if action == DIFFERENTIATE:
+            # an exhausted progenitor leaves the basal row for the first suprabasal site
+            kind[i] = DIFFERENTIATED
+            phase[i] = ARRESTED
+            arrest_h[i] = 0.0
+            cycle[i] = 0.0
+            events[E_DIFFERENTIATIONS] += 1
+            if row + 1 < rows:
+                dst = push_column(col, row + 1, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle,
+                                  p21, p16, gero, gero_threshold, age_h, arrest_h, clone, events)
+                move_cell(i, dst, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero,
+                          gero_threshold, age_h, arrest_h, clone)
+            continue
+        # DIVIDE
+        mother = uid[i]
+        kd = kind[i]
+        draw = uniform(seed, S_DIRECTION, mother, step)
+        daughter_kind = kd
+        daughter_phase = CYCLING
+        if geometry == DISH:
+            dst = free_neighbour(i, width, rows, geometry, 0, rows, phase, draw)
+        elif kd == FIBROBLAST:
+            dst = free_neighbour(i, width, rows, geometry, 0, basal_row, phase, draw)
+        else:
+            # basal division: a free basal neighbour keeps the daughter basal, otherwise she
+            # differentiates and pushes the column up
+            dst = free_neighbour(i, width, rows, geometry, row, row + 1, phase, draw)
+            fate = uniform(seed, S_FATE, mother, step)
+            if kd == STEM and fate < k[K_STEM_SYMMETRIC_LOSS]:
+                kind[i] = PROGENITOR
+                divisions_left[i] = progenitor_divisions(k, seed, mother, step)
+            if kind[i] == PROGENITOR:
+                divisions_left[i] -= 1
+            if dst >= 0:
+                if kd == STEM and fate >= k[K_STEM_SYMMETRIC_LOSS] and \
+                        uniform(seed, S_DIVISIONS, mother, step + 1) < k[K_STEM_RENEW_GAP]:
+                    daughter_kind = STEM
+                else:
+                    daughter_kind = PROGENITOR
+            elif row + 1 < rows:
+                dst = push_column(col, row + 1, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle,
+                                  p21, p16, gero, gero_threshold, age_h, arrest_h, clone, events)
+                daughter_kind = DIFFERENTIATED
+                daughter_phase = ARRESTED
+        if dst < 0:
+            continue  # contact-inhibited: the cell waits at the end of its cycle
+        child = next_uid
+        next_uid += 1
+        events[E_DIVISIONS] += 1
+        events[E_BIRTHS] += 1
+        half = mass[i] * 0.5
+        mass[i] = half
+        gero[i] = 0.0
+        age_h[i] = 0.0
+        cycle[i] = newborn_cycle(k, seed, mother, step)
+        uid[dst] = child
+        kind[dst] = daughter_kind
+        phase[dst] = daughter_phase
+        pending[dst] = NONE
+        mass[dst] = half
+        p21[dst] = p21[i]
+        p16[dst] = p16[i]
+        gero[dst] = 0.0
+        gero_threshold[dst] = gero_threshold_draw(k, seed, child)
+        age_h[dst] = 0.0
+        arrest_h[dst] = 0.0
+        clone[dst] = clone[i]
+        if daughter_kind == PROGENITOR:
+            divisions_left[dst] = divisions_left[i] if kd == PROGENITOR else progenitor_divisions(k, seed, child, step)
+        else:
+            divisions_left[dst] = 0
+        cycle[dst] = newborn_cycle(k, seed, child, step) if daughter_phase == CYCLING else 0.0
+        # replication stress: each daughter may take a DNA-damage hit
+        if uniform(seed, S_REPLICATION, mother, step) < k[K_DAMAGE_PER_DIVISION]:
+            p21[i] = min(1.0, p21[i] + k[K_DAMAGE_P21])
+        if uniform(seed, S_REPLICATION, child, step) < k[K_DAMAGE_PER_DIVISION]:
+            p21[dst] = min(1.0, p21[dst] + k[K_DAMAGE_P21])
+    return next_uid

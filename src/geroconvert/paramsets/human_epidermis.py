@@ -1,0 +1,22 @@
+"""Human interfollicular epidermis (cross-section), with optional dermal fibroblasts."""
+
+VALUES = {
+    "cycle_h": (311.0, "basal keratinocyte cycle time (Weinstein, McCullough & Ross 1984)"),
+    "rest_mean_h": (207.0, "G0 rest giving ~60% of basal cells cycling: 311 * (1/0.6 - 1) "
+                           "(Weinstein, McCullough & Ross 1984)"),
+    "stem_cycle_factor": (1.0, "assumption: stem and progenitor cycle alike (range 1-3)"),
+    "contact_inhibition_max": (0.0, "basal cells are not contact-inhibited by suprabasal neighbours (assumption)"),
+    "progenitor_divisions_min": (1, "transit-amplifying 1-5 divisions (Jones & Watt 1993)"),
+    "progenitor_divisions_max": (5, "transit-amplifying 1-5 divisions (Jones & Watt 1993)"),
+    "transit_h": (336.0, "~14 days from basal layer to surface (BioNumbers 111965, summary)"),
+    "inducer_to_p21": (0.0, "no inducer in tissue"),
+    "clearance_beta_per_h": (0.15 / 24.0, "beta = 0.15/day (Karin et al. 2019, Nat Commun 10:5495)"),
+    "clearance_kappa": (0.5, "kappa = 0.5 (Karin et al. 2019)"),
+    "p16_tau_h": (2000.0, "p16 is stable in tissue (assumption)"),
+    "p16_rise_arrested_per_h": (0.001, "p16 rises slowly in arrested cells (assumption)"),
+    "damage_per_division": (0.002, "replication-stress damage per division (assumption, 1e-4 to 1e-2)"),
+    "hypertrophy_rate_per_h": (0.005, "slow growth of arrested cells in tissue (assumption)"),
+    "gero_rate_per_h": (0.0175 / 10.0, "tissue mTOR is far below culture in serum (assumption: 10-fold)"),
+    "fibroblast_cycle_h": (2000.0, "dermal fibroblasts rarely divide (assumption)"),
+    "sasp_to_p21": (0.2, "paracrine senescence (assumption)"),
+}
