@@ -11,7 +11,7 @@ generator.  Numba's global generator is never used.
 import math
 
 import numpy as np
-from numba import njit, uint64
+from numba import int64, njit, uint64
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -29,18 +29,24 @@ def mix64(x):
 
 
 @njit(inline="always", cache=True)
-def key_hash(seed, stream, uid, step):
-    """64-bit hash of the four integers of a key."""
+def stream_key(seed, stream, step):
+    """Hash of the three keys shared by every cell in one step (hoisted out of cell loops)."""
     h = mix64(uint64(seed))
     h = mix64(h ^ uint64(stream))
-    h = mix64(h ^ uint64(uid))
     return mix64(h ^ uint64(step))
 
 
 @njit(inline="always", cache=True)
+def draw(key, uid):
+    """A float64 in [0, 1) for one cell: splitmix64 of ``key + uid * golden`` (top 53 bits)."""
+    z = mix64(uint64(key) + uint64(uid) * _GOLDEN)
+    return float(int64(z >> uint64(11))) * _INV_2_53  # signed convert: one instruction
+
+
+@njit(inline="always", cache=True)
 def uniform(seed, stream, uid, step):
-    """A float64 in [0, 1) from the top 53 bits of the key's hash."""
-    return float(key_hash(seed, stream, uid, step) >> uint64(11)) * _INV_2_53
+    """A float64 in [0, 1) keyed by (seed, stream, uid, step)."""
+    return draw(stream_key(seed, stream, step), uid)
 
 
 @njit(inline="always", cache=True)

@@ -11,7 +11,7 @@ import math
 
 from numba import njit, prange
 
-from ..rng import normal, uniform
+from ..rng import draw, normal, stream_key
 from .layout import (ARRESTED, CYCLING, DIE, DIFFERENTIATE, DIFFERENTIATED, DISH, DIVIDE, EMPTY, FIBROBLAST,
                      K_CONTACT_MAX, K_CYCLE_H, K_DAMAGE_P16, K_DAMAGE_P21, K_DEATH_P, K_DIVISION_MASS, K_DT,
                      K_FIBROBLAST_CYCLE_H, K_GERO_RATE, K_HYPERTROPHY_RATE, K_INDUCER_P16, K_INDUCER_P21, K_MASS_MAX,
@@ -25,9 +25,8 @@ LN2 = math.log(2.0)
 
 
 @njit(inline="always", cache=True)
-def occupied_neighbours(i, width, rows, geometry, phase):
+def occupied_neighbours(i, row, width, rows, geometry, phase):
     """Occupied von Neumann neighbours; the dish wraps both ways, the epidermis only sideways."""
-    row = i // width
     col = i - row * width
     left = row * width + (col - 1 if col > 0 else width - 1)
     right = row * width + (col + 1 if col < width - 1 else 0)
@@ -70,102 +69,145 @@ def hypertrophy(mass, growth_drive, k):
     return m_max / (1.0 + (m_max / mass - 1.0) * decay)
 
 
+# what a cell's update reports back for the event counters
+_NOTHING = 0
+_ARRESTED = 1
+_RESUMED = 2
+_CONVERTED = 3
+
+
+@njit(inline="always", cache=True)
+def can_divide_here(i, row, width, rows, geometry, phase):
+    """Whether a division could find room.  In the dish a cell with four occupied
+    neighbours is contact-inhibited and does not ask; elsewhere the ordered pass decides
+    (basal cells push).  Occupancy only changes in that pass, so this read is race-free."""
+    if geometry != DISH:
+        return True
+    return occupied_neighbours(i, row, width, rows, geometry, phase) < 4
+
+
+@njit(inline="always", cache=True)
+def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero,
+               gero_threshold, age_h, arrest_h, sasp, k, p, s6k_factor, e4bp_factor, damage_key, clear_key,
+               death_key, uid):
+    """Steps 2-7 for the cell at site ``i``; returns what happened (for the counters)."""
+    dt = k[K_DT]
+    ph = phase[i]
+    kd = kind[i]
+    cell = uid[i]
+    report = _NOTHING
+
+    # 2. signalling: two mTOR branches with drug inhibition per row
+    drive = p[P_DRIVE]
+    if k[K_CONTACT_MAX] > 0.0:
+        crowd = occupied_neighbours(i, row, width, rows, geometry, phase) / 4.0
+        drive *= 1.0 - k[K_CONTACT_MAX] * crowd * crowd
+    s6k = drive * s6k_factor
+    e4bp = drive * e4bp_factor
+    gero_drive = k[K_W_GERO] * s6k + (1.0 - k[K_W_GERO]) * e4bp
+    growth_drive = k[K_W_GROW] * s6k + (1.0 - k[K_W_GROW]) * e4bp
+
+    # 3. CDK inhibitors: first-order relaxation to their drivers, damage kicks, slow p16 rise
+    x21 = p21[i]
+    target21 = min(1.0, p[P_INDUCER] * k[K_INDUCER_P21] + k[K_SASP_P21] * sasp[i])
+    x21 += (target21 - x21) * k[K_P21_RELAX]
+    x16 = p16[i]
+    x16 += (min(1.0, p[P_INDUCER] * k[K_INDUCER_P16]) - x16) * k[K_P16_RELAX]
+    rise = k[K_P16_RISE_AGE]
+    if ph == SENESCENT:
+        rise += k[K_P16_RISE_SENESCENT]
+    elif ph == ARRESTED and kd != DIFFERENTIATED:
+        rise += k[K_P16_RISE_ARRESTED]
+    x16 += rise * dt * (1.0 - x16)
+    if p[P_DAMAGE_P] > 0.0 and draw(damage_key, cell) < p[P_DAMAGE_P]:
+        x21 = min(1.0, x21 + k[K_DAMAGE_P21])
+        x16 = min(1.0, x16 + k[K_DAMAGE_P16])
+    p21[i] = x21
+    p16[i] = x16
+    blocked = x21 > k[K_P21_THRESHOLD] or x16 > k[K_P16_THRESHOLD]
+    age_h[i] += dt
+
+    # 4-7. fates
+    action = NONE
+    if kd == DIFFERENTIATED:
+        arrest_h[i] += dt
+        if arrest_h[i] >= k[K_TRANSIT_H]:
+            action = SHED
+    elif ph == CYCLING:
+        if blocked:
+            phase[i] = ARRESTED
+            arrest_h[i] = 0.0
+            report = _ARRESTED
+        else:
+            c = cycle[i]
+            if c < 0.0:  # G0 rest after a division
+                c = min(0.0, c + dt / k[K_REST_MEAN_H])
+            elif c < 1.0:
+                ch = cycle_time_h(kd, k)
+                c += growth_drive * dt / ch
+                mass[i] = min(mass[i] * math.exp(LN2 * growth_drive * dt / ch), k[K_MASS_MAX])
+            cycle[i] = c
+            if c >= 1.0 and mass[i] >= k[K_DIVISION_MASS]:
+                if kd == PROGENITOR and divisions_left[i] <= 0:
+                    action = DIFFERENTIATE
+                elif can_divide_here(i, row, width, rows, geometry, phase):
+                    action = DIVIDE
+    elif ph == ARRESTED:
+        if not blocked:
+            phase[i] = CYCLING
+            arrest_h[i] = 0.0
+            report = _RESUMED
+        else:
+            arrest_h[i] += dt
+            mass[i] = hypertrophy(mass[i], growth_drive, k)
+            g = gero[i] + k[K_GERO_RATE] * gero_drive * dt
+            gero[i] = g
+            if g >= gero_threshold[i]:
+                phase[i] = SENESCENT
+                report = _CONVERTED
+    else:  # SENESCENT: hypertrophic, secretes SASP in proportion to mTOR, may be cleared
+        arrest_h[i] += dt
+        mass[i] = hypertrophy(mass[i], growth_drive, k)
+        sasp[i] += k[K_SASP_SECRETION] * gero_drive * dt
+        if p[P_CLEAR_P] > 0.0 and draw(clear_key, cell) < p[P_CLEAR_P]:
+            action = CLEAR
+        elif draw(death_key, cell) < k[K_SENESCENT_DEATH_P]:
+            action = DIE
+    if action == NONE and ph != SENESCENT and k[K_DEATH_P] > 0.0:
+        if draw(death_key, cell) < k[K_DEATH_P]:
+            action = DIE
+    pending[i] = action
+    return report
+
+
 @njit(parallel=True, cache=True)
 def update_cells(geometry, width, rows,
                  uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero, gero_threshold,
                  age_h, arrest_h, sasp,
                  k, p, s6k_row, e4bp_row, seed, step):
-    """Steps 2-6 of the step order for every cell; returns (arrests, resumes, conversions)."""
+    """Steps 2-7 of the step order for every cell; returns (arrests, resumes, conversions).
+
+    Rows run in parallel; the random keys of the step are hashed once, outside the loop.
+    """
+    damage_key = stream_key(seed, S_DAMAGE, step)
+    clear_key = stream_key(seed, S_CLEAR, step)
+    death_key = stream_key(seed, S_DEATH, step)
     n_arrests = 0
     n_resumes = 0
     n_conversions = 0
-    dt = k[K_DT]
-    for i in prange(width * rows):
-        ph = phase[i]
-        if ph == EMPTY:
-            continue
-        kd = kind[i]
-        row = i // width
-        cell = uid[i]
-
-        # 2. signalling: two mTOR branches with drug inhibition per row
-        drive = p[P_DRIVE]
-        if k[K_CONTACT_MAX] > 0.0:
-            crowd = occupied_neighbours(i, width, rows, geometry, phase) / 4.0
-            drive *= 1.0 - k[K_CONTACT_MAX] * crowd * crowd
-        s6k = drive * s6k_row[row]
-        e4bp = drive * e4bp_row[row]
-        gero_drive = k[K_W_GERO] * s6k + (1.0 - k[K_W_GERO]) * e4bp
-        growth_drive = k[K_W_GROW] * s6k + (1.0 - k[K_W_GROW]) * e4bp
-
-        # 3. CDK inhibitors: first-order relaxation to their drivers, damage kicks, slow p16 rise
-        x21 = p21[i]
-        target21 = min(1.0, p[P_INDUCER] * k[K_INDUCER_P21] + k[K_SASP_P21] * sasp[i])
-        x21 += (target21 - x21) * k[K_P21_RELAX]
-        x16 = p16[i]
-        x16 += (min(1.0, p[P_INDUCER] * k[K_INDUCER_P16]) - x16) * k[K_P16_RELAX]
-        rise = k[K_P16_RISE_AGE]
-        if ph == SENESCENT:
-            rise += k[K_P16_RISE_SENESCENT]
-        elif ph == ARRESTED and kd != DIFFERENTIATED:
-            rise += k[K_P16_RISE_ARRESTED]
-        x16 += rise * dt * (1.0 - x16)
-        if uniform(seed, S_DAMAGE, cell, step) < p[P_DAMAGE_P]:
-            x21 = min(1.0, x21 + k[K_DAMAGE_P21])
-            x16 = min(1.0, x16 + k[K_DAMAGE_P16])
-        p21[i] = x21
-        p16[i] = x16
-        blocked = x21 > k[K_P21_THRESHOLD] or x16 > k[K_P16_THRESHOLD]
-        age_h[i] += dt
-
-        # 4-7. fates
-        action = NONE
-        if kd == DIFFERENTIATED:
-            arrest_h[i] += dt
-            if arrest_h[i] >= k[K_TRANSIT_H]:
-                action = SHED
-        elif ph == CYCLING:
-            if blocked:
-                phase[i] = ARRESTED
-                arrest_h[i] = 0.0
+    for row in prange(rows):
+        s6k_factor = s6k_row[row]
+        e4bp_factor = e4bp_row[row]
+        for i in range(row * width, (row + 1) * width):
+            if phase[i] == EMPTY:
+                continue
+            report = update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pending, mass, cycle,
+                                p21, p16, gero, gero_threshold, age_h, arrest_h, sasp, k, p, s6k_factor,
+                                e4bp_factor, damage_key, clear_key, death_key, uid)
+            if report == _ARRESTED:
                 n_arrests += 1
-            else:
-                c = cycle[i]
-                if c < 0.0:  # G0 rest after a division
-                    c = min(0.0, c + dt / k[K_REST_MEAN_H])
-                elif c < 1.0:
-                    ch = cycle_time_h(kd, k)
-                    c += growth_drive * dt / ch
-                    mass[i] = min(mass[i] * math.exp(LN2 * growth_drive * dt / ch), k[K_MASS_MAX])
-                cycle[i] = c
-                if c >= 1.0 and mass[i] >= k[K_DIVISION_MASS]:
-                    if kd == PROGENITOR and divisions_left[i] <= 0:
-                        action = DIFFERENTIATE
-                    else:
-                        action = DIVIDE
-        elif ph == ARRESTED:
-            if not blocked:
-                phase[i] = CYCLING
-                arrest_h[i] = 0.0
+            elif report == _RESUMED:
                 n_resumes += 1
-            else:
-                arrest_h[i] += dt
-                mass[i] = hypertrophy(mass[i], growth_drive, k)
-                g = gero[i] + k[K_GERO_RATE] * gero_drive * dt
-                gero[i] = g
-                if g >= gero_threshold[i]:
-                    phase[i] = SENESCENT
-                    n_conversions += 1
-        else:  # SENESCENT: hypertrophic, secretes SASP in proportion to mTOR, may be cleared
-            arrest_h[i] += dt
-            mass[i] = hypertrophy(mass[i], growth_drive, k)
-            sasp[i] += k[K_SASP_SECRETION] * gero_drive * dt
-            if uniform(seed, S_CLEAR, cell, step) < p[P_CLEAR_P]:
-                action = CLEAR
-            elif uniform(seed, S_DEATH, cell, step) < k[K_SENESCENT_DEATH_P]:
-                action = DIE
-        if action == NONE and ph != SENESCENT and k[K_DEATH_P] > 0.0:
-            if uniform(seed, S_DEATH, cell, step) < k[K_DEATH_P]:
-                action = DIE
-        pending[i] = action
+            elif report == _CONVERTED:
+                n_conversions += 1
     return n_arrests, n_resumes, n_conversions

@@ -1,0 +1,74 @@
+"""Throughput of the numba core: dish geometry with every fate active.
+
+    python benchmarks/throughput.py --cells 1000000 --threads 2
+
+Prints one JSON object: cells, threads, steps, cell_updates_per_s, bytes_per_cell,
+seconds, plus a per-kernel breakdown of one step's time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+
+
+def build(cells: int, seed: int):
+    from geroconvert.engine import Simulation
+    from geroconvert.params import Params
+
+    density = 0.8
+    side = max(8, int(math.ceil(math.sqrt(cells / density))))
+    params = Params().with_changes(
+        simulation={"width": side, "height": side, "initial_density": density, "dt_h": 1.0},
+        # every fate active: damage -> arrest, geroconversion, SASP, clearance, death, division
+        environment={"damage_rate_per_h": 0.01, "rapamycin_nM": 1.0},
+        cells={"clearance_beta_per_h": 0.01, "death_per_h": 0.001, "senescent_death_per_h": 0.001},
+    )
+    return Simulation(params, seed=seed)
+
+
+def measure(cells: int, threads: int, steps: int, warmup: int) -> dict:
+    import numba
+
+    from geroconvert.state import CellState
+
+    numba.set_num_threads(threads)
+    sim = build(cells, seed=1)
+    for _ in range(warmup):  # compile, and let arrests and senescence appear
+        sim.step()
+    live = sim.n_cells
+    start = time.perf_counter()
+    for _ in range(steps):
+        sim.step()
+    seconds = time.perf_counter() - start
+    return {
+        "benchmark": "throughput",
+        "cells": live,
+        "sites": sim.state.capacity,
+        "threads": threads,
+        "steps": steps,
+        "seconds": round(seconds, 4),
+        "cell_updates_per_s": live * steps / seconds,
+        "site_updates_per_s": sim.state.capacity * steps / seconds,
+        "bytes_per_cell": CellState.bytes_per_site(),
+        "senescent_fraction": sim.n_senescent / max(sim.n_cells, 1),
+        "machine": platform.processor() or platform.machine(),
+    }
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", type=int, default=1_000_000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=0, help="default: about 2e8 cell-updates worth")
+    parser.add_argument("--warmup", type=int, default=120, help="steps before timing: compile, and let senescence appear")
+    args = parser.parse_args(argv)
+    steps = args.steps or max(10, min(2000, int(2e8 / args.cells)))
+    print(json.dumps(measure(args.cells, args.threads, steps, args.warmup)))
+
+
+if __name__ == "__main__":
+    main()

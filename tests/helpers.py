@@ -1,0 +1,26 @@
+"""Small parameter sets shared by the behaviour tests."""
+
+from geroconvert import paramsets
+from geroconvert.params import Params
+
+# an HT-p21 dish small enough to run in well under a second
+SMALL_DISH = {"width": 40, "height": 40, "initial_density": 0.25}
+
+
+def ht_p21(hours=96.0, environment=None, simulation=None, cells=None, rpp_times=()):
+    params = Params(cells=paramsets.cells("ht_p21", cells or {}))
+    return params.with_changes(
+        simulation={**SMALL_DISH, "hours": hours, **(simulation or {})},
+        environment={"inducer": 1.0, **(environment or {})},
+        assays={"rpp_times_h": tuple(rpp_times)},
+    )
+
+
+def epidermis(hours=2000.0, environment=None, simulation=None, cells=None):
+    params = Params(cells=paramsets.cells("human_epidermis", cells or {}))
+    return params.with_changes(
+        simulation={"geometry": "epidermis", "width": 40, "height": 12, "dermis_rows": 2,
+                    "initial_thickness_rows": 3, "initial_density": 0.3, "dt_h": 2.0, "hours": hours,
+                    "record_every_h": 24.0, **(simulation or {})},
+        environment={"damage_rate_per_h": 2e-4, **(environment or {})},
+    )
