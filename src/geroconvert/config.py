@@ -119,6 +119,26 @@ def _type_name(value: Any) -> str:
             dict: "a table"}.get(type(value), type(value).__name__)
 
 
+def suggest_path(text: str) -> str:
+    """A suggestion for a mistyped ``section.key`` (or a bare key): ``"; did you mean 'simulation.width'?"``."""
+    section, _, key = text.rpartition(".") if "." in text else ("", "", text)
+    if section:
+        close = difflib.get_close_matches(section, SECTIONS, n=1, cutoff=0.6)
+        if close and close[0] in MODEL_SECTIONS:
+            fields = fields_of(close[0])
+            match = key if key in fields else next(iter(difflib.get_close_matches(key, fields, n=1)), None)
+            if match:
+                return f"; did you mean '{close[0]}.{match}'?"
+        if close:
+            return f"; did you mean {close[0]!r}?"
+    owners = {f"{s}.{k}": k for s in MODEL_SECTIONS for k in fields_of(s)}
+    close = difflib.get_close_matches(key, list(owners.values()), n=1, cutoff=0.6)
+    if close:
+        path = next(p for p, k in owners.items() if k == close[0])
+        return f"; did you mean {path!r}?"
+    return suggest(section or key, SECTIONS)
+
+
 def fields_of(section: str) -> tuple[str, ...]:
     """The keys a section accepts."""
     if section == "schedule":
@@ -366,6 +386,9 @@ def _expand_rpp(assays: dict, hours: float) -> tuple[dict, list[str]]:
     for i, value in enumerate(times):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"assays.rpp_times_h[{i}]: must be a number (got {_fmt(value)}); write it without quotes")
+        if value < 0:
+            raise ConfigError(f"assays.rpp_times_h[{i}]: must be >= 0 (got {_fmt(value)}); "
+                              "RPP times are hours after the start")
     for name, value in (("rpp_every_h", every), ("rpp_until_h", until), ("rpp_from_h", start)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ConfigError(f"assays.{name}: must be a number (got {_fmt(value)}); write it without quotes")
@@ -524,7 +547,7 @@ def load_config(path: str | Path | None = None, overrides=None, mapping: dict | 
     for key, value in items:
         section = key.split(".")[0]
         if section not in TOP_LEVEL_KEYS or section == "extends":
-            raise ConfigError(f"--set {key}: unknown section {section!r}{suggest(section, SECTIONS)}")
+            raise ConfigError(f"--set {key}: unknown section {section!r}{suggest_path(key)}")
         if "." not in key and section != "sweep":
             raise ConfigError(f"--set {key}: name a key inside the section, e.g. {section}.{fields_of(section)[0]}")
         set_path(base, key, value)
