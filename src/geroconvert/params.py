@@ -109,14 +109,14 @@ class CellParams(Frozen):
     pan_ic50_nM: float = param(3.0, "nM", "Torin1 effective from 1-3 nM, maximal at 30 nM (Leontieva et al. 2015)",
                                gt=0.0)
     pan_hill: float = param(2.0, "-", "steepness giving ~10% at 1 nM and ~99% at 30 nM", gt=0.0)
-    w_gero: float = param(0.66, "-", "S6K share of the gero drive; calibrated to the 3-fold rapamycin slowing "
+    w_gero: float = param(0.6544, "-", "S6K share of the gero drive; calibrated to the 3-fold rapamycin slowing "
                           "(calibration.py)", ge=0.0, le=1.0)
     w_grow: float = param(0.3, "-", "S6K share of the growth drive; rapamycin modestly reduces hypertrophy "
                           "(Demidenko & Blagosklonny 2009)", ge=0.0, le=1.0)
-    gero_rate_per_h: float = param(0.0175, "1/h", "geroconversion progress at full drive; calibrated so RPP "
+    gero_rate_per_h: float = param(0.01786, "1/h", "geroconversion progress at full drive; calibrated so RPP "
                                    "is lost by day 3 (Leontieva & Blagosklonny 2013; calibration.py)", ge=0.0)
     gero_threshold_median: float = param(1.0, "-", "median per-cell threshold (normalisation)", gt=0.0)
-    gero_threshold_sigma: float = param(0.2, "-", "lognormal spread; RPP >= 0.7 at 48 h and <= 0.5 at 72 h "
+    gero_threshold_sigma: float = param(0.1762, "-", "lognormal spread; RPP >= 0.7 at 48 h and <= 0.5 at 72 h "
                                         "bounds it below ~0.4 (calibration.py)", ge=0.0, le=3.0)
     # CDK inhibitors
     p21_tau_h: float = param(4.0, "h", "p21 relaxation time (short-lived protein; assumption, 1-8 h)", gt=0.0)
@@ -158,6 +158,9 @@ class CellParams(Frozen):
     def _ranges(self):
         if self.progenitor_divisions_min > self.progenitor_divisions_max:
             raise ValueError("progenitor_divisions_min must not exceed progenitor_divisions_max")
+        # one cycle doubles a newborn's mass; a higher bar would stop every division
+        if self.division_mass > min(2.0, self.mass_max):
+            raise ValueError("division_mass must be at most 2 (one cycle doubles mass) and at most mass_max")
         return self
 
 

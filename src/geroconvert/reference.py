@@ -38,7 +38,7 @@ from . import pharmacology
 from .kernels.layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATE, DIFFERENTIATED, DISH, DIVIDE,
                              E_ARRESTS, E_BIRTHS, E_CLEARANCES, E_CONVERSIONS, E_DEATHS, E_DIFFERENTIATIONS,
                              E_DIVISIONS, E_RESUMES, E_SENESCENT_LOST, E_SHED, EMPTY, EPIDERMIS, FIBROBLAST, N_EVENTS,
-                             NONE, PROGENITOR, S_CLEAR, S_DAMAGE, S_DEATH, S_DIRECTION, S_DIVISIONS, S_FATE,
+                             NONE, PROGENITOR, S_CLEAR, S_DAMAGE, S_DEATH, S_DIRECTION, S_DIVISIONS, S_FATE, S_RENEW,
                              S_REPLICATION, S_REST, S_THRESHOLD_A, S_THRESHOLD_B, SENESCENT, SHED, STEM)
 from .params import Environment, Params
 from .state import MOVING_FIELDS, CellState
@@ -500,6 +500,8 @@ class ReferenceSimulation:
         s, cells, seed, step = self.state, self.cells, self.seed, self.step_index
         mother, kind = int(s.uid[i]), int(s.kind[i])
         dst = choose_free_neighbour(i, s.width, s.rows, self.geometry, row, row + 1, s.phase, draw)
+        if dst is None and row + 1 >= s.rows:
+            return None, kind, CYCLING  # no room at all: the mother is left unchanged
         fate = uniform(seed, S_FATE, mother, step)
         if kind == STEM and fate < cells.stem_symmetric_loss:
             s.kind[i] = PROGENITOR
@@ -509,13 +511,11 @@ class ReferenceSimulation:
             s.divisions_left[i] = int(s.divisions_left[i]) - 1
         if dst is not None:
             if kind == STEM and fate >= cells.stem_symmetric_loss and \
-                    uniform(seed, S_DIVISIONS, mother, step + 1) < cells.stem_renew_into_gap:
+                    uniform(seed, S_RENEW, mother, step) < cells.stem_renew_into_gap:
                 self.branches["stem_renewal"] += 1
                 return dst, STEM, CYCLING
             return dst, PROGENITOR, CYCLING
-        if row + 1 < s.rows:
-            return self.push_column(col, row + 1), DIFFERENTIATED, ARRESTED
-        return None, kind, CYCLING
+        return self.push_column(col, row + 1), DIFFERENTIATED, ARRESTED
 
     def divide(self, i: int) -> None:
         s, cells, seed, step = self.state, self.cells, self.seed, self.step_index

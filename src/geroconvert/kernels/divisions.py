@@ -16,7 +16,7 @@ from .layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATE, DIFFERENTIATE
                      E_CLEARANCES, E_DEATHS, E_DIFFERENTIATIONS, E_DIVISIONS, E_SENESCENT_LOST, E_SHED, EMPTY,
                      FIBROBLAST, K_DAMAGE_P21, K_DAMAGE_PER_DIVISION, K_PROG_DIV_MAX, K_PROG_DIV_MIN, K_REST_MEAN_H,
                      K_STEM_RENEW_GAP, K_STEM_SYMMETRIC_LOSS, NONE, PROGENITOR, S_DIRECTION, S_DIVISIONS, S_FATE,
-                     S_REPLICATION, S_REST, SENESCENT, SHED, STEM)
+                     S_RENEW, S_REPLICATION, S_REST, SENESCENT, SHED, STEM)
 
 
 @njit(inline="always", cache=True)
@@ -168,6 +168,8 @@ def apply_pending(geometry, width, rows, basal_row,
             # basal division: a free basal neighbour keeps the daughter basal, otherwise she
             # differentiates and pushes the column up
             dst = free_neighbour(i, width, rows, geometry, row, row + 1, phase, draw)
+            if dst < 0 and row + 1 >= rows:
+                continue  # no basal room and no column above: nothing changes until there is
             fate = uniform(seed, S_FATE, mother, step)
             if kd == STEM and fate < k[K_STEM_SYMMETRIC_LOSS]:
                 kind[i] = PROGENITOR
@@ -176,11 +178,11 @@ def apply_pending(geometry, width, rows, basal_row,
                 divisions_left[i] -= 1
             if dst >= 0:
                 if kd == STEM and fate >= k[K_STEM_SYMMETRIC_LOSS] and \
-                        uniform(seed, S_DIVISIONS, mother, step + 1) < k[K_STEM_RENEW_GAP]:
+                        uniform(seed, S_RENEW, mother, step) < k[K_STEM_RENEW_GAP]:
                     daughter_kind = STEM
                 else:
                     daughter_kind = PROGENITOR
-            elif row + 1 < rows:
+            else:
                 dst = push_column(col, row + 1, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle,
                                   p21, p16, gero, gero_threshold, age_h, arrest_h, clone, events)
                 daughter_kind = DIFFERENTIATED

@@ -46,6 +46,7 @@ S_DIVISIONS = 9
 S_REST = 10
 S_REPLICATION = 11
 S_SAMPLE = 12
+S_RENEW = 13
 
 # event counters returned by a step (int64 vector)
 E_DIVISIONS = 0

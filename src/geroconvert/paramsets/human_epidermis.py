@@ -16,7 +16,7 @@ VALUES = {
     "p16_rise_arrested_per_h": (0.001, "p16 rises slowly in arrested cells (assumption)"),
     "damage_per_division": (0.002, "replication-stress damage per division (assumption, 1e-4 to 1e-2)"),
     "hypertrophy_rate_per_h": (0.005, "slow growth of arrested cells in tissue (assumption)"),
-    "gero_rate_per_h": (0.0175 / 10.0, "tissue mTOR is far below culture in serum (assumption: 10-fold)"),
+    "gero_rate_per_h": (0.01786 / 10.0, "tissue mTOR is far below culture in serum (assumption: 10-fold)"),
     "fibroblast_cycle_h": (2000.0, "dermal fibroblasts rarely divide (assumption)"),
     "sasp_to_p21": (0.2, "paracrine senescence (assumption)"),
 }

@@ -1,0 +1,320 @@
+"""Dose sweeps: a grid of config values x replicates, on local processes or a Dask cluster.
+
+A ``[sweep]`` section names the grid::
+
+    [sweep]
+    replicates = 4          # runs per grid point
+    seed = 0                # replicate r uses seed + r at every grid point (common random numbers)
+    [sweep.grid]            # Cartesian product of the axes
+    "environment.rapamycin_nM" = [0, 0.1, 1, 10, 500]
+    "environment.pan_mtor_nM" = { logspace = [0.1, 1000, 5], zero = true }
+    [sweep.zip]             # lists of one length, varied together as one axis
+    "environment.oxygen" = [1.0, 0.05]
+    "environment.mitogen" = [1.0, 1.0]
+
+Only the driver writes the archive.  Each batch of completed runs is added to a copy
+of the archive that then replaces it atomically, so a sweep killed at any moment
+(even by SIGKILL) leaves a readable archive holding every run committed so far, and
+``--resume`` runs only what is missing.  A run's result depends only on its config
+and seed, never on the executor, so local and Dask sweeps are bit-identical.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .config import ConfigError, build, config_from_mapping, dumps_toml, set_path
+
+SWEEP_KEYS = ("replicates", "seed", "grid", "zip")
+COMMIT_EVERY_S = 2.0  # at most one archive rewrite per this many seconds while runs keep coming
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    key: str
+    grid_index: int
+    replicate: int
+    seed: int
+    overrides: dict  # config path -> value for this grid point
+
+
+# ---- the grid ------------------------------------------------------------------------------
+def _axis_values(path: str, spec: Any, where: str) -> list:
+    """A list of values, or a ``{logspace = [lo, hi, n], zero = bool}`` helper."""
+    if isinstance(spec, list):
+        if not spec:
+            raise ConfigError(f"{where}.{path}: empty list; give at least one value")
+        return list(spec)
+    if isinstance(spec, dict) and set(spec) <= {"logspace", "linspace", "zero"} and \
+            ("logspace" in spec) != ("linspace" in spec):
+        kind = "logspace" if "logspace" in spec else "linspace"
+        bounds = spec[kind]
+        if not (isinstance(bounds, list) and len(bounds) == 3 and all(isinstance(b, (int, float)) for b in bounds)
+                and float(bounds[2]).is_integer() and bounds[2] >= 1):
+            raise ConfigError(f"{where}.{path}.{kind}: give [first, last, count], e.g. [0.01, 1000, 6]")
+        lo, hi, n = float(bounds[0]), float(bounds[1]), int(bounds[2])
+        if kind == "logspace":
+            if lo <= 0 or hi <= 0:
+                raise ConfigError(f"{where}.{path}.logspace: bounds must be > 0; use zero = true to add 0")
+            values = np.geomspace(lo, hi, n)
+        else:
+            values = np.linspace(lo, hi, n)
+        values = [float(f"{v:.6g}") for v in values]  # readable keys and archive values
+        return ([0.0] if spec.get("zero") else []) + values
+    raise ConfigError(f"{where}.{path}: give a list of values or {{logspace = [lo, hi, n], zero = true}}")
+
+
+def parse_sweep(sweep: dict, default_seed: int) -> tuple[list[dict], int, int]:
+    """(grid points as path -> value dicts, replicates, base seed) from a ``[sweep]`` table."""
+    if not isinstance(sweep, dict):
+        raise ConfigError("sweep: must be a table with grid, zip, replicates and seed")
+    for key in sweep:
+        if key not in SWEEP_KEYS:
+            from .config import suggest
+            raise ConfigError(f"sweep.{key}: unknown key{suggest(key, SWEEP_KEYS)}")
+    replicates = sweep.get("replicates", 1)
+    if not isinstance(replicates, int) or isinstance(replicates, bool) or not 1 <= replicates <= 10_000:
+        raise ConfigError(f"sweep.replicates: must be an integer from 1 to 10000 (got {replicates!r})")
+    seed = sweep.get("seed", default_seed)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**62:
+        raise ConfigError(f"sweep.seed: must be a non-negative integer (got {seed!r})")
+    axes: list[list[dict]] = []
+    for path, spec in (sweep.get("grid") or {}).items():
+        axes.append([{path: value} for value in _axis_values(path, spec, "sweep.grid")])
+    zipped = sweep.get("zip") or {}
+    if zipped:
+        columns = {path: _axis_values(path, spec, "sweep.zip") for path, spec in zipped.items()}
+        lengths = {len(values) for values in columns.values()}
+        if len(lengths) != 1:
+            raise ConfigError(f"sweep.zip: lists must have one length (got {sorted(lengths)}); "
+                              "pad them or move one to sweep.grid")
+        n = lengths.pop()
+        axes.append([{path: columns[path][i] for path in columns} for i in range(n)])
+    points = [{k: v for part in combo for k, v in part.items()} for combo in itertools.product(*axes)]
+    return points or [{}], replicates, seed
+
+
+def plan_runs(mapping: dict) -> list[RunSpec]:
+    """Every run of the sweep, validated up front (a bad grid value fails before any run)."""
+    base = {k: v for k, v in mapping.items() if k != "sweep"}
+    default_seed = int(mapping.get("simulation", {}).get("seed", 0))
+    points, replicates, seed = parse_sweep(mapping.get("sweep") or {}, default_seed)
+    specs = []
+    for g, point in enumerate(points):
+        trial = copy.deepcopy(base)
+        for path, value in point.items():
+            set_path(trial, path, value)
+        try:
+            config_from_mapping(trial)
+        except ConfigError as error:
+            raise ConfigError(f"sweep point {g} ({_describe(point)}): {error}") from None
+        for r in range(replicates):
+            specs.append(RunSpec(key=f"g{g:03d}_r{r:02d}", grid_index=g, replicate=r, seed=seed + r,
+                                 overrides=dict(point)))
+    return specs
+
+
+def _describe(point: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.items()) or "base"
+
+
+def base_mapping(mapping: dict) -> dict:
+    return {k: v for k, v in mapping.items() if k != "sweep"}
+
+
+def fingerprint_text(mapping: dict) -> str:
+    """The resolved sweep config (every value, defaults included) as TOML: stored in /config,
+    compared on --resume.  It holds no file paths, so a resume from elsewhere still matches."""
+    return "# geroconvert sweep config (resolved)\n\n" + dumps_toml(build(mapping)[1])
+
+
+# ---- one run (executes on a worker) ---------------------------------------------------------
+def run_task(mapping: dict, overrides: dict, seed: int, threads: int = 1):
+    """Build the run's parameters from plain data and run it; returns Results."""
+    import numba
+
+    from .engine import Simulation
+
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    trial = copy.deepcopy(mapping)
+    for path, value in overrides.items():
+        set_path(trial, path, value)
+    params = config_from_mapping(trial)
+    return Simulation(params, seed=seed).run()
+
+
+# ---- executors ------------------------------------------------------------------------------
+def _local(specs, mapping, workers):
+    """Yield (spec, results or exception) as runs finish, on local processes."""
+    if workers <= 1:
+        for spec in specs:
+            try:
+                yield spec, run_task(mapping, spec.overrides, spec.seed, threads=1)
+            except Exception as error:  # noqa: BLE001 - reported per run
+                yield spec, error
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: a forked child of a process whose numba threads are running can deadlock
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(run_task, mapping, spec.overrides, spec.seed, 1): spec for spec in specs}
+        try:
+            for future in as_completed(futures):
+                error = future.exception()
+                yield futures[future], (error if error is not None else future.result())
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _dask(specs, mapping, scheduler, timeout_s=30):
+    """Yield (spec, results or exception) as runs finish, on a Dask distributed cluster."""
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:
+        raise ConfigError("--scheduler: dask.distributed is not installed; pip install 'geroconvert[cluster]'") \
+            from None
+    try:
+        client = Client(scheduler, timeout=timeout_s)
+    except (OSError, TimeoutError) as error:
+        raise ConfigError(f"--scheduler {scheduler}: cannot connect ({error}); start `dask scheduler` and "
+                          "`dask worker ADDRESS`, or drop --scheduler to run locally") from None
+    try:
+        futures = {client.submit(run_task, mapping, spec.overrides, spec.seed, 1, pure=False, retries=2): spec
+                   for spec in specs}
+        for future in as_completed(futures):
+            spec = futures[future]
+            try:
+                yield spec, future.result()
+            except Exception as error:  # noqa: BLE001 - reported per run
+                yield spec, error
+    finally:
+        client.close()
+
+
+# ---- the driver -------------------------------------------------------------------------------
+@dataclass
+class SweepOutcome:
+    planned: int
+    skipped: int
+    completed: int
+    failed: list[tuple[str, str]]
+    wall_s: float
+
+
+def commit_runs(path: Path, batch: list[tuple[RunSpec, Any]], config_text: str, create: bool) -> None:
+    """Add finished runs to the archive by rewriting a copy and replacing the original.
+
+    os.replace is atomic, so readers and a crash only ever see the old or the new file.
+    """
+    from .io_hdf5 import ArchiveWriter, partial_path
+
+    scratch = partial_path(path)
+    if create:
+        writer = ArchiveWriter(scratch, config_text, mode="w", command="geroconvert sweep")
+    else:
+        shutil.copyfile(path, scratch)
+        writer = ArchiveWriter(scratch, config_text, mode="a")
+    with writer:
+        for spec, results in batch:
+            swept = {p: v for p, v in spec.overrides.items()}
+            writer.add_run(spec.key, results, seed=spec.seed, overrides=spec.overrides,
+                           replicate=spec.replicate, swept=swept, wall_s=results.summary.get("wall_s"))
+    with open(scratch, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(scratch, path)
+
+
+def run_sweep(mapping: dict, out: str | Path, workers: int | None = None, scheduler: str | None = None,
+              resume: bool = False, overwrite: bool = False,
+              progress: Callable[[int, int, int, int], None] | None = None) -> SweepOutcome:
+    """Plan, execute and archive a sweep.  ``progress(done, failed, left, total)`` after each run."""
+    from .io_hdf5 import ArchiveError, ArchiveWriter, check_output, partial_path
+
+    start = time.perf_counter()
+    out = Path(out)
+    specs = plan_runs(mapping)
+    base = base_mapping(mapping)
+    config_text = fingerprint_text(mapping)
+    done_keys: set[str] = set()
+    if resume:
+        if not out.exists():
+            raise ArchiveError(f"{out}: nothing to resume; run without --resume to start the sweep")
+        with ArchiveWriter(out, config_text, mode="a") as existing:  # refuses a different config
+            done_keys = set(existing.run_keys())
+        partial_path(out).unlink(missing_ok=True)  # a copy left by a killed commit
+    else:
+        check_output(out, overwrite)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial_path(out).unlink(missing_ok=True)
+    todo = [spec for spec in specs if spec.key not in done_keys]
+    created = resume
+    if not created:  # an empty archive first: the sweep's config is on disk from the start
+        commit_runs(out, [], config_text, create=True)
+        created = True
+    workers = workers or os.cpu_count() or 1
+    source = _dask(todo, base, scheduler) if scheduler else _local(todo, base, min(workers, max(1, len(todo))))
+    failed: list[tuple[str, str]] = []
+    batch: list = []
+    last_commit = time.perf_counter()
+    completed = 0
+    if progress:
+        progress(0, 0, len(todo), len(todo))
+    try:
+        for spec, outcome in source:
+            if isinstance(outcome, BaseException):
+                failed.append((spec.key, f"{type(outcome).__name__}: {outcome}"))
+            else:
+                batch.append((spec, outcome))
+                completed += 1
+            if batch and time.perf_counter() - last_commit >= COMMIT_EVERY_S:
+                commit_runs(out, batch, config_text, create=False)
+                batch, last_commit = [], time.perf_counter()
+            if progress:
+                progress(completed, len(failed), len(todo) - completed - len(failed), len(todo))
+    finally:
+        if batch:  # also on Ctrl-C: keep what finished
+            commit_runs(out, batch, config_text, create=False)
+    return SweepOutcome(planned=len(specs), skipped=len(specs) - len(todo), completed=completed, failed=failed,
+                        wall_s=time.perf_counter() - start)
+
+
+def load_sweep(path: str | Path):
+    """A :class:`~geroconvert.sweepdata.SweepData` of every complete run in an archive."""
+    from .io_hdf5 import read_archive, read_run
+    from .sweepdata import SweepData
+
+    archive = read_archive(path)
+    keys = [k for k, attrs in archive["runs"].items() if attrs.get("status") == "complete"]
+    runs = [read_run(path, key) for key in keys]
+    if not runs:
+        return SweepData(keys=[], replicate=np.zeros(0, np.int64), swept={}, rpp_time_h=np.zeros(0),
+                         rpp=np.zeros((0, 0)), series_time_h=np.zeros(0), config_toml=archive["config_toml"])
+    paths = sorted({p for run in runs for p in run["attrs"].get("swept", {})})
+    first = runs[0]
+    rpp_time = np.asarray(first["rpp"].get("time_h", np.zeros(0)), np.float64)
+    series_time = np.asarray(first["timeseries"].get("time_h", np.zeros(0)), np.float64)
+    summary_names = sorted({n for run in runs for n in run["summary"]})
+    return SweepData(
+        keys=keys,
+        replicate=np.array([int(run["attrs"].get("replicate", 0)) for run in runs], np.int64),
+        swept={p: np.array([run["attrs"]["swept"].get(p, math.nan) for run in runs]) for p in paths},
+        rpp_time_h=rpp_time,
+        rpp=np.array([run["rpp"].get("rpp", np.zeros(0)) for run in runs], np.float64),
+        series_time_h=series_time,
+        series={name: np.array([run["timeseries"][name] for run in runs]) for name in first["timeseries"]
+                if name != "time_h"},
+        summary={n: np.array([run["summary"].get(n, math.nan) for run in runs]) for n in summary_names},
+        config_toml=archive["config_toml"],
+    )
