@@ -261,8 +261,9 @@ class HillFit:
 
     ``interval_method`` is "bootstrap" (replicates resampled, percentile) or
     "covariance" (t-based, from the fit's covariance; EC50 interval from log10 EC50).
-    ``converged`` is False when the fit failed, had too few doses, or ended with a
-    parameter on a bound (see ``message``); the numbers are then not to be trusted.
+    ``converged`` is False when the fit failed, had too few doses, ended with a
+    parameter on a bound, or put EC50 more than a decade outside the tested doses
+    (see ``message``); the numbers are then not to be trusted.
     """
 
     ec50_nM: float
@@ -322,8 +323,8 @@ def _fit_once(dose, y, cens, b, max_rounds: int = 20):
     active = np.zeros(dose.size, bool)
     for _ in range(max_rounds):
         use = ~cens | active
-        if use.sum() < 3:
-            return None, None, int(use.sum()), "fewer than 3 usable points"
+        if np.unique(dose[use]).size < 3:
+            return None, None, int(use.sum()), "fewer than 3 doses with usable responses"
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -386,16 +387,21 @@ def fit_hill(dose_nM, response, censored=None, n_boot: int = 500, seed: int = 0,
 
     all_rows = np.arange(resp2.shape[0])
     x, y, c = pooled(all_rows)
-    if np.unique(x).size < 3:
-        return nan_fit(f"need at least 3 positive doses with data, have {np.unique(x).size}", x.size, int(c.sum()))
+    n_observed = np.unique(x[~c]).size
+    if n_observed < 3:
+        return nan_fit(f"need at least 3 positive doses with an uncensored response, have {n_observed};"
+                       " extend the run past the t50 of the higher doses", x.size, int(c.sum()))
     b = _hill_bounds(x, y, bounds)
     p, cov, n_used, message = _fit_once(x, y, c, b)
     if p is None:
         return nan_fit(message, x.size, int(c.sum()), b)
     converged = True
     stuck = _on_bound(p, b)
+    tested = x[x > 0]
     if stuck:
         converged, message = False, f"parameter on its bound: {', '.join(stuck)}"
+    elif not tested.min() / 10.0 <= 10.0 ** p[0] <= 10.0 * tested.max():
+        converged, message = False, "EC50 more than a decade outside the tested doses (not identifiable)"
     ci = [(math.nan, math.nan)] * 3
     n_ok = 0
     if per_replicate and resp2.shape[0] >= 2 and n_boot > 0:
@@ -406,7 +412,7 @@ def fit_hill(dose_nM, response, censored=None, n_boot: int = 500, seed: int = 0,
             key = tuple(np.sort(rows))
             if key not in cache:
                 bx, by, bc = pooled(np.asarray(key))
-                cache[key] = _fit_once(bx, by, bc, b)[0] if np.unique(bx).size >= 3 else None
+                cache[key] = _fit_once(bx, by, bc, b)[0] if np.unique(bx[~bc]).size >= 3 else None
             if cache[key] is not None:
                 fits.append(cache[key])
         n_ok = len(fits)
@@ -420,7 +426,8 @@ def fit_hill(dose_nM, response, censored=None, n_boot: int = 500, seed: int = 0,
             se = np.sqrt(np.diag(cov))
             q = stats.t.ppf(0.5 + coverage / 2.0, dof)
             ci = [(float(p[k] - q * se[k]), float(p[k] + q * se[k])) for k in range(3)]
-    ec50_ci = (float(10.0 ** ci[0][0]), float(10.0 ** ci[0][1]))
+    with np.errstate(over="ignore"):
+        ec50_ci = tuple(float(v) for v in np.power(10.0, np.asarray(ci[0], np.float64)))
     return HillFit(float(10.0 ** p[0]), ec50_ci, float(p[1]), tuple(map(float, ci[1])), float(p[2]),
                    tuple(map(float, ci[2])), converged, message, int(x.size), int(c.sum()), method, n_ok,
                    coverage, b)
