@@ -39,8 +39,7 @@ def close(fig) -> None:
 
 def short_name(path: str) -> str:
     """``environment.rapamycin_nM`` -> ``rapamycin``; other paths lose only their section."""
-    name = path.rsplit(".", 1)[-1]
-    return name[: -len("_nM")] if name.endswith("_nM") else name
+    return path.rsplit(".", 1)[-1].removesuffix("_nM")
 
 
 def point_label(paths, point) -> str:

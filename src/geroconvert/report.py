@@ -61,7 +61,9 @@ def _slowdown_text(slow: analysis.PairedSlowdown | None, is_control: bool) -> st
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    def line(cells):
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
     return [line(header), line(["-" * w for w in widths]), *[line(r) for r in rows]]
 
 
@@ -86,14 +88,14 @@ def _hill_lines(dr: analysis.DoseResponse) -> list[str]:
     h = dr.hill
     drug = plotting.short_name(dr.dose_path)
     lines = [f"Hill fit of {drug}: slowdown(C) = 1 + (Smax - 1) C^h / (C^h + EC50^h), C in nM",
-             f"  converged: {'yes' if h.converged else 'no'} ({h.message}); {h.n_points} points"
-             f" ({h.n_censored} censored, used as lower bounds)"]
+             (f"  converged: {'yes' if h.converged else 'no'} ({h.message}); {h.n_points} points"
+              f" ({h.n_censored} censored, used as lower bounds)")]
     if not math.isnan(h.ec50_nM):
         lines += [f"  EC50  = {_num(h.ec50_nM)} nM {_interval(*h.ec50_ci)}",
                   f"  Smax  = {_num(h.smax)} {_interval(*h.smax_ci)}",
                   f"  h     = {_num(h.hill)} {_interval(*h.hill_ci)}",
-                  f"  fitted slowdown at the highest dose ({_num(dr.doses_nM.max())} nM):"
-                  f" {_num(float(h.predict(dr.doses_nM.max())))}"]
+                  (f"  fitted slowdown at the highest dose ({_num(dr.doses_nM.max())} nM):"
+                   f" {_num(float(h.predict(dr.doses_nM.max())))}")]
     else:
         lines.append("  EC50  = n/a (no fit)")
     if h.interval_method == "bootstrap":
