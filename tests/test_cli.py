@@ -194,3 +194,17 @@ def test_run_imports_no_plotting_or_cluster_libraries(tmp_path):
             "{'matplotlib', 'dask', 'distributed', 'mesa', 'pandas', 'solara'})))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "0", done.stdout + done.stderr
+
+
+def test_reference_update_rewrites_between_markers(tmp_path):
+    from geroconvert.cli import REFERENCE_END, REFERENCE_START
+
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"intro\n{REFERENCE_START}\nstale\n{REFERENCE_END}\noutro\n")
+    done = run_geroconvert("reference", "--update", doc)
+    assert done.returncode == 0, done.stderr
+    text = doc.read_text()
+    assert "stale" not in text and "`dt_h`" in text and text.startswith("intro\n") and text.endswith("outro\n")
+    bad = tmp_path / "nomarkers.md"
+    bad.write_text("nothing\n")
+    assert run_geroconvert("reference", "--update", bad).returncode == 2 and bad.read_text() == "nothing\n"

@@ -35,6 +35,7 @@ import json
 import math
 import re
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -648,8 +649,8 @@ def reference_markdown() -> str:
     }
     for section in ("simulation", "environment", "cells", "assays"):
         model = MODEL_SECTIONS[section]
-        out += [f"### `[{section}]`", "", intros[section], "", "| key | unit | default | meaning, source |",
-                "|---|---|---|---|"]
+        out += [f"### `[{section}]`", "", intros[section], "", "| key | unit | default | range | meaning, source |",
+                "|---|---|---|---|---|"]
         for name, info in model.model_fields.items():
             description = info.description or ""
             unit, _, source = description.partition("] ")
@@ -659,16 +660,17 @@ def reference_markdown() -> str:
             for meta in info.metadata:
                 for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
                     if getattr(meta, attr, None) is not None:
-                        bounds.append(f"{symbol} {_fmt(float(getattr(meta, attr)))}")
-            if bounds:
-                source += f" ({', '.join(bounds)})"
+                        bound = getattr(meta, attr)
+                        bounds.append(f"{symbol} {_fmt(bound) if isinstance(bound, float) else bound}")
+            if typing.get_origin(info.annotation) is typing.Literal:
+                bounds.append(" or ".join(f"`{_scalar(v)}`" for v in typing.get_args(info.annotation)))
             default = info.default
-            default_text = "`()`" if default == () else f"`{_scalar(default) if default is not None else ''}`"
-            out.append(f"| `{name}` | {unit} | {default_text} | {source.replace('|', '/')} |")
+            default_text = "`[]`" if default == () else f"`{_scalar(default) if default is not None else ''}`"
+            out.append(f"| `{name}` | {unit} | {default_text} | {', '.join(bounds)} | {source.replace('|', '/')} |")
         if section == "assays":
-            out += ["| `rpp_every_h` | h | - | helper: RPP every this many hours (expands into `rpp_times_h`) |",
-                    "| `rpp_until_h` | h | `simulation.hours` | helper: last RPP time |",
-                    "| `rpp_from_h` | h | `0` | helper: first RPP time |"]
+            out += ["| `rpp_every_h` | h | - | > 0 | helper: RPP every this many hours (expands into `rpp_times_h`) |",
+                    "| `rpp_until_h` | h | `simulation.hours` | | helper: last RPP time |",
+                    "| `rpp_from_h` | h | `0` | >= 0 | helper: first RPP time |"]
         out.append("")
     out += ["### `[[schedule]]`", "",
             "One table per change, applied when the clock reaches `time_h` (h, >= 0): any of "
