@@ -128,8 +128,7 @@ class Simulation:
         keep = math.exp(-cells.sasp_decay_per_h * self.dt / substeps)
         s = self.state
         for _ in range(substeps):
-            diffuse(self.geometry, s.width, s.rows, s.sasp, s.sasp_next, total / substeps, keep)
-            s.sasp, s.sasp_next = s.sasp_next, s.sasp
+            diffuse(self.geometry, s.width, s.rows, s.sasp, total / substeps, keep)
 
     def step(self) -> None:
         """Advance one step of ``dt_h`` hours (the order is in the module docstring)."""

@@ -31,11 +31,10 @@ CELL_FIELDS = {
     "arrest_h": np.float32,     # hours since the cycle stopped (arrest, or terminal differentiation)
     "clone": np.int32,          # lineage label
     "sasp": np.float32,         # SASP field at this site (a property of the site, not the cell)
-    "sasp_next": np.float32,    # scratch for the diffusion update
 }
 
 # arrays that travel with a cell when it moves (everything but the site's field and scratch)
-MOVING_FIELDS = tuple(name for name in CELL_FIELDS if name not in ("sasp", "sasp_next"))
+MOVING_FIELDS = tuple(name for name in CELL_FIELDS if name != "sasp")
 
 
 @dataclass
@@ -57,7 +56,6 @@ class CellState:
     arrest_h: np.ndarray
     clone: np.ndarray
     sasp: np.ndarray
-    sasp_next: np.ndarray
     next_uid: int = 0
 
     @classmethod
