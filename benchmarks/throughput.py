@@ -24,8 +24,10 @@ def build(cells: int, seed: int):
     params = Params().with_changes(
         simulation={"width": side, "height": side, "initial_density": density, "dt_h": 1.0},
         # every fate active: damage -> arrest, geroconversion, SASP, clearance, death, division
-        environment={"damage_rate_per_h": 0.01, "rapamycin_nM": 1.0},
-        cells={"clearance_beta_per_h": 0.01, "death_per_h": 0.001, "senescent_death_per_h": 0.001},
+        environment={"damage_rate_per_h": 0.005, "rapamycin_nM": 1.0},
+        # p21 lingers for days after damage, so some arrested cells geroconvert
+        cells={"clearance_beta_per_h": 0.01, "death_per_h": 0.001, "senescent_death_per_h": 0.001,
+               "p21_tau_h": 48.0, "gero_rate_per_h": 0.2},
     )
     return Simulation(params, seed=seed)
 
