@@ -122,8 +122,7 @@ def test_info_shows_runs_and_summary(archive, in_memory):
 def test_existing_output_needs_overwrite(archive, tmp_path):
     out = tmp_path / "o.h5"
     out.write_bytes(b"keep me")
-    small = set_args(SMALL + ["simulation.hours=2", "assays.rpp_times_h=[]", "assays.rpp_every_h=24",
-                              "assays.rpp_until_h=0"])
+    small = set_args(SMALL + ["simulation.hours=2", "assays.rpp_times_h=[]"])
     refused = run_geroconvert("run", CONFIGS / "ht_p21.toml", "-o", out, *small)
     assert refused.returncode == 2 and out.read_bytes() == b"keep me"
     replaced = run_geroconvert("run", CONFIGS / "ht_p21.toml", "-o", out, "--overwrite", "-q", *small)
@@ -188,8 +187,7 @@ def test_run_imports_no_plotting_or_cluster_libraries(tmp_path):
     # (numba itself imports scipy when it is installed, so scipy is not checked here)
     code = ("import sys; from geroconvert.cli import main; "
             f"rc = main(['run', {str(CONFIGS / 'ht_p21.toml')!r}, '-o', {str(tmp_path / 'x.h5')!r}, '-q', "
-            "'--set', 'simulation.width=8', '--set', 'simulation.hours=2', '--set', 'assays.rpp_every_h=24', "
-            "'--set', 'assays.rpp_until_h=0']); "
+            "'--set', 'simulation.width=8', '--set', 'simulation.hours=2', '--set', 'assays.rpp_times_h=[]']); "
             "print(rc, ','.join(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'matplotlib', 'dask', 'distributed', 'mesa', 'pandas', 'solara'})))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

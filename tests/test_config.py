@@ -254,6 +254,19 @@ def test_rpp_helpers_expand():
         load_config(mapping={"assays": {"rpp_every_h": 0}})
 
 
+def test_rpp_time_table_is_replaced_as_a_whole(tmp_path):
+    write(tmp_path / "parent.toml", "[assays]\nrpp_every_h = 24\nrpp_until_h = 96\nmax_cells = 50\n")
+    child = write(tmp_path / "child.toml", 'extends = "parent.toml"\n[assays]\nrpp_times_h = [12, 36]\n')
+    assays = load_config(child).params.assays
+    assert assays.rpp_times_h == (12.0, 36.0) and assays.max_cells == 50
+    other = write(tmp_path / "other.toml", 'extends = "parent.toml"\n[assays]\nrpp_until_h = 48\n')
+    with pytest.raises(ConfigError, match="needs assays.rpp_every_h"):  # the parent's interval is not inherited
+        load_config(other)
+    assert load_config(tmp_path / "parent.toml", ["assays.rpp_times_h=[6]"]).params.assays.rpp_times_h == (6.0,)
+    both = load_config(tmp_path / "parent.toml", ["assays.rpp_every_h=12", "assays.rpp_until_h=24"])
+    assert both.params.assays.rpp_times_h == (0.0, 12.0, 24.0)
+
+
 def test_warnings_for_times_after_the_end():
     loaded = load_config(mapping={"simulation": {"hours": 24.0}, "assays": {"rpp_times_h": [0, 48]},
                                   "schedule": [{"time_h": 30, "inducer": 0}]})

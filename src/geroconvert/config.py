@@ -55,6 +55,9 @@ SECTIONS = ("simulation", "environment", "schedule", "cells", "assays", "sweep")
 TOP_LEVEL_KEYS = ("extends", *SECTIONS)
 # helper keys of [assays] that expand into rpp_times_h
 RPP_HELPERS = ("rpp_every_h", "rpp_until_h", "rpp_from_h")
+# The RPP time table is one setting: a child file (or a --set) that gives any of these
+# replaces all of the parent's, instead of adding times to them.
+RPP_GROUP = ("rpp_times_h", *RPP_HELPERS)
 SCHEDULE_KEYS = ("time_h", *ENVIRONMENT_KEYS)
 
 # Front-door limits on the work a config may ask for (the engine would try and fail late).
@@ -299,7 +302,16 @@ def load_mapping(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
     parent = load_mapping(parent_path, (*_chain, resolved))
     if "schedule" in data:  # a child's schedule replaces the parent's
         parent.pop("schedule", None)
+    if any(key in data.get("assays", {}) for key in RPP_GROUP):  # and so do its RPP times
+        _drop_rpp_times(parent)
     return merge(parent, data)
+
+
+def _drop_rpp_times(mapping: dict) -> None:
+    assays = mapping.get("assays")
+    if isinstance(assays, dict):
+        for key in RPP_GROUP:
+            assays.pop(key, None)
 
 
 # ---------------------------------------------------------------------------------------
@@ -545,6 +557,8 @@ def load_config(path: str | Path | None = None, overrides=None, mapping: dict | 
         items = list(overrides.items())
     else:
         items = [parse_override(text) for text in overrides]
+    if any(key in {f"assays.{name}" for name in RPP_GROUP} for key, _ in items):
+        _drop_rpp_times(base)  # --set of RPP times replaces the file's RPP time table
     for key, value in items:
         section = key.split(".")[0]
         if section not in TOP_LEVEL_KEYS or section == "extends":
