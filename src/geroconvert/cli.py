@@ -233,6 +233,8 @@ def cmd_run(args) -> int:
     finally:
         progress.close()
     wall_s = time.perf_counter() - started
+    if "wall_s" in results.summary:
+        results.summary["wall_s"] = wall_s  # the whole run, set-up included (as archived)
     command = " ".join([PROG, *args.argv])
     with atomic_output(args.output, args.overwrite) as partial:
         with ArchiveWriter(partial, loaded.resolved_toml, command=command) as archive:

@@ -204,7 +204,9 @@ class ArchiveWriter:
         """Write one finished run (a :class:`~geroconvert.recorder.Results`), rebuild /summary, flush.
 
         ``swept`` maps config paths to this run's values (they become /summary columns);
-        a half-written run left by a crash (status ``writing``) is replaced silently.
+        ``wall_s`` (default: the results' own) becomes the run's ``wall_s`` attribute and
+        summary value.  A half-written run left by a crash (status ``writing``) is
+        replaced silently.
         """
         check_key(key)
         runs = self.file["runs"]
@@ -215,6 +217,8 @@ class ArchiveWriter:
         summary = {name: float(value) for name, value in (results.summary or {}).items()}
         if wall_s is None:
             wall_s = summary.get("wall_s", math.nan)
+        elif "wall_s" in summary:
+            summary["wall_s"] = float(wall_s)  # one wall time per run: the caller's, which covers set-up too
         group = runs.create_group(key, track_order=True)
         group.attrs["status"] = STATUS_WRITING
         group.attrs["seed"] = np.int64(seed)
