@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# the rapamycin dose sweep on the default config: an HDF5 archive and figures in out/
 demo: $(STAMP)
-	$(GC) run configs/ht_p21.toml -o out/ht_p21.h5 --overwrite
-	$(GC) info out/ht_p21.h5
+	$(GC) sweep configs/rapamycin_dose_sweep.toml -o out/rapamycin_dose_sweep.h5 --overwrite
+	$(GC) report out/rapamycin_dose_sweep.h5 -o out/rapamycin_dose_sweep
+	@echo "figure: out/rapamycin_dose_sweep/dose_response_rapamycin.png"
 
 # print the config reference; `make docs` rewrites the README's copy of it
 reference: $(STAMP)

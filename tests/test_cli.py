@@ -146,9 +146,9 @@ def test_every_shipped_config_runs_small(config, tmp_path):
 
 
 def test_validate_and_reference():
-    done = run_geroconvert("validate", CONFIGS / "ht_p21.toml", "--set", "environment.rapamycin_nM=500")
+    done = run_geroconvert("check", CONFIGS / "ht_p21.toml", "--set", "environment.rapamycin_nM=500")
     assert done.returncode == 0 and "valid" in done.stdout
-    printed = run_geroconvert("validate", CONFIGS / "ht_p21.toml", "--print")
+    printed = run_geroconvert("check", CONFIGS / "ht_p21.toml", "--print")
     assert "rpp_times_h = [0.0, 24.0" in printed.stdout
     reference = run_geroconvert("reference")
     assert reference.returncode == 0 and "`rapamycin_nM`" in reference.stdout
@@ -163,8 +163,8 @@ def test_help_and_version():
 def test_main_returns_exit_codes(tmp_path, capsys):
     from geroconvert.cli import main
 
-    assert main(["validate", str(CONFIGS / "ht_p21.toml")]) == 0
-    assert main(["validate", str(tmp_path / "missing.toml")]) == 2
+    assert main(["check", str(CONFIGS / "ht_p21.toml")]) == 0
+    assert main(["check", str(tmp_path / "missing.toml")]) == 2
     assert capsys.readouterr().err.startswith("geroconvert: error:")
 
 
@@ -176,7 +176,7 @@ def test_cli_imports_lazily():
     heavy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert heavy == ""
     code = ("import sys; from geroconvert.cli import main; "
-            f"main(['validate', {str(CONFIGS / 'ht_p21.toml')!r}]); "
+            f"main(['check', {str(CONFIGS / 'ht_p21.toml')!r}]); "
             "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'numba', 'h5py', 'matplotlib', 'scipy', 'dask', 'mesa'})), file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -3,8 +3,9 @@
     geroconvert run CONFIG -o OUT.h5 [--seed N] [--set section.key=value ...] [--threads N]
                     [--overwrite] [--quiet] [--no-snapshots]
     geroconvert info OUT.h5 [--config]
-    geroconvert validate CONFIG [--set ...] [--print]
+    geroconvert check CONFIG [--set ...] [--print]
     geroconvert reference
+    geroconvert sweep | report | validate | calibrate | demo   (see cli_study)
 
 Every user mistake ends as one line ``geroconvert: error: ...`` on stderr and exit
 code 2, with no traceback; nothing already on disk is lost (outputs are written to
@@ -117,13 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--config", action="store_true", help="also print the stored resolved config")
     info.set_defaults(func=cmd_info)
 
-    validate = commands.add_parser("validate", help="check a config without running it",
-                                   description="Validate CONFIG (and overrides); --print shows every value.")
-    validate.add_argument("config", metavar="CONFIG")
-    validate.add_argument("--seed", type=_seed)
-    _add_set_option(validate)
-    validate.add_argument("--print", dest="print_toml", action="store_true", help="print the resolved config")
-    validate.set_defaults(func=cmd_validate)
+    check = commands.add_parser("check", help="check a config without running it",
+                                description="Validate CONFIG (and overrides); --print shows every value.")
+    check.add_argument("config", metavar="CONFIG")
+    check.add_argument("--seed", type=_seed)
+    _add_set_option(check)
+    check.add_argument("--print", dest="print_toml", action="store_true", help="print the resolved config")
+    check.set_defaults(func=cmd_check)
+
+    from .cli_study import add_commands
+
+    add_commands(commands)
 
     reference = commands.add_parser("reference", help="print the config reference (Markdown)",
                                     description="Print every config section and key with unit, default and "
@@ -302,7 +307,7 @@ def _overrides_text(overrides) -> str:
     return " ".join(f"{k}={v}" for k, v in overrides.items())
 
 
-def cmd_validate(args) -> int:
+def cmd_check(args) -> int:
     loaded = _load(args)
     for message in loaded.warnings:
         warn(message)
@@ -362,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         args.argv = argv
         if getattr(args, "func", None) is None:
-            raise UsageError(f"choose a command: run, info, validate, reference (see `{PROG} --help`)")
+            raise UsageError(f"choose a command: run, sweep, info, report, validate, check, calibrate, demo, "
+                             f"reference (see `{PROG} --help`)")
         return args.func(args)
     except SystemExit as exit_:  # --help, --version
         return exit_.code if isinstance(exit_.code, int) else EXIT_OK

@@ -141,6 +141,9 @@ def fingerprint_text(mapping: dict) -> str:
 # ---- one run (executes on a worker) ---------------------------------------------------------
 def run_task(mapping: dict, overrides: dict, seed: int, threads: int = 1):
     """Build the run's parameters from plain data and run it; returns Results."""
+    # idle OpenMP threads must sleep, not spin, when workers share cores (set before the
+    # first parallel kernel starts the runtime; see cli._quiet_openmp)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import numba
 
     from .engine import Simulation
