@@ -689,7 +689,12 @@ def reference_markdown() -> str:
     out += ["### `[[schedule]]`", "",
             "One table per change, applied when the clock reaches `time_h` (h, >= 0): any of "
             + ", ".join(f"`{k}`" for k in ENVIRONMENT_KEYS) + " (same units and bounds as `[environment]`).", "",
-            "### `[sweep]`", "", "Reserved for parameter sweeps: kept as written and stored with the archive.", "",
+            "### `[sweep]`", "", "Used by `geroconvert sweep` (ignored by `run`): `replicates` (runs per grid point, default 1), "
+            "`seed` (replicate r uses seed + r at every grid point: common random numbers; default "
+            "`simulation.seed`), `[sweep.grid]` (config path -> list of values; the axes are crossed) and "
+            "`[sweep.zip]` (config path -> list; all lists one length, varied together as one axis). "
+            "A list may be written `{ logspace = [first, last, count], zero = true }` or "
+            "`{ linspace = [first, last, count] }`.", "",
             "### `extends`", "",
             "Top-level `extends = \"base.toml\"` (relative to this file) loads that config first; this file "
             "overlays it section by section, key by key; a `[[schedule]]` list replaces the parent's.", ""]
