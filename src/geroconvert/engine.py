@@ -177,7 +177,7 @@ class Simulation:
     def run(self, hours: float | None = None, progress=None) -> Results:
         """Run for ``hours`` (default: the config's), recording, assaying and snapshotting on schedule.
 
-        ``progress(done_h, total_h)`` is called now and then for progress bars.
+        ``progress(done_steps, total_steps)`` is called now and then for progress bars.
         """
         from .assays import rpp_assay
 

@@ -28,7 +28,7 @@ def param(default, unit: str, source: str, **bounds):
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 class SimulationParams(Frozen):
