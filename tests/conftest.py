@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+# The tests run numba kernels in this process while they start `geroconvert` subprocesses:
+# idle OpenMP threads that spin (the default) then starve those processes, which made the
+# suite several times slower on 2 cores.  Must be set before numba starts its threads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
 

@@ -42,7 +42,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .params import (ENVIRONMENT_KEYS, AssayParams, CellParams, Environment, Params, ScheduleEvent,
+from .params import (ENVIRONMENT_KEYS, AssayParams, CellParams, Dosing, Environment, Params, ScheduleEvent,
                      SimulationParams)
 
 MODEL_SECTIONS: dict[str, type[BaseModel]] = {
@@ -50,8 +50,9 @@ MODEL_SECTIONS: dict[str, type[BaseModel]] = {
     "environment": Environment,
     "cells": CellParams,
     "assays": AssayParams,
+    "dosing": Dosing,
 }
-SECTIONS = ("simulation", "environment", "schedule", "cells", "assays", "sweep")
+SECTIONS = ("simulation", "environment", "schedule", "cells", "assays", "dosing", "sweep")
 TOP_LEVEL_KEYS = ("extends", *SECTIONS)
 # helper keys of [assays] that expand into rpp_times_h
 RPP_HELPERS = ("rpp_every_h", "rpp_until_h", "rpp_from_h")
@@ -496,7 +497,7 @@ def build(mapping: dict) -> tuple[Params, dict, list[str]]:
     check_keys(mapping)
     if "extends" in mapping:
         raise ConfigError("extends: only a config file may extend another; resolve it with load_config first")
-    for section in ("simulation", "environment", "cells", "assays"):
+    for section in ("simulation", "environment", "cells", "assays", "dosing"):
         for key, value in mapping.get(section, {}).items():
             _check_finite(value, f"{section}.{key}")
     for i, entry in enumerate(mapping.get("schedule", [])):
@@ -510,9 +511,11 @@ def build(mapping: dict) -> tuple[Params, dict, list[str]]:
     if "rpp_times_h" in assays_data:
         assays_data["rpp_times_h"] = tuple(assays_data["rpp_times_h"])
     assays = _validate(AssayParams, assays_data, "assays")
+    dosing = _validate(Dosing, mapping.get("dosing", {}), "dosing")
     warnings += _work_limits(sim, assays, schedule)
     try:
-        params = Params(simulation=sim, environment=environment, cells=cells, schedule=schedule, assays=assays)
+        params = Params(simulation=sim, environment=environment, cells=cells, schedule=schedule, assays=assays,
+                        dosing=dosing)
     except ValidationError as error:  # pragma: no cover - the sections were validated one by one
         raise from_validation_error(error, "params") from None
     resolved = params_to_mapping(params)
@@ -534,6 +537,7 @@ def params_to_mapping(params: Params) -> dict:
         "environment": data["environment"],
         "cells": data["cells"],
         "assays": {**data["assays"], "rpp_times_h": list(data["assays"]["rpp_times_h"])},
+        "dosing": data["dosing"],
     }
     if data["schedule"]:
         out["schedule"] = [{"time_h": event["time_h"], **event["set"]} for event in data["schedule"]]
@@ -660,8 +664,11 @@ def reference_markdown() -> str:
                   f"({', '.join(f'`{n}`' for n in paramsets.NAMES)}); any other key overrides one value of it. "
                   "Defaults shown are the HT-p21 line."),
         "assays": "The virtual colony-formation (RPP) assay (`AssayParams`).",
+        "dosing": ("Rapamycin reaching skin (`Dosing`): topical cream on a schedule, decaying between "
+                   "applications and with depth, plus systemic (blood) exposure; added to "
+                   "`environment.rapamycin_nM`."),
     }
-    for section in ("simulation", "environment", "cells", "assays"):
+    for section in ("simulation", "environment", "cells", "assays", "dosing"):
         model = MODEL_SECTIONS[section]
         out += [f"### `[{section}]`", "", intros[section], "", "| key | unit | default | range | meaning, source |",
                 "|---|---|---|---|---|"]

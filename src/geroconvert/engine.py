@@ -29,14 +29,14 @@ import time
 
 import numpy as np
 
-from . import pharmacology
 from .kernels import layout as L
 from .kernels.cells import update_cells
 from .kernels.divisions import apply_pending
 from .kernels.field import diffuse
-from .kernels.reduce import tally
+from .kernels.reduce import in_cycle_by_kind, tally
 from .kernels.seeding import seed_dish, seed_epidermis
-from .params import Environment, Params, kernel_constants, rate_to_probability
+from .inputs import step_inputs
+from .params import Environment, Params, kernel_constants
 from .recorder import SERIES_UNITS, Recorder, Results
 from .state import CellState
 
@@ -107,17 +107,14 @@ class Simulation:
 
     def step_inputs(self):
         """Step 1 in numbers: (p vector, s6k factor per row, e4bp factor per row)."""
-        cells, env = self.params.cells, self.environment
+        inputs = step_inputs(self.params, self.environment, self.time_h, self.n_cells, self.n_senescent,
+                             self.state.rows, self.basal_row)
         p = np.zeros(L.N_P, np.float64)
-        p[L.P_DRIVE] = pharmacology.mtor_drive(cells, env)
-        p[L.P_INDUCER] = env.inducer
-        p[L.P_DAMAGE_P] = rate_to_probability(env.damage_rate_per_h, self.dt)
-        burden = self.n_senescent / max(self.n_cells, 1) / cells.clearance_burden_ref
-        p[L.P_CLEAR_P] = rate_to_probability(cells.clearance_beta_per_h / (cells.clearance_kappa + burden), self.dt)
-        rows = self.state.rows
-        s6k, e4bp = pharmacology.branch_factors(cells, np.full(rows, env.rapamycin_nM),
-                                                np.full(rows, env.pan_mtor_nM))
-        return p, s6k, e4bp
+        p[L.P_DRIVE] = inputs.drive
+        p[L.P_INDUCER] = inputs.inducer
+        p[L.P_DAMAGE_P] = inputs.damage_p
+        p[L.P_CLEAR_P] = inputs.clear_p
+        return p, inputs.s6k_row, inputs.e4bp_row
 
     def _diffuse_sasp(self) -> None:
         cells = self.params.cells
@@ -164,7 +161,7 @@ class Simulation:
         s = self.state
         thickness = counts[L.DIFFERENTIATED].sum() / s.width if self.geometry == L.EPIDERMIS else 0.0
         self.recorder.record(self.time_h, counts, p16pos, sums, s.capacity, thickness,
-                             self.events - self._events_at_record)
+                             self.events - self._events_at_record, in_cycle_by_kind(s.kind, s.phase, s.cycle))
         self._events_at_record = self.events.copy()
 
     def snapshot(self) -> dict[str, np.ndarray]:

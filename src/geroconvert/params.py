@@ -48,6 +48,8 @@ class SimulationParams(Frozen):
         0.15, "fraction of sites", "dish: sparse seeding, 5,000 cells per 60-mm dish (summary)", ge=0.0, le=1.0)
     initial_thickness_rows: int = param(
         3, "rows", "epidermis: suprabasal rows filled at start (assumption)", ge=0)
+    start_age_years: float = param(
+        0.0, "years", "age of the subject (tissue) at t = 0; sets the age-dependent damage rate", ge=0.0, le=150.0)
 
     @model_validator(mode="after")
     def _lattice_fits(self):
@@ -61,7 +63,7 @@ class SimulationParams(Frozen):
 
 
 ENVIRONMENT_KEYS = ("mitogen", "nutrients", "oxygen", "inducer", "rapamycin_nM",
-                    "pan_mtor_nM", "damage_rate_per_h", "mtor_gain")
+                    "pan_mtor_nM", "damage_rate_per_h", "damage_increase_per_h_per_year", "mtor_gain")
 
 
 class Environment(Frozen):
@@ -74,6 +76,9 @@ class Environment(Frozen):
     rapamycin_nM: float = param(0.0, "nM", "at the cells; 500 nM in Leontieva & Blagosklonny 2011", ge=0.0, le=1e7)
     pan_mtor_nM: float = param(0.0, "nM", "Torin1-like catalytic inhibitor at the cells", ge=0.0, le=1e7)
     damage_rate_per_h: float = param(0.0, "1/h", "DNA-damage events per cell-hour (UV, genotoxins)", ge=0.0, le=10.0)
+    damage_increase_per_h_per_year: float = param(
+        0.0, "1/h per year of age", "damage rate rises with age: rate = damage_rate_per_h + this * age_years "
+        "(assumption; accumulating p16+ cells with age, Waaijer et al. 2012)", ge=0.0, le=1.0)
     mtor_gain: float = param(1.0, "-", ">1 = mTOR hyperactivation (Wnt1, TSC loss); assumption", ge=0.0, le=20.0)
 
 
@@ -182,6 +187,58 @@ class ScheduleEvent(Frozen):
         return value
 
 
+RAPAMYCIN_G_PER_MOL = 914.2  # SCIENCE.md: 1 ng/mL = 1.094 nM
+
+
+class Dosing(Frozen):
+    """Rapamycin reaching skin: topical cream and systemic (blood) exposure.
+
+    Topical: each application brings the epidermal surface to ``topical_uM *
+    penetration_fraction`` (in nM); it decays with ``epidermal_half_life_h`` until the
+    next application (doses add up) and with depth as exp(-depth / depth_length_um).
+    A small ``systemic_leak_fraction`` of the surface level reaches every row.  Systemic
+    (oral) dosing sets ``blood_ng_per_mL``, converted with 914.2 g/mol, in every row.
+    Concentrations add to ``environment.rapamycin_nM`` (the in-vitro dose at the cells).
+    """
+
+    topical_uM: float = param(0.0, "uM", "cream concentration; Chung et al. 2019 used 10 uM (~0.0009% w/v)",
+                              ge=0.0, le=1e5)
+    topical_percent_w_w: float = param(0.0, "% w/w", "alternative to topical_uM (0.003-0.015% for facial "
+                                       "angiofibroma, seed ref [13]); converted with 914.2 g/mol, 1 g/mL",
+                                       ge=0.0, le=10.0)
+    topical_interval_h: float = param(24.0, "h", "daily application (Chung et al. 2019: every 1-2 days)",
+                                      gt=0.0)
+    topical_start_h: float = param(0.0, "h", "first application", ge=0.0)
+    topical_stop_h: float = param(1e9, "h", "no application from this time on", ge=0.0)
+    penetration_fraction: float = param(1e-3, "-", "surface epidermal level / cream level; rapamycin (914 Da, "
+                                        "lipophilic) crosses the stratum corneum poorly (assumption, 1e-4 to 1e-2)",
+                                        gt=0.0, le=1.0)
+    epidermal_half_life_h: float = param(12.0, "h", "clearance from the epidermis between applications "
+                                         "(assumption, 4-48 h)", gt=0.0)
+    depth_length_um: float = param(50.0, "um", "exponential fall of the level with depth (assumption, 20-200 um)",
+                                   gt=0.0)
+    epidermis_thickness_um: float = param(100.0, "um", "depth of the basal layer below the surface "
+                                          "(Xu et al. 2017, JAAD)", gt=0.0)
+    cell_size_um: float = param(10.0, "um", "one lattice row (assumption, keratinocyte ~10 um)", gt=0.0)
+    systemic_leak_fraction: float = param(1e-4, "-", "blood level / surface level for topical use; keeps "
+                                          "blood < 1 ng/mL at low doses (seed ref [13]; assumption)", ge=0.0, le=1.0)
+    blood_ng_per_mL: float = param(0.0, "ng/mL", "systemic (oral) trough level reaching every row "
+                                   "(assumption: tissue level = blood level)", ge=0.0, le=1e4)
+
+    @model_validator(mode="after")
+    def _one_cream_unit(self):
+        if self.topical_uM > 0 and self.topical_percent_w_w > 0:
+            raise ValueError("give the cream as topical_uM or as topical_percent_w_w, not both")
+        return self
+
+    @property
+    def cream_nM(self) -> float:
+        """Cream concentration in nM (1% w/w = 10 g/L at 1 g/mL)."""
+        if self.topical_percent_w_w > 0:
+            return self.topical_percent_w_w * 10.0 / RAPAMYCIN_G_PER_MOL * 1e9
+        return self.topical_uM * 1e3
+
+
 class AssayParams(Frozen):
     """The virtual colony-formation (RPP) assay."""
 
@@ -209,6 +266,7 @@ class Params(Frozen):
     cells: CellParams = CellParams()
     schedule: tuple[ScheduleEvent, ...] = ()
     assays: AssayParams = AssayParams()
+    dosing: Dosing = Dosing()
 
     def with_changes(self, **sections) -> "Params":
         """A copy with some sections' fields replaced, validated again."""

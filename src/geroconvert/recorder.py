@@ -23,6 +23,10 @@ SERIES_UNITS = {
     "mean_p16": "0-1",
     "mean_sasp": "SASP units per site",
     "thickness_rows": "cell layers above the basal row (epidermis)",
+    "p16_positive_fraction_epidermis": "fraction of epidermal cells (stem, progenitor, differentiated)",
+    "p16_positive_fraction_dermis": "fraction of fibroblasts",
+    "basal_in_cycle_fraction": "fraction of basal cells (stem, progenitor) in the cycle, not resting or arrested",
+    "senescent_half_life_h": "h: ln 2 / (senescent cells lost per senescent cell-hour) since the previous record",
 }
 for _kind in L.KIND_NAMES:
     for _phase in L.PHASE_NAMES[1:]:
@@ -49,7 +53,7 @@ class Recorder:
         self.data = {name: np.zeros(n_records, np.float64) for name in SERIES_UNITS}
 
     def record(self, time_h: float, counts, p16pos, sums, n_sites: int, thickness_rows: float,
-               events_since: np.ndarray):
+               events_since: np.ndarray, in_cycle: np.ndarray):
         """One row: counts[kind, phase], p16+ counts[kind, phase], float sums (reduce.F_*)."""
         from .kernels.reduce import F_MASS, F_P16, F_SASP
 
@@ -70,12 +74,30 @@ class Recorder:
         d["mean_p16"][row] = sums[F_P16] / denominator
         d["mean_sasp"][row] = sums[F_SASP] / n_sites
         d["thickness_rows"][row] = thickness_rows
+        epidermal = [L.STEM, L.PROGENITOR, L.DIFFERENTIATED]
+        d["p16_positive_fraction_epidermis"][row] = p16pos[epidermal, 1:].sum() / max(counts[epidermal, 1:].sum(), 1)
+        d["p16_positive_fraction_dermis"][row] = p16pos[L.FIBROBLAST, 1:].sum() / max(counts[L.FIBROBLAST, 1:].sum(), 1)
+        basal = [L.STEM, L.PROGENITOR]
+        d["basal_in_cycle_fraction"][row] = in_cycle[basal].sum() / max(counts[basal, 1:].sum(), 1)
+        d["senescent_half_life_h"][row] = self._half_life(time_h, d["n_senescent"][row],
+                                                          events_since[L.E_SENESCENT_LOST])
         for k, kind in enumerate(L.KIND_NAMES):
             for p in range(1, L.N_PHASES):
                 d[f"n_{kind}_{L.PHASE_NAMES[p]}"][row] = counts[k, p]
         for e, event in enumerate(L.EVENT_NAMES):
             d[f"events_{event}"][row] = events_since[e]
         self.n += 1
+
+    def _half_life(self, time_h: float, n_senescent: float, lost: int) -> float:
+        """Senescent-cell half-life over the last interval (NaN if none lost or none there)."""
+        if self.n == 0:
+            return float("nan")
+        previous = self.n - 1
+        hours = time_h - self.data["time_h"][previous]
+        exposure = 0.5 * (self.data["n_senescent"][previous] + n_senescent) * hours
+        if lost <= 0 or exposure <= 0:
+            return float("nan")
+        return float(np.log(2.0) * exposure / lost)
 
     def series(self) -> dict[str, np.ndarray]:
         return {name: values[: self.n].copy() for name, values in self.data.items()}

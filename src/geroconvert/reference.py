@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import pharmacology
-from .kernels.layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATE, DIFFERENTIATED, DISH, DIVIDE,
+from .inputs import step_inputs
+from .kernels.layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, DIVIDE,
                              E_ARRESTS, E_BIRTHS, E_CLEARANCES, E_CONVERSIONS, E_DEATHS, E_DIFFERENTIATIONS,
                              E_DIVISIONS, E_RESUMES, E_SENESCENT_LOST, E_SHED, EMPTY, EPIDERMIS, FIBROBLAST, N_EVENTS,
                              NONE, PROGENITOR, S_CLEAR, S_DAMAGE, S_DEATH, S_DIRECTION, S_DIVISIONS, S_FATE, S_RENEW,
@@ -248,17 +248,11 @@ class ReferenceSimulation:
             self.next_event += 1
 
     def environment_inputs(self) -> StepInputs:
-        cells, env = self.cells, self.environment
-        burden = self.n_senescent / max(self.n_cells, 1) / cells.clearance_burden_ref
-        rows = self.state.rows
-        s6k, e4bp = pharmacology.branch_factors(cells, np.full(rows, env.rapamycin_nM),
-                                                np.full(rows, env.pan_mtor_nM))
-        return StepInputs(
-            drive=float(pharmacology.mtor_drive(cells, env)),
-            inducer=float(env.inducer),
-            damage_p=rate_to_probability(env.damage_rate_per_h, self.dt),
-            clear_p=rate_to_probability(cells.clearance_beta_per_h / (cells.clearance_kappa + burden), self.dt),
-            s6k_row=np.asarray(s6k, np.float64), e4bp_row=np.asarray(e4bp, np.float64))
+        """Step 1's numbers come from the shared ``inputs.step_inputs`` (not under test here)."""
+        shared = step_inputs(self.params, self.environment, self.time_h, self.n_cells, self.n_senescent,
+                             self.state.rows, self.basal_row)
+        return StepInputs(drive=shared.drive, inducer=shared.inducer, damage_p=shared.damage_p,
+                          clear_p=shared.clear_p, s6k_row=shared.s6k_row, e4bp_row=shared.e4bp_row)
 
     def diffuse_sasp(self) -> None:
         """Explicit diffusion with decay, in sub-steps of D*dt <= MAX_DIFFUSION_COEF."""
@@ -373,8 +367,15 @@ class ReferenceSimulation:
             return NONE
         c = float(s.cycle[i])
         if c < 0.0:
-            c = min(0.0, c + dt / cells.rest_mean_h)
-            self.branches["g0_rest"] += 1
+            row, col = divmod(i, s.width)
+            left, right = row * s.width + (col - 1) % s.width, row * s.width + (col + 1) % s.width
+            if self.geometry != DISH and kind in (STEM, PROGENITOR) and \
+                    (s.phase[left] == EMPTY or s.phase[right] == EMPTY):
+                c = 0.0  # a free basal neighbour wakes a resting basal cell
+                self.branches["g0_woken_by_gap"] += 1
+            else:
+                c = min(0.0, c + dt / cells.rest_mean_h)
+                self.branches["g0_rest"] += 1
         elif c < 1.0:
             hours = cycle_hours(kind, cells)
             c += growth_drive * dt / hours
@@ -382,7 +383,8 @@ class ReferenceSimulation:
         s.cycle[i] = c
         if c >= 1.0 and float(s.mass[i]) >= cells.division_mass:
             if kind == PROGENITOR and int(s.divisions_left[i]) <= 0:
-                return DIFFERENTIATE
+                self.branches["exhausted_waiting"] += 1
+                return NONE  # waits until a dividing neighbour displaces it
             if self.geometry == DISH and count_occupied_neighbours(i, s.width, s.rows, DISH, s.phase) == 4:
                 # contact-inhibited in the dish: no free neighbour now, so it does not ask
                 # (a site freed later in this step's ordered pass is not taken)
@@ -436,8 +438,6 @@ class ReferenceSimulation:
             s.pending[i] = NONE
             if action in (CLEAR, DIE, SHED):
                 self.remove(i, action)
-            elif action == DIFFERENTIATE:
-                self.differentiate(i)
             else:
                 self.divide(i)
 
@@ -477,7 +477,7 @@ class ReferenceSimulation:
             self.move((r - 1) * s.width + col, r * s.width + col)
         return first_row * s.width + col
 
-    def differentiate(self, i: int) -> None:
+    def delaminate(self, i: int) -> None:
         """An exhausted progenitor leaves the basal row for the first suprabasal site."""
         s = self.state
         s.kind[i] = DIFFERENTIATED
@@ -502,6 +502,16 @@ class ReferenceSimulation:
         dst = choose_free_neighbour(i, s.width, s.rows, self.geometry, row, row + 1, s.phase, draw)
         if dst is None and row + 1 >= s.rows:
             return None, kind, CYCLING  # no room at all: the mother is left unchanged
+        if dst is None:  # crowding: an exhausted progenitor neighbour makes way
+            candidates = []
+            for j in (row * s.width + (col - 1) % s.width, row * s.width + (col + 1) % s.width):
+                if s.kind[j] == PROGENITOR and s.phase[j] == CYCLING and int(s.divisions_left[j]) <= 0 \
+                        and j not in candidates:
+                    candidates.append(j)
+            if candidates:
+                dst = candidates[0] if len(candidates) == 1 or draw < 0.5 else candidates[1]
+                self.delaminate(dst)
+                self.branches["delamination_by_crowding"] += 1
         fate = uniform(seed, S_FATE, mother, step)
         if kind == STEM and fate < cells.stem_symmetric_loss:
             s.kind[i] = PROGENITOR

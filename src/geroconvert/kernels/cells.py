@@ -12,7 +12,7 @@ import math
 from numba import njit, prange
 
 from ..rng import draw, normal, stream_key
-from .layout import (ARRESTED, CYCLING, DIE, DIFFERENTIATE, DIFFERENTIATED, DISH, DIVIDE, EMPTY, FIBROBLAST,
+from .layout import (ARRESTED, CYCLING, DIE, DIFFERENTIATED, DISH, DIVIDE, EMPTY, FIBROBLAST,
                      K_CONTACT_MAX, K_CYCLE_H, K_DAMAGE_P16, K_DAMAGE_P21, K_DEATH_P, K_DIVISION_MASS, K_DT,
                      K_FIBROBLAST_CYCLE_H, K_GERO_RATE, K_HYPERTROPHY_RATE, K_INDUCER_P16, K_INDUCER_P21, K_MASS_MAX,
                      K_P16_RELAX, K_P16_RISE_AGE, K_P16_RISE_ARRESTED, K_P16_RISE_SENESCENT, K_P16_THRESHOLD,
@@ -41,6 +41,15 @@ def occupied_neighbours(i, row, width, rows, geometry, phase):
         if row < rows - 1:
             count += phase[i + width] != EMPTY
     return count
+
+
+@njit(inline="always", cache=True)
+def basal_gap(i, row, width, phase):
+    """Whether a sideways neighbour (same row, wrapping) is free."""
+    col = i - row * width
+    left = row * width + (col - 1 if col > 0 else width - 1)
+    right = row * width + (col + 1 if col < width - 1 else 0)
+    return phase[left] == EMPTY or phase[right] == EMPTY
 
 
 @njit(inline="always", cache=True)
@@ -141,16 +150,19 @@ def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pendi
         else:
             c = cycle[i]
             if c < 0.0:  # G0 rest after a division
-                c = min(0.0, c + dt / k[K_REST_MEAN_H])
+                if geometry != DISH and (kd == STEM or kd == PROGENITOR) and basal_gap(i, row, width, phase):
+                    c = 0.0  # a free basal neighbour ends the rest: the basal layer refills (assumption)
+                else:
+                    c = min(0.0, c + dt / k[K_REST_MEAN_H])
             elif c < 1.0:
                 ch = cycle_time_h(kd, k)
                 c += growth_drive * dt / ch
                 mass[i] = min(mass[i] * math.exp(LN2 * growth_drive * dt / ch), k[K_MASS_MAX])
             cycle[i] = c
-            if c >= 1.0 and mass[i] >= k[K_DIVISION_MASS]:
-                if kd == PROGENITOR and divisions_left[i] <= 0:
-                    action = DIFFERENTIATE
-                elif can_divide_here(i, row, width, rows, geometry, phase):
+            # an exhausted progenitor waits at the end of its cycle until a dividing neighbour
+            # displaces it (divisions.delaminate)
+            if c >= 1.0 and mass[i] >= k[K_DIVISION_MASS] and not (kd == PROGENITOR and divisions_left[i] <= 0):
+                if can_divide_here(i, row, width, rows, geometry, phase):
                     action = DIVIDE
     elif ph == ARRESTED:
         if not blocked:

@@ -12,7 +12,7 @@ from numba import njit
 
 from ..rng import uniform
 from .cells import gero_threshold_draw
-from .layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATE, DIFFERENTIATED, DISH, E_BIRTHS,
+from .layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, E_BIRTHS,
                      E_CLEARANCES, E_DEATHS, E_DIFFERENTIATIONS, E_DIVISIONS, E_SENESCENT_LOST, E_SHED, EMPTY,
                      FIBROBLAST, K_DAMAGE_P21, K_DAMAGE_PER_DIVISION, K_PROG_DIV_MAX, K_PROG_DIV_MIN, K_REST_MEAN_H,
                      K_STEM_RENEW_GAP, K_STEM_SYMMETRIC_LOSS, NONE, PROGENITOR, S_DIRECTION, S_DIVISIONS, S_FATE,
@@ -104,6 +104,43 @@ def free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, draw):
 
 
 @njit(inline="always", cache=True)
+def exhausted_neighbour(i, row, width, kind, phase, divisions_left, draw):
+    """A sideways basal neighbour that is an exhausted progenitor (no divisions left,
+    cycling), chosen by ``draw`` in [0, 1); or -1."""
+    col = i - row * width
+    left = row * width + (col - 1 if col > 0 else width - 1)
+    right = row * width + (col + 1 if col < width - 1 else 0)
+    ok_left = kind[left] == PROGENITOR and phase[left] == CYCLING and divisions_left[left] <= 0
+    ok_right = kind[right] == PROGENITOR and phase[right] == CYCLING and divisions_left[right] <= 0 and \
+        right != left
+    if ok_left and ok_right:
+        return left if draw < 0.5 else right
+    if ok_left:
+        return left
+    if ok_right:
+        return right
+    return -1
+
+
+@njit(cache=True)
+def delaminate(j, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero,
+               gero_threshold, age_h, arrest_h, clone, events):
+    """An exhausted progenitor leaves the basal row for the suprabasal site above it
+    (pushing that column up) and differentiates; its basal site is left free."""
+    row = j // width
+    col = j - row * width
+    kind[j] = DIFFERENTIATED
+    phase[j] = ARRESTED
+    arrest_h[j] = 0.0
+    cycle[j] = 0.0
+    events[E_DIFFERENTIATIONS] += 1
+    up = push_column(col, row + 1, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle,
+                     p21, p16, gero, gero_threshold, age_h, arrest_h, clone, events)
+    move_cell(j, up, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero,
+              gero_threshold, age_h, arrest_h, clone)
+
+
+@njit(inline="always", cache=True)
 def progenitor_divisions(k, seed, cell, step):
     lo = int(k[K_PROG_DIV_MIN])
     hi = int(k[K_PROG_DIV_MAX])
@@ -141,19 +178,6 @@ def apply_pending(geometry, width, rows, basal_row,
             continue
         row = i // width
         col = i - row * width
-        if action == DIFFERENTIATE:
-            # an exhausted progenitor leaves the basal row for the first suprabasal site
-            kind[i] = DIFFERENTIATED
-            phase[i] = ARRESTED
-            arrest_h[i] = 0.0
-            cycle[i] = 0.0
-            events[E_DIFFERENTIATIONS] += 1
-            if row + 1 < rows:
-                dst = push_column(col, row + 1, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle,
-                                  p21, p16, gero, gero_threshold, age_h, arrest_h, clone, events)
-                move_cell(i, dst, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero,
-                          gero_threshold, age_h, arrest_h, clone)
-            continue
         # DIVIDE
         mother = uid[i]
         kd = kind[i]
@@ -165,11 +189,17 @@ def apply_pending(geometry, width, rows, basal_row,
         elif kd == FIBROBLAST:
             dst = free_neighbour(i, width, rows, geometry, 0, basal_row, phase, draw)
         else:
-            # basal division: a free basal neighbour keeps the daughter basal, otherwise she
-            # differentiates and pushes the column up
+            # basal division: a free basal neighbour keeps the daughter basal; else she takes the
+            # place of an exhausted progenitor neighbour, which delaminates (crowding-driven
+            # delamination); else she differentiates and pushes the column above her mother up
             dst = free_neighbour(i, width, rows, geometry, row, row + 1, phase, draw)
             if dst < 0 and row + 1 >= rows:
                 continue  # no basal room and no column above: nothing changes until there is
+            if dst < 0:
+                dst = exhausted_neighbour(i, row, width, kind, phase, divisions_left, draw)
+                if dst >= 0:
+                    delaminate(dst, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16,
+                               gero, gero_threshold, age_h, arrest_h, clone, events)
             fate = uniform(seed, S_FATE, mother, step)
             if kd == STEM and fate < k[K_STEM_SYMMETRIC_LOSS]:
                 kind[i] = PROGENITOR

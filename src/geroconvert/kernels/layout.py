@@ -31,7 +31,6 @@ DIVIDE = 1
 CLEAR = 2          # immune clearance of a senescent cell
 DIE = 3            # death
 SHED = 4           # differentiated cell leaves the tissue surface
-DIFFERENTIATE = 5  # exhausted progenitor leaves the basal row
 
 # random streams: one per kind of decision, so that draws never collide
 S_INIT = 1

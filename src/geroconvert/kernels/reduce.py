@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit, prange
 
-from .layout import EMPTY, N_KINDS, N_PHASES
+from .layout import CYCLING, EMPTY, N_KINDS, N_PHASES
 
 N_CHUNKS = 64
 # float sums per chunk
@@ -59,3 +59,16 @@ def masked_mass_sum(phase, mass, wanted_phase):
     for c in range(N_CHUNKS):
         total += sums[c]
     return total, counts.sum()
+
+
+@njit(parallel=True, cache=True)
+def in_cycle_by_kind(kind, phase, cycle):
+    """Cells progressing through the cycle, per kind: CYCLING, past any G0 rest and not
+    waiting at its end (contact-inhibited, or an exhausted progenitor)."""
+    n = phase.size
+    counts = np.zeros((N_CHUNKS, N_KINDS), np.int64)
+    for c in prange(N_CHUNKS):
+        for i in range(n * c // N_CHUNKS, n * (c + 1) // N_CHUNKS):
+            if phase[i] == CYCLING and 0.0 <= cycle[i] < 1.0:
+                counts[c, kind[i]] += 1
+    return counts.sum(axis=0)

