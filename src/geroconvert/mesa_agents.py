@@ -50,8 +50,8 @@ import mesa
 import numpy as np
 from mesa.discrete_space import CellAgent, OrthogonalVonNeumannGrid
 
-from . import pharmacology
-from .kernels.layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATE, DIFFERENTIATED, DISH, DIVIDE,
+from .inputs import step_inputs
+from .kernels.layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, DIVIDE,
                              E_ARRESTS, E_BIRTHS, E_CLEARANCES, E_CONVERSIONS, E_DEATHS, E_DIFFERENTIATIONS,
                              E_DIVISIONS, E_RESUMES, E_SENESCENT_LOST, E_SHED, EMPTY, EPIDERMIS, FIBROBLAST, LINE,
                              N_EVENTS, NONE, PROGENITOR, S_CLEAR, S_DAMAGE, S_DEATH, S_DIRECTION, S_DIVISIONS, S_FATE,
@@ -168,8 +168,11 @@ class TissueCell(CellAgent):
             model.events[E_ARRESTS] += 1
             return NONE
         c = self.cycle
-        if c < 0.0:
-            c = min(0.0, c + dt / cells.rest_mean_h)  # resting in G0 after a division
+        if c < 0.0:  # resting in G0 after a division ...
+            if model.geometry != DISH and self.kind in (STEM, PROGENITOR) and model.basal_gap(self.cell):
+                c = 0.0  # ... unless a free basal neighbour wakes the cell: the basal layer refills
+            else:
+                c = min(0.0, c + dt / cells.rest_mean_h)
         elif c < 1.0:
             hours = model.cycle_hours(self.kind)
             c += growth_drive * dt / hours
@@ -177,7 +180,7 @@ class TissueCell(CellAgent):
         self.cycle = f32(c)
         if c >= 1.0 and self.mass >= cells.division_mass:
             if self.kind == PROGENITOR and self.divisions_left <= 0:
-                return DIFFERENTIATE
+                return NONE  # exhausted: waits until a dividing neighbour displaces it (delaminate)
             if model.geometry == DISH and model.occupied_neighbours(self.cell) == 4:
                 return NONE  # contact-inhibited: no free neighbour, so it does not ask
             return DIVIDE
@@ -218,8 +221,6 @@ class TissueCell(CellAgent):
         action, self.pending = self.pending, NONE
         if action in (CLEAR, DIE, SHED):
             self.leave(action)
-        elif action == DIFFERENTIATE:
-            self.differentiate()
         elif action == DIVIDE:
             self.divide()
 
@@ -231,8 +232,9 @@ class TissueCell(CellAgent):
         events[{CLEAR: E_CLEARANCES, DIE: E_DEATHS, SHED: E_SHED}[action]] += 1
         self.remove()
 
-    def differentiate(self) -> None:
-        """An exhausted progenitor leaves the basal row for the first suprabasal site."""
+    def delaminate(self) -> None:
+        """An exhausted progenitor leaves the basal row for the suprabasal site above it
+        (pushing that column up) and differentiates; its basal site is left free."""
         model = self.model
         self.kind = DIFFERENTIATED
         self.phase = ARRESTED
@@ -284,7 +286,8 @@ class TissueCell(CellAgent):
         """Epidermal basal division: (daughter's site or None, daughter kind, daughter phase).
 
         A free basal neighbour keeps the daughter basal (a stem's daughter stays a stem with
-        probability ``stem_renew_into_gap``); otherwise the daughter differentiates and
+        probability ``stem_renew_into_gap``); else the daughter takes the place of an
+        exhausted progenitor neighbour, which delaminates; else she differentiates and
         pushes the column above the mother up by one.  A stem may first become a progenitor
         (symmetric loss); a progenitor mother spends one division.
         """
@@ -293,6 +296,11 @@ class TissueCell(CellAgent):
         target = model.free_neighbour(self.cell, direction, row, row + 1)
         if target is None and row + 1 >= model.rows:
             return None, mother_kind, CYCLING  # no room at all: nothing changes
+        if target is None:  # crowding: an exhausted progenitor neighbour makes way
+            exhausted = model.exhausted_neighbour(self.cell, direction)
+            if exhausted is not None:
+                target = exhausted.cell
+                exhausted.delaminate()
         fate = model.uniform(S_FATE, self.uid)
         if mother_kind == STEM and fate < cells.stem_symmetric_loss:
             self.kind = PROGENITOR
@@ -447,6 +455,23 @@ class MesaCellModel(mesa.Model):
                 around.append(links[UP])
         return around
 
+    def basal_gap(self, site) -> bool:
+        """Whether a sideways neighbour (same row, wrapping) is free."""
+        return site.connections[LEFT].is_empty or site.connections[RIGHT].is_empty
+
+    def exhausted_neighbour(self, site, direction: float) -> TissueCell | None:
+        """A sideways neighbour that is an exhausted progenitor (cycling, no divisions left),
+        chosen by ``direction`` when both are; or None."""
+        candidates = []
+        for other in (site.connections[LEFT], site.connections[RIGHT]):
+            cell = self.occupant(other)
+            if cell is not None and cell.kind == PROGENITOR and cell.phase == CYCLING and \
+                    cell.divisions_left <= 0 and cell not in candidates:
+                candidates.append(cell)
+        if not candidates:
+            return None
+        return candidates[0] if len(candidates) == 1 or direction < 0.5 else candidates[1]
+
     def occupied_neighbours(self, site) -> int:
         return sum(1 for other in self.neighbours(site) if not other.is_empty)
 
@@ -508,17 +533,17 @@ class MesaCellModel(mesa.Model):
         self.step_index += 1
 
     def environment_inputs(self) -> dict:
-        cells, env = self.cells, self.environment
-        burden = self.n_senescent / max(self.n_cells, 1) / cells.clearance_burden_ref
-        s6k, e4bp = pharmacology.branch_factors(cells, np.full(self.rows, env.rapamycin_nM),
-                                                np.full(self.rows, env.pan_mtor_nM))
+        """Step 1's numbers (drive, drug factors per row, damage and clearance probabilities),
+        from the same function the engine uses (``geroconvert.inputs``)."""
+        shared = step_inputs(self.params, self.environment, self.time_h, self.n_cells, self.n_senescent,
+                             self.rows, self.basal_row)
         return {
-            "drive": float(pharmacology.mtor_drive(cells, env)),
-            "inducer": float(env.inducer),
-            "damage_p": rate_to_probability(env.damage_rate_per_h, self.dt),
-            "clear_p": rate_to_probability(cells.clearance_beta_per_h / (cells.clearance_kappa + burden), self.dt),
-            "s6k": [float(x) for x in s6k],
-            "e4bp": [float(x) for x in e4bp],
+            "drive": shared.drive,
+            "inducer": shared.inducer,
+            "damage_p": shared.damage_p,
+            "clear_p": shared.clear_p,
+            "s6k": [float(x) for x in shared.s6k_row],
+            "e4bp": [float(x) for x in shared.e4bp_row],
         }
 
     def diffuse_sasp(self) -> None:

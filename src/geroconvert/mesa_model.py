@@ -115,6 +115,8 @@ class GeroModel(mesa.Model):
         seed: Mesa seed; an integer, used as the engine's counter-based seed.
         rng: Mesa rng (Generator or seed-like); the engine seed is drawn from it.
         events: scenario events, ``[(time_h, {"inducer": 0.0}), ...]``.
+        state: start from this lattice (a :class:`~geroconvert.state.CellState`, copied),
+            e.g. another model's ``model.sim.state``; default: seed a new one.
         rpp_every_h: also run the RPP assay every this many simulated hours (0 = only at
             the config's ``assays.rpp_times_h``).
         **environment: environment values that replace the config's at t = 0
@@ -122,7 +124,7 @@ class GeroModel(mesa.Model):
     """
 
     def __init__(self, config=None, *, params: Params | None = None, overrides=None, seed=None, rng=None,
-                 events=(), rpp_every_h: float = 0.0, **environment):
+                 events=(), rpp_every_h: float = 0.0, state=None, **environment):
         params = resolve_params(config, params, overrides)
         unknown = sorted(set(environment) - set(ENVIRONMENT_KEYS))
         if unknown:
@@ -144,7 +146,8 @@ class GeroModel(mesa.Model):
             raise ValueError("rpp_every_h must be a finite number >= 0")
         self.params = params
         self.engine_seed = engine_seed
-        self.sim = Simulation(params, seed=engine_seed, record=False)
+        self.sim = Simulation(params, seed=engine_seed, record=False,
+                              state=state.copy() if state is not None else None)
         self.rpp_every_h = float(rpp_every_h)
         self.rpp_rows: list[tuple[float, float, int, int]] = []
         self._rpp_now = math.nan

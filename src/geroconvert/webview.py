@@ -411,7 +411,6 @@ def serve(port: int = DEFAULT_PORT, host: str = "127.0.0.1", config=None, log_le
     solara_settings.telemetry.mixpanel_enable = False
     solara_settings.assets.fontawesome_enabled = False
     solara_settings.main.mode = "production"
-    print(f"geroconvert demo: serving on http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
     uvicorn.run("solara.server.starlette:app", host=host, port=int(port), log_level=log_level,
                 ws_max_size=2**26)
 
@@ -430,6 +429,7 @@ def main(argv=None) -> None:
         installed = install_assets()
         print("web assets: " + (", ".join(installed) if installed else "already installed"))
         return
+    print(f"geroconvert web view: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
     serve(port=args.port, host=args.host, config=args.config)
 
 
