@@ -30,9 +30,9 @@ import time
 import numpy as np
 
 from .kernels import layout as L
-from .kernels.cells import update_cells
+from .kernels.cells import update_cells, update_cells_serial
 from .kernels.divisions import apply_pending
-from .kernels.field import diffuse
+from .kernels.field import diffuse, diffuse_serial
 from .kernels.reduce import in_cycle_by_kind, tally
 from .kernels.seeding import seed_dish, seed_epidermis
 from .inputs import step_inputs
@@ -41,6 +41,7 @@ from .recorder import SERIES_UNITS, Recorder, Results
 from .state import CellState
 
 MAX_DIFFUSION_COEF = 0.2  # D*dt per sub-step; explicit scheme is stable below 0.25
+SERIAL_BELOW_SITES = 20_000  # smaller lattices run serial kernels: waking threads costs more than the work
 
 
 class Simulation:
@@ -62,6 +63,9 @@ class Simulation:
         self.events = np.zeros(L.N_EVENTS, np.int64)
         self._events_at_record = self.events.copy()
         self.state = state if state is not None else self._seed_state()
+        small = self.state.capacity < SERIAL_BELOW_SITES
+        self._update_cells = update_cells_serial if small else update_cells
+        self._diffuse = diffuse_serial if small else diffuse
         self.n_cells, self.n_senescent = self._count_live()
         self._record = record
         self.recorder: Recorder | None = None
@@ -125,7 +129,7 @@ class Simulation:
         keep = math.exp(-cells.sasp_decay_per_h * self.dt / substeps)
         s = self.state
         for _ in range(substeps):
-            diffuse(self.geometry, s.width, s.rows, s.sasp, total / substeps, keep)
+            self._diffuse(self.geometry, s.width, s.rows, s.sasp, total / substeps, keep)
 
     def step(self) -> None:
         """Advance one step of ``dt_h`` hours (the order is in the module docstring)."""
@@ -133,7 +137,7 @@ class Simulation:
         p, s6k, e4bp = self.step_inputs()
         self._diffuse_sasp()
         s = self.state
-        arrests, resumes, conversions = update_cells(
+        arrests, resumes, conversions = self._update_cells(
             self.geometry, s.width, s.rows, s.uid, s.kind, s.phase, s.divisions_left, s.pending, s.mass, s.cycle,
             s.p21, s.p16, s.gero, s.gero_threshold, s.age_h, s.arrest_h, s.sasp, self.k, p, s6k, e4bp,
             self.seed, self.step_index)
@@ -187,8 +191,10 @@ class Simulation:
         end_h = (start + n_steps) * self.dt
         rpp_steps = {int(round(t / self.dt)): t for t in assays.rpp_times_h
                      if self.time_h - 1e-9 <= t <= end_h + 1e-9}
-        if self._record and self.recorder is None:
-            self.recorder = Recorder(n_steps // record_stride + 2)
+        if self._record:
+            if self.recorder is None:
+                self.recorder = Recorder(0)
+            self.recorder.reserve(n_steps // record_stride + 2)
         wall = time.perf_counter()
         last_report = wall
         for n in range(n_steps + 1):

@@ -52,6 +52,15 @@ class Recorder:
         self.n = 0
         self.data = {name: np.zeros(n_records, np.float64) for name in SERIES_UNITS}
 
+    def reserve(self, more: int) -> None:
+        """Room for ``more`` rows beyond those recorded (a run continued with another run())."""
+        need = self.n + more
+        if need > len(self.data["time_h"]):
+            for name, values in self.data.items():
+                grown = np.zeros(need, np.float64)
+                grown[: self.n] = values[: self.n]
+                self.data[name] = grown
+
     def record(self, time_h: float, counts, p16pos, sums, n_sites: int, thickness_rows: float,
                events_since: np.ndarray, in_cycle: np.ndarray):
         """One row: counts[kind, phase], p16+ counts[kind, phase], float sums (reduce.F_*)."""

@@ -192,8 +192,7 @@ def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pendi
     return report
 
 
-@njit(parallel=True, cache=True)
-def update_cells(geometry, width, rows,
+def _update_cells(geometry, width, rows,
                  uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero, gero_threshold,
                  age_h, arrest_h, sasp,
                  k, p, s6k_row, e4bp_row, seed, step):
@@ -223,3 +222,9 @@ def update_cells(geometry, width, rows,
             elif report == _CONVERTED:
                 n_conversions += 1
     return n_arrests, n_resumes, n_conversions
+
+
+# One body, two compilations: parallel for large lattices, serial for small ones where
+# waking threads costs more than the work.  Both give identical results.
+update_cells = njit(parallel=True, cache=True)(_update_cells)
+update_cells_serial = njit(cache=True)(_update_cells)

@@ -18,8 +18,13 @@ VALUES = {
     "clearance_beta_per_h": (0.15 / 24.0, "beta = 0.15/day (Karin et al. 2019, Nat Commun 10:5495)"),
     "clearance_kappa": (0.5, "kappa = 0.5 (Karin et al. 2019)"),
     "p16_tau_h": (2000.0, "p16 is stable in tissue (assumption)"),
-    "p16_rise_arrested_per_h": (0.001, "p16 rises slowly in arrested cells (assumption)"),
-    "damage_per_division": (0.002, "replication-stress damage per division (assumption, 1e-4 to 1e-2)"),
+    "p16_rise_arrested_per_h": (0.0002, "p16 rises slowly in arrested cells; slow enough that a damaged cell "
+                                        "whose p16 fades before it geroconverts resumes (assumption)"),
+    "damage_per_division": (0.01, "replication-stress damage per division (assumption, 1e-4 to 1e-2)"),
+    "damage_p16_jump": (0.35, "persistent p16 per damage event (telomere-like damage); two events close "
+                              "in time block the cycle (assumption, 0.2-0.5)"),
+    "clearance_burden_ref": (0.002, "senescent fraction taken as one Karin burden unit, so that removal "
+                                    "saturates at the few-per-thousand burdens of aged skin (assumption)"),
     "hypertrophy_rate_per_h": (0.005, "slow growth of arrested cells in tissue (assumption)"),
     "gero_rate_per_h": (0.01786 / 10.0, "tissue mTOR is far below culture in serum (assumption: 10-fold)"),
     "fibroblast_cycle_h": (2000.0, "dermal fibroblasts rarely divide (assumption)"),
