@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 GC := $(VENV)/bin/geroconvert
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo reference docs clean
+.PHONY: venv browser test demo reference docs clean
 
 venv: $(STAMP)
 
@@ -13,8 +13,12 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,cluster]"
+	$(PY) -m pip install --quiet -e ".[test,cluster,web]"
 	touch $(STAMP)
+
+# Chromium (Debian), Playwright's driver and the web page's JavaScript, for the browser test
+browser: $(STAMP)
+	bash scripts/install-browser.sh $(VENV)
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -8,7 +8,8 @@ Step order (written here once; the kernels and the reference follow it):
    burden (Karin et al. 2019); diffuse and decay the SASP field.
 2. Signalling, per cell: drive x contact -> s6k, e4bp -> gero drive, growth drive.
 3. p21/p16: relax to their drivers (inducer, SASP at the site), damage kicks, slow
-   p16 rise in arrested and senescent cells and with age; blocked = above threshold.
+   p16 rise with age, in senescent cells, and in arrested cells in proportion to the
+   gero drive (a late, mTOR-driven marker); blocked = above threshold.
 4. CYCLING: blocked -> ARRESTED; else G0 rest, or growth and cycle progress; at the
    end of the cycle with enough mass the cell asks to divide (or an exhausted
    progenitor to differentiate).

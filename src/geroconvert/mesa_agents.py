@@ -104,7 +104,7 @@ class TissueCell(CellAgent):
         model = self.model
         phase = self.phase  # at the start of the step
         gero_drive, growth_drive = self.signalling(inputs)
-        blocked = self.cdk_inhibitors(inputs, phase)
+        blocked = self.cdk_inhibitors(inputs, phase, gero_drive)
         self.age_h = f32(self.age_h + model.dt)
         if self.kind == DIFFERENTIATED:
             action = self.differentiated_fate()
@@ -133,7 +133,7 @@ class TissueCell(CellAgent):
         growth_drive = cells.w_grow * s6k + (1.0 - cells.w_grow) * e4bp
         return gero_drive, growth_drive
 
-    def cdk_inhibitors(self, inputs: dict, phase: int) -> bool:
+    def cdk_inhibitors(self, inputs: dict, phase: int, gero_drive: float) -> bool:
         """3. p21 and p16 relax to their drivers, p16 rises slowly, damage kicks both; blocked?"""
         model, cells = self.model, self.model.cells
         x21 = self.p21
@@ -145,7 +145,7 @@ class TissueCell(CellAgent):
         if phase == SENESCENT:
             rise += cells.p16_rise_senescent_per_h
         elif phase == ARRESTED and self.kind != DIFFERENTIATED:
-            rise += cells.p16_rise_arrested_per_h
+            rise += cells.p16_rise_arrested_per_h * gero_drive  # late marker, mTOR-driven
         x16 += rise * model.dt * (1.0 - x16)
         if inputs["damage_p"] > 0.0 and model.uniform(S_DAMAGE, self.uid) < inputs["damage_p"]:
             x21 = min(1.0, x21 + cells.damage_p21_jump)

@@ -136,7 +136,9 @@ class CellParams(Frozen):
     damage_per_division: float = param(0.0, "probability", "replication-stress damage per division "
                                        "(assumption; drives exhaustion under hyperproliferation)", ge=0.0, le=1.0)
     sasp_to_p21: float = param(0.2, "per unit SASP", "paracrine senescence (assumption)", ge=0.0)
-    p16_rise_arrested_per_h: float = param(0.002, "1/h", "p16 rises slowly in arrested cells (DESIGN 2.3)", ge=0.0)
+    p16_rise_arrested_per_h: float = param(0.002, "1/h", "p16 rises slowly in arrested cells (DESIGN 2.3), at this "
+                                           "rate times the gero drive: a late marker of mTOR-driven "
+                                           "geroconversion (assumption)", ge=0.0)
     p16_rise_senescent_per_h: float = param(0.01, "1/h", "senescent cells become p16-high", ge=0.0)
     p16_rise_age_per_h: float = param(0.0, "1/h", "age-related p16 rise in every cell", ge=0.0)
     # senescent cells

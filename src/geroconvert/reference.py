@@ -298,7 +298,7 @@ class ReferenceSimulation:
         s = self.state
         phase, kind = int(s.phase[i]), int(s.kind[i])
         gero_drive, growth_drive = self.signalling(i, inputs)
-        blocked = self.cdk_inhibitors(i, phase, kind, inputs)
+        blocked = self.cdk_inhibitors(i, phase, kind, inputs, gero_drive)
         s.age_h[i] = float(s.age_h[i]) + self.dt
         if kind == DIFFERENTIATED:
             action = self.differentiated_fate(i)
@@ -328,7 +328,7 @@ class ReferenceSimulation:
         growth_drive = cells.w_grow * s6k + (1.0 - cells.w_grow) * e4bp
         return gero_drive, growth_drive
 
-    def cdk_inhibitors(self, i: int, phase: int, kind: int, inputs: StepInputs) -> bool:
+    def cdk_inhibitors(self, i: int, phase: int, kind: int, inputs: StepInputs, gero_drive: float) -> bool:
         """3. p21 and p16 relax to their drivers, rise slowly, jump on damage; blocked?"""
         s, cells = self.state, self.cells
         x21 = float(s.p21[i])
@@ -340,7 +340,7 @@ class ReferenceSimulation:
         if phase == SENESCENT:
             rise += cells.p16_rise_senescent_per_h
         elif phase == ARRESTED and kind != DIFFERENTIATED:
-            rise += cells.p16_rise_arrested_per_h
+            rise += cells.p16_rise_arrested_per_h * gero_drive  # late marker, mTOR-driven
         x16 += rise * self.dt * (1.0 - x16)
         if uniform(self.seed, S_DAMAGE, int(s.uid[i]), self.step_index) < inputs.damage_p:
             x21 = min(1.0, x21 + cells.damage_p21_jump)

@@ -126,7 +126,7 @@ def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pendi
     if ph == SENESCENT:
         rise += k[K_P16_RISE_SENESCENT]
     elif ph == ARRESTED and kd != DIFFERENTIATED:
-        rise += k[K_P16_RISE_ARRESTED]
+        rise += k[K_P16_RISE_ARRESTED] * gero_drive  # a late geroconversion marker: mTOR-driven
     x16 += rise * dt * (1.0 - x16)
     if p[P_DAMAGE_P] > 0.0 and draw(damage_key, cell) < p[P_DAMAGE_P]:
         x21 = min(1.0, x21 + k[K_DAMAGE_P21])
