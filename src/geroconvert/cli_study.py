@@ -4,6 +4,7 @@
                       [--overwrite] [--quiet] [--set section.key=value ...]
     geroconvert report OUT.h5 -o DIR
     geroconvert validate [--quick] [--json FILE] [--workers N]
+    geroconvert trial CONFIG -o DIR [--workers N] [--set ...]
     geroconvert calibrate [--replicates N] [--json FILE]
     geroconvert demo [--port P] [--host 127.0.0.1]
 
@@ -30,7 +31,8 @@ def add_commands(commands) -> None:
     sweep.add_argument("--seed", type=int, help=argparse_hidden_help())
     sweep.add_argument("--workers", type=_positive_int, help="local processes (default: one per core)")
     sweep.add_argument("--scheduler", metavar="ADDRESS",
-                       help="Dask scheduler, e.g. tcp://127.0.0.1:8786 (start `dask scheduler` and `dask worker ADDRESS`)")
+                       help="Dask scheduler, e.g. tcp://127.0.0.1:8786 "
+                            "(start `dask scheduler` and `dask worker ADDRESS`)")
     sweep.add_argument("--resume", action="store_true", help="finish only the runs missing from OUT.h5")
     sweep.add_argument("--overwrite", action="store_true", help="replace OUT.h5 if it exists")
     sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
@@ -48,6 +50,16 @@ def add_commands(commands) -> None:
     validate.add_argument("--json", metavar="FILE", help="also write the cases as JSON")
     validate.add_argument("--workers", type=_positive_int, help="local processes (default: one per core)")
     validate.set_defaults(func=cmd_validate)
+
+    trial = commands.add_parser("trial", help="run the split-hand trial of a config's [trial] section",
+                                description="Age each subject's skin, treat one hand and not the other, "
+                                            "and compare p16+ cells (see geroconvert.trial).")
+    trial.add_argument("config", metavar="CONFIG")
+    trial.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the figure and tables")
+    _add_set_option(trial)
+    trial.add_argument("--workers", type=_positive_int, help="local processes (default: one per core)")
+    trial.add_argument("--overwrite", action="store_true", help="replace files in DIR")
+    trial.set_defaults(func=cmd_trial)
 
     calibrate = commands.add_parser("calibrate", help="refit the HT-p21 geroconversion constants",
                                     description="Fit gero_rate_per_h, gero_threshold_sigma and w_gero to the "
@@ -169,6 +181,38 @@ def cmd_validate(args) -> int:
             json.dump([case.as_json() for case in cases], handle, indent=2,
                       default=lambda x: None if isinstance(x, float) and not math.isfinite(x) else x)
     return EXIT_OK if all(case.passed for case in cases) else EXIT_FAILURE
+
+
+def cmd_trial(args) -> int:
+    from pathlib import Path
+
+    from .trial import MEASURES, analyse, plot, run_trial
+
+    out = Path(args.output)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise UsageError(f"{out}: exists and is not empty; pass --overwrite or choose another folder")
+    args.seed = None
+    loaded = _load(args)
+    if not loaded.mapping.get("trial"):
+        raise UsageError(f"{args.config}: no [trial] section (see configs/split_hand_trial.toml)")
+    _quiet_openmp()
+    result = run_trial(loaded.mapping, workers=args.workers)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = result.summary_lines()
+    for measure in MEASURES[1:]:
+        lines += ["", *analyse(result.spec, result.subjects, measure).summary_lines()[1:]]
+    (out / "summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open(out / "subjects.csv", "w", encoding="utf-8") as handle:
+        visits = [f"{v:g}" for v in result.visits_months]
+        handle.write("subject,age_years,damage_multiplier," + ",".join(
+            f"{hand}_{measure}_m{v}" for hand in ("treated", "placebo") for measure in MEASURES for v in visits) + "\n")
+        for s in result.subjects:
+            values = [f"{x:.6g}" for hand in ("treated", "placebo") for measure in MEASURES
+                      for x in s[f"{hand}_{measure}"]]
+            handle.write(f"{s['subject']},{s['age_years']:.3f},{s['damage_multiplier']:.4f}," + ",".join(values) + "\n")
+    plot(result, out / "split_hand_trial")
+    print("\n".join(lines))
+    return EXIT_OK
 
 
 def cmd_calibrate(args) -> int:

@@ -52,7 +52,8 @@ MODEL_SECTIONS: dict[str, type[BaseModel]] = {
     "assays": AssayParams,
     "dosing": Dosing,
 }
-SECTIONS = ("simulation", "environment", "schedule", "cells", "assays", "dosing", "sweep")
+SECTIONS = ("simulation", "environment", "schedule", "cells", "assays", "dosing", "sweep", "trial")
+RAW_SECTIONS = ("sweep", "trial")  # kept as written for their runners (sweep.py, trial.py)
 TOP_LEVEL_KEYS = ("extends", *SECTIONS)
 # helper keys of [assays] that expand into rpp_times_h
 RPP_HELPERS = ("rpp_every_h", "rpp_until_h", "rpp_from_h")
@@ -273,8 +274,8 @@ def check_keys(mapping: dict, where: str = "") -> None:
             continue
         if not isinstance(value, dict):
             raise ConfigError(f"{prefix}{key}: must be a table, written [{key}] (got {_type_name(value)})")
-        if key == "sweep":
-            continue  # reserved: kept untouched for the sweep runner
+        if key in RAW_SECTIONS:
+            continue  # kept untouched for the sweep and trial runners
         valid = fields_of(key)
         for name in value:
             if name not in valid:
@@ -519,8 +520,9 @@ def build(mapping: dict) -> tuple[Params, dict, list[str]]:
     except ValidationError as error:  # pragma: no cover - the sections were validated one by one
         raise from_validation_error(error, "params") from None
     resolved = params_to_mapping(params)
-    if mapping.get("sweep") is not None:
-        resolved["sweep"] = copy.deepcopy(mapping["sweep"])
+    for section in RAW_SECTIONS:
+        if mapping.get(section) is not None:
+            resolved[section] = copy.deepcopy(mapping[section])
     return params, resolved, warnings
 
 
@@ -567,7 +569,7 @@ def load_config(path: str | Path | None = None, overrides=None, mapping: dict | 
         section = key.split(".")[0]
         if section not in TOP_LEVEL_KEYS or section == "extends":
             raise ConfigError(f"--set {key}: unknown section {section!r}{suggest_path(key)}")
-        if "." not in key and section != "sweep":
+        if "." not in key and section not in RAW_SECTIONS:
             raise ConfigError(f"--set {key}: name a key inside the section, e.g. {section}.{fields_of(section)[0]}")
         set_path(base, key, value)
     params, resolved, warnings = build(base)
@@ -696,6 +698,9 @@ def reference_markdown() -> str:
     out += ["### `[[schedule]]`", "",
             "One table per change, applied when the clock reaches `time_h` (h, >= 0): any of "
             + ", ".join(f"`{k}`" for k in ENVIRONMENT_KEYS) + " (same units and bounds as `[environment]`).", "",
+            "### `[trial]`", "", "Used by `geroconvert trial` (the split-hand trial; see `geroconvert.trial`): "
+            "`subjects`, `seed`, `age_min_years`, `age_max_years`, `damage_sd_log`, `visits_months`, "
+            "`start_age_years`.", "",
             "### `[sweep]`", "", "Used by `geroconvert sweep` (ignored by `run`): `replicates` (runs per grid point, default 1), "
             "`seed` (replicate r uses seed + r at every grid point: common random numbers; default "
             "`simulation.seed`), `[sweep.grid]` (config path -> list of values; the axes are crossed) and "

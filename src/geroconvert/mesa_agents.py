@@ -281,6 +281,7 @@ class TissueCell(CellAgent):
         for cell in (self, daughter):
             if model.uniform(S_REPLICATION, cell.uid) < cells.damage_per_division:
                 cell.p21 = f32(min(1.0, cell.p21 + cells.damage_p21_jump))
+                cell.p16 = f32(min(1.0, cell.p16 + cells.damage_p16_jump))
 
     def basal_division(self, row: int, col: int, direction: float):
         """Epidermal basal division: (daughter's site or None, daughter kind, daughter phase).

@@ -576,4 +576,5 @@ class ReferenceSimulation:
         for cell, site in ((mother, i), (child, dst)):
             if uniform(seed, S_REPLICATION, cell, step) < cells.damage_per_division:
                 s.p21[site] = min(1.0, float(s.p21[site]) + cells.damage_p21_jump)
+                s.p16[site] = min(1.0, float(s.p16[site]) + cells.damage_p16_jump)
                 self.branches["replication_damage"] += 1

@@ -159,19 +159,26 @@ def run_task(mapping: dict, overrides: dict, seed: int, threads: int = 1):
 # ---- executors ------------------------------------------------------------------------------
 def _local(specs, mapping, workers):
     """Yield (spec, results or exception) as runs finish, on local processes."""
+    jobs = [(spec, (mapping, spec.overrides, spec.seed, 1)) for spec in specs]
+    yield from in_processes(run_task, jobs, workers)
+
+
+def in_processes(task, jobs, workers):
+    """Yield (label, task(*args) or the exception it raised) for (label, args) jobs as they
+    finish: inline with one worker, else on ``workers`` spawned processes."""
     if workers <= 1:
-        for spec in specs:
+        for label, args in jobs:
             try:
-                yield spec, run_task(mapping, spec.overrides, spec.seed, threads=1)
-            except Exception as error:  # noqa: BLE001 - reported per run
-                yield spec, error
+                yield label, task(*args)
+            except Exception as error:  # noqa: BLE001 - reported per job
+                yield label, error
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # spawn: a forked child of a process whose numba threads are running can deadlock
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_task, mapping, spec.overrides, spec.seed, 1): spec for spec in specs}
+        futures = {pool.submit(task, *args): label for label, args in jobs}
         try:
             for future in as_completed(futures):
                 error = future.exception()

@@ -14,7 +14,7 @@ from ..rng import uniform
 from .cells import gero_threshold_draw
 from .layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, E_BIRTHS,
                      E_CLEARANCES, E_DEATHS, E_DIFFERENTIATIONS, E_DIVISIONS, E_SENESCENT_LOST, E_SHED, EMPTY,
-                     FIBROBLAST, K_DAMAGE_P21, K_DAMAGE_PER_DIVISION, K_PROG_DIV_MAX, K_PROG_DIV_MIN, K_REST_MEAN_H,
+                     FIBROBLAST, K_DAMAGE_P16, K_DAMAGE_P21, K_DAMAGE_PER_DIVISION, K_PROG_DIV_MAX, K_PROG_DIV_MIN, K_REST_MEAN_H,
                      K_STEM_RENEW_GAP, K_STEM_SYMMETRIC_LOSS, NONE, PROGENITOR, S_DIRECTION, S_DIVISIONS, S_FATE,
                      S_RENEW, S_REPLICATION, S_REST, SENESCENT, SHED, STEM)
 
@@ -245,9 +245,11 @@ def apply_pending(geometry, width, rows, basal_row,
         else:
             divisions_left[dst] = 0
         cycle[dst] = newborn_cycle(k, seed, child, step) if daughter_phase == CYCLING else 0.0
-        # replication stress: each daughter may take a DNA-damage hit
+        # replication stress: each daughter may take a DNA-damage hit, like any other
         if uniform(seed, S_REPLICATION, mother, step) < k[K_DAMAGE_PER_DIVISION]:
             p21[i] = min(1.0, p21[i] + k[K_DAMAGE_P21])
+            p16[i] = min(1.0, p16[i] + k[K_DAMAGE_P16])
         if uniform(seed, S_REPLICATION, child, step) < k[K_DAMAGE_PER_DIVISION]:
             p21[dst] = min(1.0, p21[dst] + k[K_DAMAGE_P21])
+            p16[dst] = min(1.0, p16[dst] + k[K_DAMAGE_P16])
     return next_uid

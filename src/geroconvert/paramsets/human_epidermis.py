@@ -29,4 +29,5 @@ VALUES = {
     "gero_rate_per_h": (0.01786 / 10.0, "tissue mTOR is far below culture in serum (assumption: 10-fold)"),
     "fibroblast_cycle_h": (2000.0, "dermal fibroblasts rarely divide (assumption)"),
     "sasp_to_p21": (0.2, "paracrine senescence (assumption)"),
+    "sasp_diffusion_per_h": (0.05, "slower spread through tissue than in a culture dish (assumption)"),
 }
