@@ -277,6 +277,10 @@ class TissueCell(CellAgent):
             mass=half, p21=self.p21, p16=self.p16, gero_threshold=model.gero_threshold_at_birth(child),
             clone=self.clone,
             cycle=model.newborn_cycle(child) if daughter_phase == CYCLING else 0.0)
+        # exhausted progenitors leave the cycle at once and wait to delaminate
+        for cell in (self, daughter):
+            if cell.kind == PROGENITOR and cell.divisions_left <= 0:
+                cell.cycle = f32(1.0)
         # replication stress: each of the two cells may take a DNA-damage hit
         for cell in (self, daughter):
             if model.uniform(S_REPLICATION, cell.uid) < cells.damage_per_division:

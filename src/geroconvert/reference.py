@@ -572,6 +572,10 @@ class ReferenceSimulation:
         else:
             s.divisions_left[dst] = 0
         s.cycle[dst] = newborn_cycle_position(cells, seed, child, step) if daughter_phase == CYCLING else 0.0
+        # exhausted progenitors leave the cycle at once and wait to delaminate
+        for site in (i, dst):
+            if s.kind[site] == PROGENITOR and int(s.divisions_left[site]) <= 0:
+                s.cycle[site] = 1.0
         # replication stress: each of the two cells may take a DNA-damage hit
         for cell, site in ((mother, i), (child, dst)):
             if uniform(seed, S_REPLICATION, cell, step) < cells.damage_per_division:

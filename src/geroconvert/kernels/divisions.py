@@ -245,6 +245,11 @@ def apply_pending(geometry, width, rows, basal_row,
         else:
             divisions_left[dst] = 0
         cycle[dst] = newborn_cycle(k, seed, child, step) if daughter_phase == CYCLING else 0.0
+        # an exhausted progenitor is post-mitotic at once: it waits, out of the cycle, to delaminate
+        if kind[i] == PROGENITOR and divisions_left[i] <= 0:
+            cycle[i] = 1.0
+        if daughter_kind == PROGENITOR and divisions_left[dst] <= 0:
+            cycle[dst] = 1.0
         # replication stress: each daughter may take a DNA-damage hit, like any other
         if uniform(seed, S_REPLICATION, mother, step) < k[K_DAMAGE_PER_DIVISION]:
             p21[i] = min(1.0, p21[i] + k[K_DAMAGE_P21])

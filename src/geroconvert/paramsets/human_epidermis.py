@@ -2,11 +2,11 @@
 
 VALUES = {
     "cycle_h": (311.0, "basal keratinocyte cycle time (Weinstein, McCullough & Ross 1984)"),
-    "rest_mean_h": (50.0, "G0 rest after a division; with stem_fraction 0.2 it gives ~60% of basal cells "
-                          "progressing through the cycle (Weinstein, McCullough & Ross 1984), the rest resting or "
-                          "exhausted and waiting to delaminate (tuned: tests/test_epidermis.py)"),
-    "stem_fraction": (0.2, "stem share of basal cells; 0.2 keeps the basal layer proliferative enough for the "
-                           "60% growth fraction (assumption, upper end of 0.05-0.2)"),
+    "rest_mean_h": (0.0, "no G0 rest: the ~40% of basal cells out of the cycle are exhausted progenitors "
+                         "waiting to delaminate (tuned with stem_fraction to the 60% growth fraction of "
+                         "Weinstein, McCullough & Ross 1984; tests/test_skin.py checks it)"),
+    "stem_fraction": (0.22, "stem share of basal cells at start; 0.22 gives the 60% growth fraction with "
+                            "1-5 progenitor divisions (assumption; 0.05-0.2 is often quoted)"),
     "stem_cycle_factor": (1.0, "assumption: stem and progenitor cycle alike (range 1-3)"),
     "contact_inhibition_max": (0.0, "basal cells are not contact-inhibited by suprabasal neighbours (assumption)"),
     "progenitor_divisions_min": (1, "transit-amplifying 1-5 divisions (Jones & Watt 1993)"),
