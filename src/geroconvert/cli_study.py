@@ -14,7 +14,7 @@ Errors follow ``cli``: one line, exit code 2, nothing on disk lost.
 from __future__ import annotations
 
 import json
-import math
+import os
 import sys
 import time
 
@@ -49,6 +49,7 @@ def add_commands(commands) -> None:
     validate.add_argument("--quick", action="store_true", help="fewer replicates and a smaller dish (~1 min)")
     validate.add_argument("--json", metavar="FILE", help="also write the cases as JSON")
     validate.add_argument("--workers", type=_positive_int, help="local processes (default: one per core)")
+    validate.add_argument("--only", choices=("in-vitro", "skin"), help="run one group of cases")
     validate.set_defaults(func=cmd_validate)
 
     trial = commands.add_parser("trial", help="run the split-hand trial of a config's [trial] section",
@@ -168,18 +169,22 @@ def cmd_validate(args) -> int:
             bar.update(done - bar.n)
 
     started = time.perf_counter()
+    cases = []
     try:
-        data = validation.run_experiments(size, workers=args.workers, progress=progress)
+        if args.only != "skin":
+            cases += validation.evaluate(validation.run_experiments(size, workers=args.workers, progress=progress))
+        if args.only != "in-vitro":
+            from . import validation_skin
+
+            cases += validation_skin.evaluate(validation_skin.run(size, args.workers or os.cpu_count() or 1))
     finally:
         if bar is not None:
             bar.close()
-    cases = validation.evaluate(data)
     print(validation.format_table(cases))
     print(f"({size} suite, {time.perf_counter() - started:.0f} s)")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump([case.as_json() for case in cases], handle, indent=2,
-                      default=lambda x: None if isinstance(x, float) and not math.isfinite(x) else x)
+            json.dump([case.as_json() for case in cases], handle, indent=2)
     return EXIT_OK if all(case.passed for case in cases) else EXIT_FAILURE
 
 

@@ -41,10 +41,11 @@ class Case:
     note: str = ""
 
     def as_json(self) -> dict:
-        data = asdict(self)
-        data["interval"] = [None if not math.isfinite(v) else v for v in self.interval]
-        data["simulated"] = None if not math.isfinite(self.simulated) else self.simulated
-        data["high"] = None if not math.isfinite(self.high) else self.high
+        data = {key: value.item() if isinstance(value, np.generic) else value for key, value in asdict(self).items()}
+        data["passed"] = bool(self.passed)
+        data["interval"] = [None if not math.isfinite(v) else float(v) for v in self.interval]
+        for key in ("simulated", "low", "high"):  # JSON has no infinities: an open end is null
+            data[key] = None if not math.isfinite(data[key]) else data[key]
         return data
 
 
@@ -178,7 +179,9 @@ def evaluate(data: dict[str, SweepData]) -> list[Case]:
 
 def format_table(cases: list[Case]) -> str:
     def num(x):
-        return "inf" if x == math.inf else ("n/a" if not math.isfinite(x) else f"{x:.3g}")
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        return "n/a" if not math.isfinite(x) else f"{x:.3g}"
 
     header = ("case", "published (source)", "simulated [interval]", "band", "result")
     rows = [(c.case, f"{c.published} ({c.source})", f"{num(c.simulated)} [{num(c.interval[0])}, "
