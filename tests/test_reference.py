@@ -251,7 +251,7 @@ MUTATIONS = {
                                                                   _shed_one_step_late), None),
     "progenitors_never_spend_divisions": ("epidermis", lambda mp: mp.setattr(
         ReferenceSimulation, "basal_division", _progenitors_never_spend), None),
-    "damage_drawn_from_death_stream": ("tiny_torus", lambda mp: mp.setattr(R, "S_DAMAGE", L.S_DEATH), None),
+    "events_drawn_from_another_stream": ("tiny_torus", lambda mp: mp.setattr(R, "S_EVENTS", L.S_FATE), None),
 }
 
 

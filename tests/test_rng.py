@@ -30,7 +30,7 @@ def python_uniforms(seed, stream, uids, step):
 
 # ---- bit-for-bit equality ------------------------------------------------------------------
 EDGE_KEYS = [
-    (0, 0, 0, 0), (1, 1, 1, 1), (7, L.S_DAMAGE, 5, 0), (2**63 - 1, 12, 2**62 + 3, 10**9),
+    (0, 0, 0, 0), (1, 1, 1, 1), (7, L.S_EVENTS, 5, 0), (2**63 - 1, 12, 2**62 + 3, 10**9),
     (123456789, L.S_THRESHOLD_A, 0, 0), (42, L.S_DIVISIONS, 99, 2**31), (2**40 + 17, L.S_INIT, 2**33, 4),
 ]
 
@@ -89,38 +89,38 @@ def max_abs_correlation(*samples) -> float:
 
 
 def test_draws_lie_in_unit_interval_and_use_53_bits():
-    u = rng.uniforms(3, L.S_DAMAGE, np.arange(N), 0)
+    u = rng.uniforms(3, L.S_EVENTS, np.arange(N), 0)
     assert u.min() >= 0.0 and u.max() < 1.0
     scaled = u * 2.0**53
     assert np.array_equal(scaled, np.floor(scaled))
     assert np.mean(np.mod(scaled, 2) == 1) == pytest.approx(0.5, abs=0.02)  # the lowest bit is used
 
 
-@pytest.mark.parametrize("seed,stream,step", [(0, L.S_DAMAGE, 0), (1, L.S_DEATH, 17), (2**62, L.S_FATE, 10**6)])
+@pytest.mark.parametrize("seed,stream,step", [(0, L.S_EVENTS, 0), (1, L.S_FATE, 17), (2**62, L.S_FATE, 10**6)])
 def test_uniform_over_uids(seed, stream, step):
     assert uniformity_p(rng.uniforms(seed, stream, np.arange(N), step)) > P_MIN
 
 
 def test_uniform_over_steps_and_seeds_for_one_cell():
-    over_steps = np.array([R.uniform(9, L.S_CLEAR, 123, t) for t in range(5000)])
-    over_seeds = np.array([R.uniform(s, L.S_CLEAR, 123, 0) for s in range(5000)])
+    over_steps = np.array([R.uniform(9, L.S_DIRECTION, 123, t) for t in range(5000)])
+    over_seeds = np.array([R.uniform(s, L.S_DIRECTION, 123, 0) for s in range(5000)])
     assert uniformity_p(over_steps) > P_MIN
     assert uniformity_p(over_seeds) > P_MIN
 
 
 def test_streams_uids_steps_and_seeds_are_uncorrelated():
     uids = np.arange(N)
-    base = rng.uniforms(5, L.S_DAMAGE, uids, 10)
-    other_stream = rng.uniforms(5, L.S_DEATH, uids, 10)
-    next_step = rng.uniforms(5, L.S_DAMAGE, uids, 11)
-    other_seed = rng.uniforms(6, L.S_DAMAGE, uids, 10)
-    next_uid = rng.uniforms(5, L.S_DAMAGE, uids + 1, 10)
+    base = rng.uniforms(5, L.S_EVENTS, uids, 10)
+    other_stream = rng.uniforms(5, L.S_FATE, uids, 10)
+    next_step = rng.uniforms(5, L.S_EVENTS, uids, 11)
+    other_seed = rng.uniforms(6, L.S_EVENTS, uids, 10)
+    next_uid = rng.uniforms(5, L.S_EVENTS, uids + 1, 10)
     assert max_abs_correlation(base, other_stream, next_step, other_seed, next_uid) < 5.0 / math.sqrt(N)
     for other in (other_stream, next_step, other_seed, next_uid):
         assert independence_p(base, other) > P_MIN
     # consecutive steps of one cell, the way a cell meets them over a run
-    one_cell = rng.uniforms(5, L.S_DAMAGE, [77], 0)  # warm-up of the vectorised path
-    series = np.array([rng.uniform(5, L.S_DAMAGE, 77, t) for t in range(N)])
+    one_cell = rng.uniforms(5, L.S_EVENTS, [77], 0)  # warm-up of the vectorised path
+    series = np.array([rng.uniform(5, L.S_EVENTS, 77, t) for t in range(N)])
     assert one_cell[0] == series[0]
     assert abs(np.corrcoef(series[:-1], series[1:])[0, 1]) < 5.0 / math.sqrt(N)
     assert independence_p(series[:-1], series[1:]) > P_MIN
@@ -151,13 +151,13 @@ def test_the_checks_can_fail():
     assert uniformity_p(weyl) > P_MIN
     assert independence_p(weyl[:-1], weyl[1:]) < P_MIN
     # a hash that ignored the stream would give two decisions the same numbers
-    damage = rng.uniforms(5, L.S_DAMAGE, uids, 10)
+    damage = rng.uniforms(5, L.S_EVENTS, uids, 10)
     assert max_abs_correlation(damage, damage.copy()) > 0.99
     # one that mixed the uid in linearly would correlate neighbouring cells
     assert max_abs_correlation(weyl[:-1], weyl[1:]) > 5.0 / math.sqrt(N)
     # a hash whose low bits are thrown away is not uniform at the bin level
-    coarse = np.floor(rng.uniforms(5, L.S_DAMAGE, uids, 10) * 48) / 48
+    coarse = np.floor(rng.uniforms(5, L.S_EVENTS, uids, 10) * 48) / 48
     assert uniformity_p(coarse) < P_MIN
     # a generator biased by one part in 20 fails the KS test
-    biased = rng.uniforms(5, L.S_DAMAGE, uids, 10) ** 1.05
+    biased = rng.uniforms(5, L.S_EVENTS, uids, 10) ** 1.05
     assert uniformity_p(biased) < P_MIN

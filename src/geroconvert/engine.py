@@ -42,6 +42,7 @@ from .recorder import SERIES_UNITS, Recorder, Results
 from .state import CellState
 
 MAX_DIFFUSION_COEF = 0.2  # D*dt per sub-step; explicit scheme is stable below 0.25
+MAX_UID = 2**32 - 1  # uid is uint32 (4 bytes per cell instead of 8)
 SERIAL_BELOW_SITES = 20_000  # smaller lattices run serial kernels: waking threads costs more than the work
 
 
@@ -134,6 +135,9 @@ class Simulation:
 
     def step(self) -> None:
         """Advance one step of ``dt_h`` hours (the order is in the module docstring)."""
+        if self.state.next_uid + self.state.capacity > MAX_UID:  # a step adds at most one cell per site
+            raise RuntimeError(f"this run has used {self.state.next_uid:,} cell ids, the most a run can hold "
+                               f"({MAX_UID:,}); split it into shorter runs or use a smaller lattice")
         self._apply_schedule()
         p, s6k, e4bp = self.step_inputs()
         self._diffuse_sasp()

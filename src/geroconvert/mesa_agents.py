@@ -54,7 +54,7 @@ from .inputs import step_inputs
 from .kernels.layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, DIVIDE,
                              E_ARRESTS, E_BIRTHS, E_CLEARANCES, E_CONVERSIONS, E_DEATHS, E_DIFFERENTIATIONS,
                              E_DIVISIONS, E_RESUMES, E_SENESCENT_LOST, E_SHED, EMPTY, EPIDERMIS, FIBROBLAST, LINE,
-                             N_EVENTS, NONE, PROGENITOR, S_CLEAR, S_DAMAGE, S_DEATH, S_DIRECTION, S_DIVISIONS, S_FATE,
+                             N_EVENTS, NONE, PROGENITOR, S_DIRECTION, S_EVENTS, S_DIVISIONS, S_FATE,
                              S_INIT, S_RENEW, S_REPLICATION, S_REST, S_THRESHOLD_A, S_THRESHOLD_B, SENESCENT, SHED,
                              STEM)
 from .params import Environment, Params
@@ -115,7 +115,7 @@ class TissueCell(CellAgent):
         else:
             action = self.senescent_fate(gero_drive, growth_drive, inputs)
         if action == NONE and phase != SENESCENT and model.death_p > 0.0 and \
-                model.uniform(S_DEATH, self.uid) < model.death_p:
+                0.0 <= self.event_draw - inputs["damage_p"] < model.death_p:
             action = DIE  # background death of any cell that is not senescent
         self.pending = action
 
@@ -147,7 +147,11 @@ class TissueCell(CellAgent):
         elif phase == ARRESTED and self.kind != DIFFERENTIATED:
             rise += cells.p16_rise_arrested_per_h * gero_drive  # late marker, mTOR-driven
         x16 += rise * model.dt * (1.0 - x16)
-        if inputs["damage_p"] > 0.0 and model.uniform(S_DAMAGE, self.uid) < inputs["damage_p"]:
+        # one uniform per cell and step: [0, damage) a DNA-damage hit, then clearance, death
+        self.event_draw = 1.0
+        if inputs["damage_p"] > 0.0 or model.death_p > 0.0 or phase == SENESCENT:
+            self.event_draw = model.uniform(S_EVENTS, self.uid)
+        if self.event_draw < inputs["damage_p"]:
             x21 = min(1.0, x21 + cells.damage_p21_jump)
             x16 = min(1.0, x16 + cells.damage_p16_jump)
         self.p21 = f32(x21)
@@ -209,9 +213,10 @@ class TissueCell(CellAgent):
         self.arrest_h = f32(self.arrest_h + dt)
         self.mass = f32(model.hypertrophy(self.mass, growth_drive))
         self.cell.sasp = float(self.cell.sasp) + cells.sasp_secretion_per_h * gero_drive * dt
-        if inputs["clear_p"] > 0.0 and model.uniform(S_CLEAR, self.uid) < inputs["clear_p"]:
+        v = self.event_draw - inputs["damage_p"]
+        if 0.0 <= v < inputs["clear_p"]:
             return CLEAR
-        if model.uniform(S_DEATH, self.uid) < model.senescent_death_p:
+        if 0.0 <= v - inputs["clear_p"] < model.senescent_death_p:
             return DIE
         return NONE
 

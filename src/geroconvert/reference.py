@@ -38,7 +38,7 @@ from .inputs import step_inputs
 from .kernels.layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, DIVIDE,
                              E_ARRESTS, E_BIRTHS, E_CLEARANCES, E_CONVERSIONS, E_DEATHS, E_DIFFERENTIATIONS,
                              E_DIVISIONS, E_RESUMES, E_SENESCENT_LOST, E_SHED, EMPTY, EPIDERMIS, FIBROBLAST, N_EVENTS,
-                             NONE, PROGENITOR, S_CLEAR, S_DAMAGE, S_DEATH, S_DIRECTION, S_DIVISIONS, S_FATE, S_RENEW,
+                             NONE, PROGENITOR, S_DIRECTION, S_EVENTS, S_DIVISIONS, S_FATE, S_RENEW,
                              S_REPLICATION, S_REST, S_THRESHOLD_A, S_THRESHOLD_B, SENESCENT, SHED, STEM)
 from .params import Environment, Params
 from .state import MOVING_FIELDS, CellState
@@ -309,7 +309,7 @@ class ReferenceSimulation:
         else:
             action = self.senescent_fate(i, gero_drive, growth_drive, inputs)
         if action == NONE and phase != SENESCENT and self.death_p > 0.0 and \
-                uniform(self.seed, S_DEATH, int(s.uid[i]), self.step_index) < self.death_p:
+                0.0 <= self.event_draw - inputs.damage_p < self.death_p:
             action = DIE  # background death of any cell that is not senescent
         return action
 
@@ -342,7 +342,11 @@ class ReferenceSimulation:
         elif phase == ARRESTED and kind != DIFFERENTIATED:
             rise += cells.p16_rise_arrested_per_h * gero_drive  # late marker, mTOR-driven
         x16 += rise * self.dt * (1.0 - x16)
-        if uniform(self.seed, S_DAMAGE, int(s.uid[i]), self.step_index) < inputs.damage_p:
+        # one uniform per cell and step: [0, damage) a DNA-damage hit, then clearance, death
+        self.event_draw = 1.0
+        if inputs.damage_p > 0.0 or self.death_p > 0.0 or phase == SENESCENT:
+            self.event_draw = uniform(self.seed, S_EVENTS, int(s.uid[i]), self.step_index)
+        if self.event_draw < inputs.damage_p:
             x21 = min(1.0, x21 + cells.damage_p21_jump)
             x16 = min(1.0, x16 + cells.damage_p16_jump)
             self.branches["damage_event"] += 1
@@ -416,10 +420,10 @@ class ReferenceSimulation:
         s.arrest_h[i] = float(s.arrest_h[i]) + dt
         s.mass[i] = logistic_hypertrophy(float(s.mass[i]), growth_drive, cells, dt)
         s.sasp[i] = float(s.sasp[i]) + cells.sasp_secretion_per_h * gero_drive * dt
-        cell = int(s.uid[i])
-        if uniform(self.seed, S_CLEAR, cell, self.step_index) < inputs.clear_p:
+        v = self.event_draw - inputs.damage_p
+        if 0.0 <= v < inputs.clear_p:
             return CLEAR
-        if uniform(self.seed, S_DEATH, cell, self.step_index) < self.senescent_death_p:
+        if 0.0 <= v - inputs.clear_p < self.senescent_death_p:
             return DIE
         return NONE
 

@@ -16,7 +16,7 @@ from .kernels.layout import EMPTY
 
 # name -> dtype, in the order the kernels take them
 CELL_FIELDS = {
-    "uid": np.int64,            # unique, never reused
+    "uid": np.uint32,           # unique, never reused; 4.29e9 births per run (engine checks)
     "kind": np.uint8,           # STEM .. LINE
     "phase": np.uint8,          # EMPTY, CYCLING, ARRESTED, SENESCENT
     "divisions_left": np.int8,  # progenitors' remaining divisions

@@ -18,7 +18,7 @@ from .layout import (ARRESTED, CYCLING, DIE, DIFFERENTIATED, DISH, DIVIDE, EMPTY
                      K_P16_RELAX, K_P16_RISE_AGE, K_P16_RISE_ARRESTED, K_P16_RISE_SENESCENT, K_P16_THRESHOLD,
                      K_P21_RELAX, K_P21_THRESHOLD, K_REST_MEAN_H, K_SASP_P21, K_SASP_SECRETION, K_SENESCENT_DEATH_P,
                      K_STEM_CYCLE_FACTOR, K_THR_MEDIAN, K_THR_SIGMA, K_TRANSIT_H, K_W_GERO, K_W_GROW, NONE, P_CLEAR_P,
-                     P_DAMAGE_P, P_DRIVE, P_INDUCER, PROGENITOR, S_CLEAR, S_DAMAGE, S_DEATH, S_THRESHOLD_A,
+                     P_DAMAGE_P, P_DRIVE, P_INDUCER, PROGENITOR, S_EVENTS, S_THRESHOLD_A,
                      S_THRESHOLD_B, SENESCENT, SHED, STEM, CLEAR)
 
 LN2 = math.log(2.0)
@@ -97,8 +97,7 @@ def can_divide_here(i, row, width, rows, geometry, phase):
 
 @njit(inline="always", cache=True)
 def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero,
-               gero_threshold, age_h, arrest_h, sasp, k, p, s6k_factor, e4bp_factor, damage_key, clear_key,
-               death_key, uid):
+               gero_threshold, age_h, arrest_h, sasp, k, p, s6k_factor, e4bp_factor, event_key, uid):
     """Steps 2-7 for the cell at site ``i``; returns what happened (for the counters)."""
     dt = k[K_DT]
     ph = phase[i]
@@ -128,7 +127,12 @@ def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pendi
     elif ph == ARRESTED and kd != DIFFERENTIATED:
         rise += k[K_P16_RISE_ARRESTED] * gero_drive  # a late geroconversion marker: mTOR-driven
     x16 += rise * dt * (1.0 - x16)
-    if p[P_DAMAGE_P] > 0.0 and draw(damage_key, cell) < p[P_DAMAGE_P]:
+    # One uniform per cell and step decides its rare events: [0, damage) is a DNA-damage
+    # hit, the next slices clearance or death (competing risks; one hash, not three).
+    u = 1.0
+    if p[P_DAMAGE_P] > 0.0 or k[K_DEATH_P] > 0.0 or ph == SENESCENT:
+        u = draw(event_key, cell)
+    if u < p[P_DAMAGE_P]:
         x21 = min(1.0, x21 + k[K_DAMAGE_P21])
         x16 = min(1.0, x16 + k[K_DAMAGE_P16])
     p21[i] = x21
@@ -181,12 +185,13 @@ def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pendi
         arrest_h[i] += dt
         mass[i] = hypertrophy(mass[i], growth_drive, k)
         sasp[i] += k[K_SASP_SECRETION] * gero_drive * dt
-        if p[P_CLEAR_P] > 0.0 and draw(clear_key, cell) < p[P_CLEAR_P]:
+        v = u - p[P_DAMAGE_P]
+        if 0.0 <= v < p[P_CLEAR_P]:
             action = CLEAR
-        elif draw(death_key, cell) < k[K_SENESCENT_DEATH_P]:
+        elif 0.0 <= v - p[P_CLEAR_P] < k[K_SENESCENT_DEATH_P]:
             action = DIE
     if action == NONE and ph != SENESCENT and k[K_DEATH_P] > 0.0:
-        if draw(death_key, cell) < k[K_DEATH_P]:
+        if 0.0 <= u - p[P_DAMAGE_P] < k[K_DEATH_P]:
             action = DIE
     pending[i] = action
     return report
@@ -200,9 +205,7 @@ def _update_cells(geometry, width, rows,
 
     Rows run in parallel; the random keys of the step are hashed once, outside the loop.
     """
-    damage_key = stream_key(seed, S_DAMAGE, step)
-    clear_key = stream_key(seed, S_CLEAR, step)
-    death_key = stream_key(seed, S_DEATH, step)
+    event_key = stream_key(seed, S_EVENTS, step)
     n_arrests = 0
     n_resumes = 0
     n_conversions = 0
@@ -214,7 +217,7 @@ def _update_cells(geometry, width, rows,
                 continue
             report = update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pending, mass, cycle,
                                 p21, p16, gero, gero_threshold, age_h, arrest_h, sasp, k, p, s6k_factor,
-                                e4bp_factor, damage_key, clear_key, death_key, uid)
+                                e4bp_factor, event_key, uid)
             if report == _ARRESTED:
                 n_arrests += 1
             elif report == _RESUMED:
