@@ -97,6 +97,7 @@ PROFILE_CODE = """
 import json, sys, time, numba
 sys.path.insert(0, 'benchmarks')
 from throughput import build
+from geroconvert.kernels.cells import update_cells
 numba.set_num_threads(2)
 sim = build(1_000_000, 1)
 for _ in range(60): sim.step()
@@ -106,7 +107,7 @@ n = 30
 for _ in range(n):
     t0 = time.perf_counter(); p, s6k, e4bp = sim.step_inputs(); t1 = time.perf_counter()
     sim._diffuse_sasp(); t2 = time.perf_counter()
-    sim._update_cells(sim.geometry, s.width, s.rows, s.uid, s.kind, s.phase, s.divisions_left, s.pending, s.mass,
+    update_cells(sim.geometry, s.width, s.rows, s.uid, s.kind, s.phase, s.divisions_left, s.pending, s.mass,
                       s.cycle, s.p21, s.p16, s.gero, s.gero_threshold, s.age_h, s.arrest_h, s.sasp, sim.k, p, s6k,
                       e4bp, sim.seed, sim.step_index); t3 = time.perf_counter()
     from geroconvert.kernels.divisions import apply_pending

@@ -10,7 +10,6 @@ float32 where the kernels do).  Every scenario must exercise the fates it is abo
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from mesa.discrete_space import CellAgent, OrthogonalVonNeumannGrid
 
 from geroconvert import paramsets
@@ -48,7 +47,7 @@ def epidermis_params() -> Params:
         "senescent_death_per_h": 0.01, "death_per_h": 0.02, "gero_rate_per_h": 0.08,
         "hypertrophy_rate_per_h": 0.05, "damage_p16_jump": 0.3, "damage_per_division": 0.05,
         "contact_inhibition_max": 0.5, "clearance_burden_ref": 0.1, "p16_rise_arrested_per_h": 0.001,
-        "damage_p21_jump": 0.8, "damage_p16_jump": 0.3,
+        "damage_p21_jump": 0.8,
     })
     return Params(
         simulation={"geometry": "epidermis", "width": 16, "height": 5, "dermis_rows": 2, "dt_h": 0.5,

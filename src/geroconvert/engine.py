@@ -28,12 +28,13 @@ from __future__ import annotations
 import math
 import time
 
+import numba
 import numpy as np
 
 from .kernels import layout as L
-from .kernels.cells import update_cells, update_cells_serial
+from .kernels.cells import update_cells
 from .kernels.divisions import apply_pending
-from .kernels.field import diffuse, diffuse_serial
+from .kernels.field import diffuse
 from .kernels.reduce import in_cycle_by_kind, tally
 from .kernels.seeding import seed_dish, seed_epidermis
 from .inputs import step_inputs
@@ -43,7 +44,7 @@ from .state import CellState
 
 MAX_DIFFUSION_COEF = 0.2  # D*dt per sub-step; explicit scheme is stable below 0.25
 MAX_UID = 2**32 - 1  # uid is uint32 (4 bytes per cell instead of 8)
-SERIAL_BELOW_SITES = 20_000  # smaller lattices run serial kernels: waking threads costs more than the work
+ONE_THREAD_BELOW_SITES = 20_000  # smaller lattices run on one thread: waking threads costs more than the work
 
 
 class Simulation:
@@ -65,9 +66,7 @@ class Simulation:
         self.events = np.zeros(L.N_EVENTS, np.int64)
         self._events_at_record = self.events.copy()
         self.state = state if state is not None else self._seed_state()
-        small = self.state.capacity < SERIAL_BELOW_SITES
-        self._update_cells = update_cells_serial if small else update_cells
-        self._diffuse = diffuse_serial if small else diffuse
+        self.one_thread = self.state.capacity < ONE_THREAD_BELOW_SITES
         self.n_cells, self.n_senescent = self._count_live()
         self._record = record
         self.recorder: Recorder | None = None
@@ -131,10 +130,21 @@ class Simulation:
         keep = math.exp(-cells.sasp_decay_per_h * self.dt / substeps)
         s = self.state
         for _ in range(substeps):
-            self._diffuse(self.geometry, s.width, s.rows, s.sasp, total / substeps, keep)
+            diffuse(self.geometry, s.width, s.rows, s.sasp, total / substeps, keep)
 
     def step(self) -> None:
         """Advance one step of ``dt_h`` hours (the order is in the module docstring)."""
+        if not self.one_thread:
+            self._step()
+            return
+        threads = numba.get_num_threads()  # results do not depend on it; speed does
+        numba.set_num_threads(1)
+        try:
+            self._step()
+        finally:
+            numba.set_num_threads(threads)
+
+    def _step(self) -> None:
         if self.state.next_uid + self.state.capacity > MAX_UID:  # a step adds at most one cell per site
             raise RuntimeError(f"this run has used {self.state.next_uid:,} cell ids, the most a run can hold "
                                f"({MAX_UID:,}); split it into shorter runs or use a smaller lattice")
@@ -142,7 +152,7 @@ class Simulation:
         p, s6k, e4bp = self.step_inputs()
         self._diffuse_sasp()
         s = self.state
-        arrests, resumes, conversions = self._update_cells(
+        arrests, resumes, conversions = update_cells(
             self.geometry, s.width, s.rows, s.uid, s.kind, s.phase, s.divisions_left, s.pending, s.mass, s.cycle,
             s.p21, s.p16, s.gero, s.gero_threshold, s.age_h, s.arrest_h, s.sasp, self.k, p, s6k, e4bp,
             self.seed, self.step_index)

@@ -270,6 +270,14 @@ class Params(Frozen):
     assays: AssayParams = AssayParams()
     dosing: Dosing = Dosing()
 
+    @model_validator(mode="after")
+    def _diffusion_substeps_bounded(self):
+        # the explicit SASP scheme splits a step into D*dt/0.2 sub-steps; bound the work
+        if self.cells.sasp_diffusion_per_h * self.simulation.dt_h > 50.0:
+            raise ValueError("cells.sasp_diffusion_per_h x simulation.dt_h must be at most 50 sites^2 per step "
+                             "(more would need over 250 diffusion sub-steps); lower one of them")
+        return self
+
     def with_changes(self, **sections) -> "Params":
         """A copy with some sections' fields replaced, validated again."""
         data = self.model_dump()

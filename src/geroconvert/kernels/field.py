@@ -13,7 +13,8 @@ def block_rows(b, n_blocks, rows):
     return rows * b // n_blocks, rows * (b + 1) // n_blocks
 
 
-def _diffuse(geometry, width, rows, field, coef, keep):
+@njit(parallel=True, cache=True)
+def diffuse(geometry, width, rows, field, coef, keep):
     """One explicit step in place: ``field = keep * (field + coef * laplacian(field))``.
 
     The dish wraps both ways; the epidermis wraps sideways and has no-flux top and
@@ -62,7 +63,3 @@ def _diffuse(geometry, width, rows, field, coef, keep):
                 lap = centre[left] + centre[right] + below[col] + above[col] - 4.0 * c
                 field[base + col] = keep * (c + coef * lap)
             below[:] = centre
-
-
-diffuse = njit(parallel=True, cache=True)(_diffuse)
-diffuse_serial = njit(cache=True)(_diffuse)
