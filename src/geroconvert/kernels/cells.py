@@ -128,8 +128,12 @@ def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pendi
     if u < p[P_DAMAGE_P]:
         x21 = min(1.0, x21 + k[K_DAMAGE_P21])
         x16 = min(1.0, x16 + k[K_DAMAGE_P16])
-    p21[i] = x21
-    p16[i] = x16
+    # store only what changed: most cells in a quiet tissue keep p21 and p16, and an
+    # unchanged store still costs memory bandwidth when its cache line is written back
+    if x21 != p21[i]:
+        p21[i] = x21
+    if x16 != p16[i]:
+        p16[i] = x16
     blocked = x21 > k[K_P21_THRESHOLD] or x16 > k[K_P16_THRESHOLD]
     age_h[i] += dt
 
@@ -155,7 +159,8 @@ def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pendi
                 ch = cycle_time_h(kd, k)
                 c += growth_drive * dt / ch
                 mass[i] = min(mass[i] * math.exp(LN2 * growth_drive * dt / ch), k[K_MASS_MAX])
-            cycle[i] = c
+            if c != cycle[i]:
+                cycle[i] = c
             # an exhausted progenitor waits at the end of its cycle until a dividing neighbour
             # displaces it (divisions.delaminate)
             if c >= 1.0 and mass[i] >= k[K_DIVISION_MASS] and not (kd == PROGENITOR and divisions_left[i] <= 0):
@@ -188,7 +193,8 @@ def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pendi
     if action == NONE and ph != SENESCENT and k[K_DEATH_P] > 0.0:
         if 0.0 <= u - p[P_DAMAGE_P] < k[K_DEATH_P]:
             action = DIE
-    pending[i] = action
+    if action != NONE:  # the ordered pass leaves every other site's pending at NONE
+        pending[i] = action
     return report
 
 
