@@ -311,11 +311,16 @@ def cmd_check(args) -> int:
     loaded = _load(args)
     for message in loaded.warnings:
         warn(message)
+    sweep = ""
+    if loaded.sweep is not None:  # every grid point is validated, as `sweep` does before its first run
+        from .sweep import plan_runs
+
+        n_runs = len(plan_runs(loaded.mapping))
+        sweep = f", with a [sweep] section of {n_runs} run{'s' * (n_runs != 1)}"
     if args.print_toml:
         print(loaded.resolved_toml, end="")
     else:
-        print(f"{args.config}: valid ({_describe(loaded.params)}"
-              f"{', with a [sweep] section' if loaded.sweep is not None else ''})")
+        print(f"{args.config}: valid ({_describe(loaded.params)}{sweep})")
     return EXIT_OK
 
 

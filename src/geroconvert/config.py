@@ -42,8 +42,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .params import (ENVIRONMENT_KEYS, AssayParams, CellParams, Dosing, Environment, Params, ScheduleEvent,
-                     SimulationParams)
+from .params import (ENVIRONMENT_KEYS, MAX_SITES, AssayParams, CellParams, Dosing, Environment, Params,
+                     ScheduleEvent, SimulationParams)
 
 MODEL_SECTIONS: dict[str, type[BaseModel]] = {
     "simulation": SimulationParams,
@@ -67,6 +67,7 @@ MAX_RECORDS = 2_000_000          # time-series rows (each row holds ~50 float64 
 MAX_SNAPSHOT_BYTES = 4 * 2**30   # lattice snapshots kept in memory and written to the archive
 MAX_RPP_TIMES = 10_000
 MAX_EXTENDS_DEPTH = 32
+MAX_STEPS = 20_000_000           # time steps of the run plus those of its RPP regrowth plates
 SNAPSHOT_BYTES_PER_SITE = 1 + 1 + 4 * 4  # phase, kind (uint8) + mass, p16, gero, sasp (float32)
 
 
@@ -466,7 +467,7 @@ def _schedule(entries: list) -> tuple[ScheduleEvent, ...]:
 
 
 def _work_limits(sim: SimulationParams, assays: AssayParams, schedule) -> list[str]:
-    """Refuse configs that would exhaust memory; warn about times after the end of the run."""
+    """Refuse configs that would exhaust memory or never finish; warn about times after the end of the run."""
     records = sim.hours / max(sim.record_every_h, sim.dt_h)
     if records > MAX_RECORDS:
         raise ConfigError(f"simulation.record_every_h: {records:.3g} time-series rows (hours / record_every_h) "
@@ -479,6 +480,23 @@ def _work_limits(sim: SimulationParams, assays: AssayParams, schedule) -> list[s
             raise ConfigError(f"simulation.snapshot_every_h: {count} snapshots of {sites:,} sites need "
                               f"{size / 2**30:.1f} GiB (limit {MAX_SNAPSHOT_BYTES / 2**30:.0f} GiB); "
                               "raise snapshot_every_h or set it to 0")
+    steps = sim.hours / sim.dt_h
+    if steps > MAX_STEPS:
+        raise ConfigError(f"simulation.dt_h: {steps:.3g} time steps (hours / dt_h) is more than {MAX_STEPS:,}; "
+                          "raise dt_h or shorten hours")
+    assayed = [t for t in assays.rpp_times_h if t <= sim.hours + 1e-9]
+    regrowth = len(assayed) * assays.replate_hours / sim.dt_h
+    if steps + regrowth > MAX_STEPS:
+        raise ConfigError(f"assays.replate_hours: {len(assayed)} RPP assays of {_fmt(assays.replate_hours)} h "
+                          f"need {regrowth:.3g} time steps (more than {MAX_STEPS:,}); shorten replate_hours, "
+                          "measure RPP less often or raise simulation.dt_h")
+    if assayed:  # the replated cells sit one per tile on a square plate
+        replated = min(assays.max_cells, sim.width * (sim.height + sim.dermis_rows))
+        plate = (math.ceil(math.sqrt(replated)) * assays.tile_sites) ** 2
+        if plate > MAX_SITES:
+            raise ConfigError(f"assays.max_cells: replating up to {replated:,} cells {assays.tile_sites} sites apart "
+                              f"needs a plate of {plate:,} sites (more than {MAX_SITES:,}); "
+                              "lower max_cells or tile_sites")
     if len(assays.rpp_times_h) > MAX_RPP_TIMES:
         raise ConfigError(f"assays.rpp_times_h: {len(assays.rpp_times_h)} RPP assays is more than {MAX_RPP_TIMES}")
     warnings = []

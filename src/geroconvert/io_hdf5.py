@@ -51,6 +51,12 @@ class ArchiveError(Exception):
     """A problem with an archive file; ``str(error)`` is one line."""
 
 
+# What h5py raises on damaged files: OSError or RuntimeError from the HDF5 library (bad
+# checksums, broken links), KeyError/TypeError/AttributeError when an object is missing or
+# of another kind than the layout says, ValueError (incl. bad UTF-8 and JSON) for bad values.
+READ_ERRORS = (KeyError, OSError, ValueError, RuntimeError, TypeError, AttributeError)
+
+
 def _h5py():
     import h5py
 
@@ -408,9 +414,27 @@ def read_archive(path: str | Path) -> dict:
                 for name in order:
                     data = f["summary"][name]
                     out["summary"][name] = (data.asstr()[()] if data.dtype.kind == "O" else data[()])
-        except (KeyError, OSError, ValueError) as error:
+        except READ_ERRORS as error:
             raise ArchiveError(f"{path}: corrupt archive ({error})") from None
     return out
+
+
+def complete_run_keys(path: str | Path, config_text: str | None = None) -> list[str]:
+    """Keys of the complete runs, read without opening the file for writing.
+
+    With ``config_text``, an archive whose /config differs is refused (``--resume``).
+    """
+    with open_checked(path) as f:
+        try:
+            stored = _plain(f["config"].attrs.get("sha256", "")) if "config" in f else ""
+            runs = f["runs"]
+            keys = [k for k in runs if _plain(runs[k].attrs.get("status")) == STATUS_COMPLETE]
+        except READ_ERRORS as error:
+            raise ArchiveError(f"{path}: corrupt archive ({error})") from None
+    if config_text is not None and stored != sha256_text(config_text):
+        raise ArchiveError(f"{path}: its /config differs from this config; "
+                           "runs of different configs do not belong in one archive")
+    return sorted(keys, key=natural_key)
 
 
 def _read_group_series(group) -> tuple[dict, dict]:
@@ -426,25 +450,32 @@ def _read_group_series(group) -> tuple[dict, dict]:
 def read_run(path: str | Path, key: str, snapshots: bool = False) -> dict:
     """One run: timeseries, units, rpp, summary, events, attrs (and snapshots) as numpy arrays."""
     with open_checked(path) as f:
-        if key not in f["runs"]:
-            raise ArchiveError(f"{path}: no run {key!r}; runs: {', '.join(sorted(f['runs'], key=natural_key))}")
-        group = f["runs"][key]
-        series, units = _read_group_series(group["timeseries"])
-        rpp, _ = _read_group_series(group["assays/rpp"]) if "assays/rpp" in group else ({}, {})
-        out = {
-            "attrs": {name: _plain(value) for name, value in group.attrs.items()},
-            "timeseries": series,
-            "units": units,
-            "rpp": rpp,
-            "summary": {n: float(_plain(v)) for n, v in group["summary"].attrs.items()},
-            "events": {n: int(_plain(v)) for n, v in group["events"].attrs.items()},
-            "snapshots": {},
-        }
-        for name in ("overrides", "swept"):
-            if isinstance(out["attrs"].get(name), str):
-                out["attrs"][name] = json.loads(out["attrs"][name])
-        if snapshots and "snapshots" in group:
-            for name in group["snapshots"]:
-                snap = group["snapshots"][name]
-                out["snapshots"][float(snap.attrs["time_h"])] = {field: snap[field][()] for field in snap}
+        try:
+            return _read_run(f, path, key, snapshots)
+        except READ_ERRORS as error:
+            raise ArchiveError(f"{path}: corrupt run {key!r} ({error})") from None
+
+
+def _read_run(f, path, key: str, snapshots: bool) -> dict:
+    if key not in f["runs"]:
+        raise ArchiveError(f"{path}: no run {key!r}; runs: {', '.join(sorted(f['runs'], key=natural_key))}")
+    group = f["runs"][key]
+    series, units = _read_group_series(group["timeseries"])
+    rpp, _ = _read_group_series(group["assays/rpp"]) if "assays/rpp" in group else ({}, {})
+    out = {
+        "attrs": {name: _plain(value) for name, value in group.attrs.items()},
+        "timeseries": series,
+        "units": units,
+        "rpp": rpp,
+        "summary": {n: float(_plain(v)) for n, v in group["summary"].attrs.items()},
+        "events": {n: int(_plain(v)) for n, v in group["events"].attrs.items()},
+        "snapshots": {},
+    }
+    for name in ("overrides", "swept"):
+        if isinstance(out["attrs"].get(name), str):
+            out["attrs"][name] = json.loads(out["attrs"][name])
+    if snapshots and "snapshots" in group:
+        for name in group["snapshots"]:
+            snap = group["snapshots"][name]
+            out["snapshots"][float(snap.attrs["time_h"])] = {field: snap[field][()] for field in snap}
     return out

@@ -37,6 +37,8 @@ from .config import ConfigError, build, config_from_mapping, dumps_toml, set_pat
 
 SWEEP_KEYS = ("replicates", "seed", "grid", "zip")
 COMMIT_EVERY_S = 2.0  # at most one archive rewrite per this many seconds while runs keep coming
+MAX_AXIS_VALUES = 10_000  # values one logspace/linspace helper may expand into
+MAX_SWEEP_RUNS = 100_000  # grid points x replicates: every point is validated before the first run
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,15 @@ class RunSpec:
 
 
 # ---- the grid ------------------------------------------------------------------------------
+def _finite_number(value: Any) -> bool:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
 def _axis_values(path: str, spec: Any, where: str) -> list:
     """A list of values, or a ``{logspace = [lo, hi, n], zero = bool}`` helper."""
     if isinstance(spec, list):
@@ -59,16 +70,22 @@ def _axis_values(path: str, spec: Any, where: str) -> list:
             ("logspace" in spec) != ("linspace" in spec):
         kind = "logspace" if "logspace" in spec else "linspace"
         bounds = spec[kind]
-        if not (isinstance(bounds, list) and len(bounds) == 3 and all(isinstance(b, (int, float)) for b in bounds)
-                and float(bounds[2]).is_integer() and bounds[2] >= 1):
-            raise ConfigError(f"{where}.{path}.{kind}: give [first, last, count], e.g. [0.01, 1000, 6]")
+        if not (isinstance(bounds, list) and len(bounds) == 3 and all(_finite_number(b) for b in bounds)
+                and float(bounds[2]).is_integer() and 1 <= bounds[2] <= MAX_AXIS_VALUES):
+            raise ConfigError(f"{where}.{path}.{kind}: give [first, last, count] with finite numbers and a count "
+                              f"from 1 to {MAX_AXIS_VALUES}, e.g. [0.01, 1000, 6]")
+        if not isinstance(spec.get("zero", False), bool):
+            raise ConfigError(f"{where}.{path}.zero: must be true or false (got {spec['zero']!r})")
         lo, hi, n = float(bounds[0]), float(bounds[1]), int(bounds[2])
-        if kind == "logspace":
-            if lo <= 0 or hi <= 0:
-                raise ConfigError(f"{where}.{path}.logspace: bounds must be > 0; use zero = true to add 0")
-            values = np.geomspace(lo, hi, n)
-        else:
-            values = np.linspace(lo, hi, n)
+        with np.errstate(all="ignore"):  # overflow shows up as non-finite values, refused below
+            if kind == "logspace":
+                if lo <= 0 or hi <= 0:
+                    raise ConfigError(f"{where}.{path}.logspace: bounds must be > 0; use zero = true to add 0")
+                values = np.geomspace(lo, hi, n)
+            else:
+                values = np.linspace(lo, hi, n)
+        if not np.all(np.isfinite(values)):
+            raise ConfigError(f"{where}.{path}.{kind}: [{lo:g}, {hi:g}] overflows; use bounds within +-1e300")
         values = [float(f"{v:.6g}") for v in values]  # readable keys and archive values
         return ([0.0] if spec.get("zero") else []) + values
     raise ConfigError(f"{where}.{path}: give a list of values or {{logspace = [lo, hi, n], zero = true}}")
@@ -88,10 +105,14 @@ def parse_sweep(sweep: dict, default_seed: int) -> tuple[list[dict], int, int]:
     seed = sweep.get("seed", default_seed)
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**62:
         raise ConfigError(f"sweep.seed: must be a non-negative integer (got {seed!r})")
+    for name in ("grid", "zip"):
+        if not isinstance(sweep.get(name, {}), dict):
+            raise ConfigError(f"sweep.{name}: must be a table of config path = list of values, "
+                              f"written [sweep.{name}] (got {sweep[name]!r})")
     axes: list[list[dict]] = []
-    for path, spec in (sweep.get("grid") or {}).items():
+    for path, spec in sweep.get("grid", {}).items():
         axes.append([{path: value} for value in _axis_values(path, spec, "sweep.grid")])
-    zipped = sweep.get("zip") or {}
+    zipped = sweep.get("zip", {})
     if zipped:
         columns = {path: _axis_values(path, spec, "sweep.zip") for path, spec in zipped.items()}
         lengths = {len(values) for values in columns.values()}
@@ -100,6 +121,10 @@ def parse_sweep(sweep: dict, default_seed: int) -> tuple[list[dict], int, int]:
                               "pad them or move one to sweep.grid")
         n = lengths.pop()
         axes.append([{path: columns[path][i] for path in columns} for i in range(n)])
+    runs = math.prod(len(axis) for axis in axes) * replicates
+    if runs > MAX_SWEEP_RUNS:
+        raise ConfigError(f"sweep: {runs:,} runs ({runs // replicates:,} grid points x {replicates} replicates) "
+                          f"is more than {MAX_SWEEP_RUNS:,}; use fewer values or replicates")
     points = [{k: v for part in combo for k, v in part.items()} for combo in itertools.product(*axes)]
     return points or [{}], replicates, seed
 
@@ -250,7 +275,7 @@ def run_sweep(mapping: dict, out: str | Path, workers: int | None = None, schedu
               resume: bool = False, overwrite: bool = False,
               progress: Callable[[int, int, int, int], None] | None = None) -> SweepOutcome:
     """Plan, execute and archive a sweep.  ``progress(done, failed, left, total)`` after each run."""
-    from .io_hdf5 import ArchiveError, ArchiveWriter, check_output, partial_path
+    from .io_hdf5 import ArchiveError, check_output, complete_run_keys, partial_path
 
     start = time.perf_counter()
     out = Path(out)
@@ -261,8 +286,8 @@ def run_sweep(mapping: dict, out: str | Path, workers: int | None = None, schedu
     if resume:
         if not out.exists():
             raise ArchiveError(f"{out}: nothing to resume; run without --resume to start the sweep")
-        with ArchiveWriter(out, config_text, mode="a") as existing:  # refuses a different config
-            done_keys = set(existing.run_keys())
+        # read-only: a file that is corrupt or of another config is refused and left as it is
+        done_keys = set(complete_run_keys(out, config_text))
         partial_path(out).unlink(missing_ok=True)  # a copy left by a killed commit
     else:
         check_output(out, overwrite)
