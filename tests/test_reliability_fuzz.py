@@ -468,10 +468,9 @@ def work(params) -> float:
 
 
 def engine_safe(params) -> bool:
-    """False for values past the engine's numeric range (a reported engine bug, pinned by an
-    xfail in test_reliability_extremes.py): Hill slopes above 10 overflow (C/IC50)^h to inf
-    and give NaN inhibition; unbounded rates and times far from 1e-3..1e5 overflow the
-    float32 cell state or divide by zero.  Such configs are still checked, just not run."""
+    """False for values near the edges of the accepted ranges (Hill slopes above 10 are now
+    refused; rates and times far from 1e-3..1e5 make slow or stiff runs).  Such configs are
+    still checked, just not run here; test_reliability_extremes.py runs the extremes."""
     for section in ("cells", "dosing"):
         model = getattr(params, section)
         for name, info in type(model).model_fields.items():

@@ -95,9 +95,9 @@ class CellParams(Frozen):
                             "(Demidenko & Blagosklonny 2009)", gt=1.0)
     hypertrophy_rate_per_h: float = param(
         0.045, "1/h", "logistic growth of arrested cells at full mTOR; reaches ~15-fold by day 3-4 "
-        "(Demidenko & Blagosklonny 2009; timing is an assumption)", ge=0.0)
+        "(Demidenko & Blagosklonny 2009; timing is an assumption)", ge=0.0, le=100.0)
     # mTOR signalling
-    mtor_m0: float = param(1.0, "-", "mTOR drive at full serum, nutrients and oxygen (normalisation)", gt=0.0)
+    mtor_m0: float = param(1.0, "-", "mTOR drive at full serum, nutrients and oxygen (normalisation)", gt=0.0, le=100.0)
     mitogen_floor: float = param(0.1, "-", "fraction of mTOR drive left without serum (assumption, 0.05-0.3)",
                                  ge=0.0, le=1.0)
     hypoxia_half_o2: float = param(0.1, "fraction of normoxia", "O2 at half-maximal mTOR (assumption, 0.05-0.2; "
@@ -105,21 +105,21 @@ class CellParams(Frozen):
     contact_inhibition_max: float = param(
         0.75, "-", "mTOR reduction with four occupied neighbours (Leontieva et al. 2014; size assumed)", ge=0.0, le=1.0)
     rapa_s6k_imax: float = param(0.99, "-", "S6K inhibited throughout (Choo et al. 2008)", ge=0.0, le=1.0)
-    rapa_s6k_ic50_nM: float = param(0.5, "nM", "IC50 ~0.1-1 nM (several, summary)", gt=0.0)
+    rapa_s6k_ic50_nM: float = param(0.5, "nM", "IC50 ~0.1-1 nM (several, summary)", ge=1e-6, le=1e6)
     rapa_4e_imax: float = param(0.1, "-", "4E-BP1 phosphorylation recovers within ~6 h (Choo et al. 2008): "
                                 "small sustained inhibition (assumption, 0-0.3)", ge=0.0, le=1.0)
-    rapa_4e_ic50_nM: float = param(0.5, "nM", "assumed equal to the S6K IC50", gt=0.0)
-    rapa_hill: float = param(1.0, "-", "Hill slope (assumption)", gt=0.0)
+    rapa_4e_ic50_nM: float = param(0.5, "nM", "assumed equal to the S6K IC50", ge=1e-6, le=1e6)
+    rapa_hill: float = param(1.0, "-", "Hill slope (assumption)", gt=0.0, le=10.0)
     pan_imax: float = param(0.97, "-", "Torin1 blocks both branches (Leontieva et al. 2015)", ge=0.0, le=1.0)
     pan_ic50_nM: float = param(3.0, "nM", "Torin1 effective from 1-3 nM, maximal at 30 nM (Leontieva et al. 2015)",
-                               gt=0.0)
-    pan_hill: float = param(2.0, "-", "steepness giving ~10% at 1 nM and ~99% at 30 nM", gt=0.0)
+                               ge=1e-6, le=1e6)
+    pan_hill: float = param(2.0, "-", "steepness giving ~10% at 1 nM and ~99% at 30 nM", gt=0.0, le=10.0)
     w_gero: float = param(0.6544, "-", "S6K share of the gero drive; calibrated to the 3-fold rapamycin slowing "
                           "(calibration.py)", ge=0.0, le=1.0)
     w_grow: float = param(0.3, "-", "S6K share of the growth drive; rapamycin modestly reduces hypertrophy "
                           "(Demidenko & Blagosklonny 2009)", ge=0.0, le=1.0)
     gero_rate_per_h: float = param(0.01786, "1/h", "geroconversion progress at full drive; calibrated so RPP "
-                                   "is lost by day 3 (Leontieva & Blagosklonny 2013; calibration.py)", ge=0.0)
+                                   "is lost by day 3 (Leontieva & Blagosklonny 2013; calibration.py)", ge=0.0, le=100.0)
     gero_threshold_median: float = param(1.0, "-", "median per-cell threshold (normalisation)", gt=0.0)
     gero_threshold_sigma: float = param(0.1762, "-", "lognormal spread; RPP >= 0.7 at 48 h and <= 0.5 at 72 h "
                                         "bounds it below ~0.4 (calibration.py)", ge=0.0, le=3.0)
@@ -135,22 +135,22 @@ class CellParams(Frozen):
     damage_p16_jump: float = param(0.02, "0-1", "persistent p16 per damage event (assumption)", ge=0.0, le=1.0)
     damage_per_division: float = param(0.0, "probability", "replication-stress damage per division "
                                        "(assumption; drives exhaustion under hyperproliferation)", ge=0.0, le=1.0)
-    sasp_to_p21: float = param(0.2, "per unit SASP", "paracrine senescence (assumption)", ge=0.0)
+    sasp_to_p21: float = param(0.2, "per unit SASP", "paracrine senescence (assumption)", ge=0.0, le=100.0)
     p16_rise_arrested_per_h: float = param(0.002, "1/h", "p16 rises slowly in arrested cells (DESIGN 2.3), at this "
                                            "rate times the gero drive: a late marker of mTOR-driven "
-                                           "geroconversion (assumption)", ge=0.0)
-    p16_rise_senescent_per_h: float = param(0.01, "1/h", "senescent cells become p16-high", ge=0.0)
-    p16_rise_age_per_h: float = param(0.0, "1/h", "age-related p16 rise in every cell", ge=0.0)
+                                           "geroconversion (assumption)", ge=0.0, le=10.0)
+    p16_rise_senescent_per_h: float = param(0.01, "1/h", "senescent cells become p16-high", ge=0.0, le=10.0)
+    p16_rise_age_per_h: float = param(0.0, "1/h", "age-related p16 rise in every cell", ge=0.0, le=10.0)
     # senescent cells
-    sasp_secretion_per_h: float = param(0.05, "SASP units/h", "secretion at full mTOR (assumption)", ge=0.0)
+    sasp_secretion_per_h: float = param(0.05, "SASP units/h", "secretion at full mTOR (assumption)", ge=0.0, le=100.0)
     sasp_diffusion_per_h: float = param(0.2, "sites^2/h", "SASP diffusion on the lattice (assumption)", ge=0.0)
-    sasp_decay_per_h: float = param(0.1, "1/h", "SASP decay (assumption)", ge=0.0)
-    clearance_beta_per_h: float = param(0.0, "1/h", "immune removal; no immune cells in vitro", ge=0.0)
+    sasp_decay_per_h: float = param(0.1, "1/h", "SASP decay (assumption)", ge=0.0, le=1000.0)
+    clearance_beta_per_h: float = param(0.0, "1/h", "immune removal; no immune cells in vitro", ge=0.0, le=100.0)
     clearance_kappa: float = param(0.5, "burden units", "saturation constant (Karin et al. 2019)", gt=0.0)
     clearance_burden_ref: float = param(0.1, "senescent fraction", "senescent fraction taken as one Karin "
                                         "burden unit (assumption, 0.01-0.2)", gt=0.0, le=1.0)
-    senescent_death_per_h: float = param(1e-4, "1/h", "rare death of senescent cells (assumption)", ge=0.0)
-    death_per_h: float = param(0.0, "1/h", "background death of other cells", ge=0.0)
+    senescent_death_per_h: float = param(1e-4, "1/h", "rare death of senescent cells (assumption)", ge=0.0, le=100.0)
+    death_per_h: float = param(0.0, "1/h", "background death of other cells", ge=0.0, le=100.0)
     # epidermis
     stem_fraction: float = param(0.1, "-", "stem share of basal cells at start (assumption, 0.05-0.2)", ge=0.0, le=1.0)
     stem_renew_into_gap: float = param(0.5, "probability", "a stem daughter that finds a free basal site stays "
