@@ -28,7 +28,7 @@ def add_commands(commands) -> None:
     sweep.add_argument("config", metavar="CONFIG")
     sweep.add_argument("-o", "--output", required=True, metavar="OUT.h5")
     _add_set_option(sweep)
-    sweep.add_argument("--seed", type=int, help=argparse_hidden_help())
+    sweep.add_argument("--seed", type=int, help="base seed of the sweep (same as --set sweep.seed=N)")
     sweep.add_argument("--workers", type=_positive_int, help="local processes (default: one per core)")
     sweep.add_argument("--scheduler", metavar="ADDRESS",
                        help="Dask scheduler, e.g. tcp://127.0.0.1:8786 "
@@ -75,10 +75,6 @@ def add_commands(commands) -> None:
     demo.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
     demo.add_argument("--config", help="start from this config (default: HT-p21, 100 x 100)")
     demo.set_defaults(func=cmd_demo)
-
-
-def argparse_hidden_help():
-    return "base seed of the sweep (same as --set sweep.seed=N)"
 
 
 class SweepProgress:

@@ -45,23 +45,6 @@ def tally(kind, phase, mass, p16, sasp, p16_positive):
 
 
 @njit(parallel=True, cache=True)
-def masked_mass_sum(phase, mass, wanted_phase):
-    """Sum and count of mass over cells in one phase (fixed chunks)."""
-    n = phase.size
-    sums = np.zeros(N_CHUNKS, np.float64)
-    counts = np.zeros(N_CHUNKS, np.int64)
-    for c in prange(N_CHUNKS):
-        for i in range(n * c // N_CHUNKS, n * (c + 1) // N_CHUNKS):
-            if phase[i] == wanted_phase:
-                sums[c] += mass[i]
-                counts[c] += 1
-    total = 0.0
-    for c in range(N_CHUNKS):
-        total += sums[c]
-    return total, counts.sum()
-
-
-@njit(parallel=True, cache=True)
 def in_cycle_by_kind(kind, phase, cycle):
     """Cells progressing through the cycle, per kind: CYCLING, past any G0 rest and not
     waiting at its end (contact-inhibited, or an exhausted progenitor)."""
