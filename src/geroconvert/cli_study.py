@@ -100,7 +100,7 @@ class SweepProgress:
 
 
 def cmd_sweep(args) -> int:
-    from .io_hdf5 import ArchiveError, check_output
+    from .io_hdf5 import check_output
     from .sweep import run_sweep
 
     if args.resume and args.overwrite:
@@ -121,8 +121,6 @@ def cmd_sweep(args) -> int:
     try:
         outcome = run_sweep(loaded.mapping, args.output, workers=args.workers, scheduler=args.scheduler,
                             resume=args.resume, overwrite=args.overwrite, progress=progress)
-    except ArchiveError:
-        raise
     finally:
         progress.close()
     if not args.quiet:
