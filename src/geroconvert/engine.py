@@ -100,8 +100,8 @@ class Simulation:
 
     def set_environment(self, **changes) -> None:
         """Change environment values now (validated), e.g. ``set_environment(rapamycin_nM=500)``."""
-        self.environment = self.environment.model_copy(update=changes)
-        Environment.model_validate(self.environment.model_dump())
+        # validated before it replaces the old environment, so a bad value changes nothing
+        self.environment = Environment.model_validate({**self.environment.model_dump(), **changes})
 
     # ---- one step -------------------------------------------------------------------
     def _apply_schedule(self) -> None:

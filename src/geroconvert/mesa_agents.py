@@ -513,8 +513,7 @@ class MesaCellModel(mesa.Model):
 
     def set_environment(self, **changes) -> None:
         """Change environment values now (validated), e.g. ``set_environment(rapamycin_nM=500)``."""
-        self.environment = self.environment.model_copy(update=changes)
-        Environment.model_validate(self.environment.model_dump())
+        self.environment = Environment.model_validate({**self.environment.model_dump(), **changes})
 
     def count_cells(self) -> tuple[int, int]:
         cells = self.agents

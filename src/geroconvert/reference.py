@@ -228,8 +228,8 @@ class ReferenceSimulation:
         return int(np.count_nonzero(phase != EMPTY)), int(np.count_nonzero(phase == SENESCENT))
 
     def set_environment(self, **changes) -> None:
-        self.environment = self.environment.model_copy(update=changes)
-        Environment.model_validate(self.environment.model_dump())
+        # validated before it replaces the old environment, so a bad value changes nothing
+        self.environment = Environment.model_validate({**self.environment.model_dump(), **changes})
 
     # ---- one step ---------------------------------------------------------------------
     def step(self) -> None:
