@@ -101,5 +101,6 @@ def test_accepted_extreme_cell_parameters_give_finite_archives(tmp_path, overrid
     if code == 2:
         return  # refused at the front door: also a fix
     assert code == 0, stderr
-    assert "Warning" not in stderr, stderr
+    if "Warning" in stderr:  # not an assert: pytest would diff a huge stderr for minutes
+        pytest.fail(stderr[-1000:])
     assert_finite_archive(out)
