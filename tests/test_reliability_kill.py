@@ -26,9 +26,7 @@ import contextlib
 import io
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -306,38 +304,7 @@ def test_info_while_the_sweep_writes(tmp_path, sweep_config, reference):
 # a Dask worker lost mid-sweep
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def dask_cluster(tmp_path):
-    """A real `dask scheduler` and `dask worker --nworkers 2` on loopback (as in test_sweep_cli)."""
-    dask = shutil.which("dask", path=str(Path(sys.executable).parent)) or shutil.which("dask")
-    if dask is None:
-        pytest.skip("dask command not installed")
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV,
-                                 start_new_session=True)
-    workers = subprocess.Popen([dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
-                                "--host", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=ENV, cwd=tmp_path, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        yield address
-    finally:
-        for process in (workers, scheduler):  # disposable: the nannies and their worker processes too
-            kill_group(process)
+# the dask_cluster fixture (a real scheduler and two workers on loopback) is in conftest.py
 
 
 def test_a_lost_dask_worker_loses_no_run(tmp_path, sweep_config, reference, dask_cluster):

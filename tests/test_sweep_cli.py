@@ -1,17 +1,12 @@
 """`geroconvert sweep`, `report` and `validate` through the real command, and a real Dask cluster."""
 
 import json
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import h5py
 import numpy as np
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--set", "simulation.width=24", "--set", "simulation.height=24", "--set", "simulation.hours=96",
@@ -72,43 +67,7 @@ def test_sweep_without_a_sweep_section_is_a_one_line_error(tmp_path):
     assert not (tmp_path / "x.h5").exists()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def dask_cluster(tmp_path):
-    """A real `dask scheduler` and `dask worker` on loopback."""
-    dask = shutil.which("dask", path=str(Path(sys.executable).parent)) or shutil.which("dask")
-    if dask is None:
-        pytest.skip("dask command not installed")
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
-    scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    worker = subprocess.Popen([dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
-                               "--host", "127.0.0.1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        yield address
-    finally:
-        for process in (worker, scheduler):
-            process.terminate()
-        for process in (worker, scheduler):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+# the dask_cluster fixture (a real scheduler and two workers on loopback) is in conftest.py
 
 
 def test_dask_cluster_sweep_equals_local_sweep(tmp_path, dask_cluster):
