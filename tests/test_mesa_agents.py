@@ -18,6 +18,8 @@ from geroconvert.kernels import layout as L
 from geroconvert.mesa_agents import MesaCellModel, TissueCell, f32
 from geroconvert.params import Params, ScheduleEvent
 
+from .test_reference import tiny_torus_params  # the same 3x2 torus scenario
+
 DISCRETE = ("phase", "kind", "uid", "divisions_left", "clone")
 FLOATS = ("mass", "cycle", "p21", "p16", "gero", "gero_threshold", "age_h", "arrest_h")
 RTOL, ATOL = 1e-5, 1e-6
@@ -53,15 +55,6 @@ def epidermis_params() -> Params:
         simulation={"geometry": "epidermis", "width": 16, "height": 5, "dermis_rows": 2, "dt_h": 0.5,
                     "initial_density": 0.8, "initial_thickness_rows": 4},
         environment={"damage_rate_per_h": 0.03}, cells=cells)
-
-
-def tiny_torus_params() -> Params:
-    """A 3x2 torus: left/right distinct, up == down (a neighbour listed twice); dt = 0.7 h."""
-    cells = paramsets.cells("ht_p21", {"rest_mean_h": 2.0, "senescent_death_per_h": 0.05,
-                                       "gero_rate_per_h": 0.1, "contact_inhibition_max": 0.5})
-    return Params(simulation={"geometry": "dish", "width": 3, "height": 2, "dt_h": 0.7, "initial_density": 0.4},
-                  environment={"damage_rate_per_h": 0.02}, cells=cells,
-                  schedule=(ScheduleEvent(time_h=10.0, set={"inducer": 1.0}),))
 
 
 SCENARIOS = {

@@ -25,7 +25,6 @@ Step order (written here once; the kernels and the reference follow it):
 
 from __future__ import annotations
 
-import math
 import time
 
 import numba
@@ -37,12 +36,11 @@ from .kernels.divisions import apply_pending
 from .kernels.field import diffuse
 from .kernels.reduce import in_cycle_by_kind, tally
 from .kernels.seeding import seed_dish, seed_epidermis
-from .inputs import step_inputs
+from .inputs import sasp_substeps, step_inputs
 from .params import Environment, Params, kernel_constants
 from .recorder import SERIES_UNITS, Recorder, Results
 from .state import CellState
 
-MAX_DIFFUSION_COEF = 0.2  # D*dt per sub-step; explicit scheme is stable below 0.25
 MAX_UID = 2**32 - 1  # uid is uint32 (4 bytes per cell instead of 8)
 ONE_THREAD_BELOW_SITES = 20_000  # smaller lattices run on one thread: waking threads costs more than the work
 
@@ -122,15 +120,10 @@ class Simulation:
         return p, inputs.s6k_row, inputs.e4bp_row
 
     def _diffuse_sasp(self) -> None:
-        cells = self.params.cells
-        total = cells.sasp_diffusion_per_h * self.dt
-        if total == 0.0 and cells.sasp_decay_per_h == 0.0:
-            return
-        substeps = max(1, math.ceil(total / MAX_DIFFUSION_COEF))
-        keep = math.exp(-cells.sasp_decay_per_h * self.dt / substeps)
+        substeps, coef, keep = sasp_substeps(self.params.cells, self.dt)
         s = self.state
         for _ in range(substeps):
-            diffuse(self.geometry, s.width, s.rows, s.sasp, total / substeps, keep)
+            diffuse(self.geometry, s.width, s.rows, s.sasp, coef, keep)
 
     def step(self) -> None:
         """Advance one step of ``dt_h`` hours (the order is in the module docstring)."""

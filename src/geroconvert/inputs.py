@@ -5,6 +5,7 @@ Shared by the engine and the plain-Python reference, so both read one definition
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,7 @@ from . import dosing, pharmacology
 from .params import Environment, Params, rate_to_probability
 
 HOURS_PER_YEAR = 8766.0  # 365.25 days
+MAX_DIFFUSION_COEF = 0.2  # D*dt per SASP diffusion sub-step; the explicit scheme is stable below 0.25
 
 
 @dataclass(frozen=True)
@@ -48,3 +50,13 @@ def step_inputs(params: Params, env: Environment, time_h: float, n_cells: int, n
         e4bp_row=np.asarray(e4bp, np.float64),
         rapamycin_row_nM=rapamycin,
     )
+
+
+def sasp_substeps(cells, dt_h: float) -> tuple[int, float, float]:
+    """How one step's SASP diffusion is split: (sub-steps, D*dt per sub-step, decay factor
+    per sub-step).  Zero sub-steps when the field neither spreads nor decays."""
+    total = cells.sasp_diffusion_per_h * dt_h
+    if total == 0.0 and cells.sasp_decay_per_h == 0.0:
+        return 0, 0.0, 1.0
+    substeps = max(1, math.ceil(total / MAX_DIFFUSION_COEF))
+    return substeps, total / substeps, math.exp(-cells.sasp_decay_per_h * dt_h / substeps)

@@ -50,7 +50,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import CellAgent, OrthogonalVonNeumannGrid
 
-from .inputs import step_inputs
+from .inputs import sasp_substeps, step_inputs
 from .kernels.layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, DIVIDE,
                              E_ARRESTS, E_BIRTHS, E_CLEARANCES, E_CONVERSIONS, E_DEATHS, E_DIFFERENTIATIONS,
                              E_DIVISIONS, E_RESUMES, E_SENESCENT_LOST, E_SHED, EMPTY, EPIDERMIS, FIBROBLAST, LINE,
@@ -62,7 +62,6 @@ from .reference import draw, normal, rate_to_probability, stream_key, uniform
 from .state import CELL_FIELDS, CellState
 
 LN2 = math.log(2.0)
-MAX_DIFFUSION_COEF = 0.2  # D*dt per diffusion sub-step (explicit scheme, stable below 0.25)
 
 # the values a cell carries (the engine's per-cell arrays, less the site's SASP)
 CELL_VALUES = ("uid", "kind", "phase", "divisions_left", "pending", "mass", "cycle", "p21", "p16", "gero",
@@ -556,14 +555,8 @@ class MesaCellModel(mesa.Model):
         }
 
     def diffuse_sasp(self) -> None:
-        """Explicit diffusion with decay of the SASP property layer, in stable sub-steps."""
-        cells = self.cells
-        total = cells.sasp_diffusion_per_h * self.dt
-        if total == 0.0 and cells.sasp_decay_per_h == 0.0:
-            return
-        substeps = max(1, math.ceil(total / MAX_DIFFUSION_COEF))
-        keep = math.exp(-cells.sasp_decay_per_h * self.dt / substeps)
-        coef = total / substeps
+        """Explicit diffusion with decay of the SASP property layer, in the shared sub-step plan."""
+        substeps, coef, keep = sasp_substeps(self.cells, self.dt)
         for _ in range(substeps):
             field = self.grid.sasp.data
             left, right = np.roll(field, 1, axis=1), np.roll(field, -1, axis=1)

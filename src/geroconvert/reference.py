@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .inputs import step_inputs
+from .inputs import sasp_substeps, step_inputs
 from .kernels.layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, DIVIDE,
                              E_ARRESTS, E_BIRTHS, E_CLEARANCES, E_CONVERSIONS, E_DEATHS, E_DIFFERENTIATIONS,
                              E_DIVISIONS, E_RESUMES, E_SENESCENT_LOST, E_SHED, EMPTY, EPIDERMIS, FIBROBLAST, N_EVENTS,
@@ -52,7 +52,6 @@ MIX1 = 0xBF58476D1CE4E5B9
 MIX2 = 0x94D049BB133111EB
 TWO_POW_MINUS_53 = 1.0 / 9007199254740992.0
 
-MAX_DIFFUSION_COEF = 0.2  # D*dt per diffusion sub-step (explicit scheme, stable below 0.25)
 LN2 = math.log(2.0)
 
 
@@ -255,15 +254,10 @@ class ReferenceSimulation:
                           clear_p=shared.clear_p, s6k_row=shared.s6k_row, e4bp_row=shared.e4bp_row)
 
     def diffuse_sasp(self) -> None:
-        """Explicit diffusion with decay, in sub-steps of D*dt <= MAX_DIFFUSION_COEF."""
-        cells = self.cells
-        total = cells.sasp_diffusion_per_h * self.dt
-        if total == 0.0 and cells.sasp_decay_per_h == 0.0:
-            return
-        substeps = max(1, math.ceil(total / MAX_DIFFUSION_COEF))
-        keep = math.exp(-cells.sasp_decay_per_h * self.dt / substeps)
+        """Explicit diffusion with decay, in the shared sub-step plan (inputs.sasp_substeps)."""
+        substeps, coef, keep = sasp_substeps(self.cells, self.dt)
         for _ in range(substeps):
-            self.state.sasp = self.diffusion_substep(self.state.sasp, total / substeps, keep)
+            self.state.sasp = self.diffusion_substep(self.state.sasp, coef, keep)
 
     def diffusion_substep(self, field: np.ndarray, coef: float, keep: float) -> np.ndarray:
         """``keep * (centre + coef * laplacian)``; the epidermis has no-flux top and bottom."""
