@@ -60,8 +60,8 @@ def topical_vs_systemic():
     labels = ["none", "cream 10 uM daily", "cream 0.015% daily", "blood 1 ng/mL", "blood 10 ng/mL"]
     data, series = arms("topical_vs_systemic", labels)
     base = load_config(ROOT / "configs/topical_vs_systemic.toml")
-    print("topical vs systemic: arm, basal-layer rapamycin nM (mean over a day), blood ng/mL, p16+ % at 1 y, "
-          "senescent % at 1 y")
+    print("topical vs systemic: arm, basal-layer rapamycin nM (mean over a day), blood ng/mL, p16+ % and senescent % "
+          "(mean of months 10-12)")
     for point, label in zip(data.grid_points(), labels):
         over = dict(zip(sorted(data.swept), point))
         d = base.params.dosing.model_copy(update={k.split(".")[1]: v for k, v in over.items()})
@@ -70,8 +70,8 @@ def topical_vs_systemic():
         basal = np.mean([dosing.rapamycin_rows_nM(d, base.params.environment, t, 16, rows, True)[rows] for t in day])
         blood = d.blood_ng_per_mL + np.mean([dosing.topical_blood_ng_per_mL(d, t) for t in day])
         ts = series[label]
-        print(f"  {label}: {basal:.3g} nM  {blood:.3g} ng/mL  {100 * ts['p16_positive_fraction'][-1]:.2f}  "
-              f"{100 * ts['senescent_fraction'][-1]:.3f}")
+        print(f"  {label}: {basal:.3g} nM  {blood:.3g} ng/mL  {100 * ts['p16_positive_fraction'][-3:].mean():.2f}  "
+              f"{100 * ts['senescent_fraction'][-3:].mean():.3f}")
 
 
 if __name__ == "__main__":

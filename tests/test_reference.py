@@ -70,6 +70,7 @@ def epidermis_params() -> Params:
         "gero_rate_per_h": 0.08, "hypertrophy_rate_per_h": 0.05, "damage_p16_jump": 0.3,
         "damage_per_division": 0.05,
         "contact_inhibition_max": 0.5,    # exercises the epidermal neighbour count
+        "stem_mtor_factor": 0.5,          # stem cells signal differently from progenitors
     })
     # height 5 with 4 suprabasal rows filled: columns start full, so a push sheds the top cell
     return Params(

@@ -119,11 +119,15 @@ def decade_means(ts, name, start_age):
 
 
 def test_p16_positive_cells_accumulate_with_age():
-    """p16+ cells accumulate with age (Waaijer et al. 2012); stems and thickness decline."""
+    """p16+ cells accumulate with age (Waaijer et al. 2012), senescent cells live longer as
+    clearance saturates (Karin et al. 2019); stems decline."""
     config = load_config("configs/epidermis_aging.toml", ["simulation.width=300"])
     ts = Simulation(config.params, seed=2).run().timeseries
     p16 = decade_means(ts, "p16_positive_fraction", 20)
     assert p16[0] < p16[1] < p16[2]
+    age = 20 + ts["time_h"] / HOURS_PER_YEAR
+    half_life = [np.nanmean(ts["senescent_half_life_h"][(age >= a) & (age < a + 20)]) for a in (20, 60)]
+    assert half_life[1] > 1.3 * half_life[0]  # Karin's human fit: ~2x from 40 to 80
     stems = decade_means(ts, "n_stem", 20)
     assert stems[0] > stems[2]
 
@@ -146,9 +150,9 @@ def test_wnt1_like_mtor_hyperactivation_then_exhaustion_and_rapamycin():
     assert wnt1["thickness_rows"][-8:].mean() < control["thickness_rows"][-8:].mean()
     # order: the stem pool is still intact while proliferation is already up
     assert wnt1["n_stem"][first_year][-1] > 0.9 * control["n_stem"][first_year][-1]
-    # 3. rapamycin lowers the hyperproliferation and keeps more stem cells
+    # 3. rapamycin lowers the hyperproliferation and keeps the stem cells
     assert rapa["events_divisions"][first_year].sum() < wnt1["events_divisions"][first_year].sum()
-    assert rapa["n_stem"][-1] > wnt1["n_stem"][-1]
+    assert rapa["n_stem"][-1] > 0.8 * control["n_stem"][-1]  # "prevents" the loss, within 20%
 
 
 # ---- the split-hand trial -----------------------------------------------------------------------

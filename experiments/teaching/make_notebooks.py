@@ -270,9 +270,11 @@ it into two "hands" that start from the *same* tissue and share their random num
 The cream is the model's topical dosing (`dosing.topical_uM`, 10 uM daily as in the
 trial): each application brings the skin surface to a small fraction of the cream level,
 which decays between applications and with depth, so the basal layer sees about 1 nM.
-Ageing uses the `human_epidermis` parameter set (a DNA-damage event leaves persistent
-p16; two close in time block the cycle) with a damage rate of 1e-4 per cell-hour, a
-teaching assumption rather than a calibrated skin-ageing model.
+Ageing uses the `human_epidermis` parameter set (a DNA-damage event arrests a cell with p16
+just below the p16-high stain; under mTOR the arrested cell turns p16-high and
+geroconverts, unless its p16 fades first) with a damage rate of 1e-4 per cell-hour, a
+teaching assumption: about ten times the calibrated skin-ageing rate, so that a small
+strip has enough p16+ cells to count.
 """),
     parameters("""
 SIZE = 120           # columns of epidermis (tests run it at 24)
@@ -381,12 +383,13 @@ print("verdict:", verdict)
   in the model); it acts by slowing conversion of arrested cells and the rise of new p16+
   cells, while turnover removes old ones. A fall below baseline therefore means turnover
   outpaced the (slowed) production, not that senescent cells were rejuvenated.
-* **When the model disagrees.** With these teaching parameters the model may show little or
-  no benefit, or even slightly more p16+ cells under rapamycin: slowing geroconversion keeps
-  p16-high cells in a long arrest instead of converting them into senescent cells that the
-  immune system clears. That is a prediction to argue about, not a bug: which mechanism
-  (lower SASP and paracrine senescence, less p16 expression, faster clearance) would the
-  model need to reproduce the trial?
+* **What the model predicts.** With these teaching parameters the treated hand usually
+  falls below its own baseline: under the cream almost no new cells turn p16-high, while
+  clearance and shedding keep removing the old ones. In the calibrated trial
+  (`geroconvert trial configs/split_hand_trial.toml`, ten times less damage) the fall below
+  baseline is smaller and not significant: the verdict depends on how fast p16-high cells
+  turn over compared with 8 months. Which mechanism would make a real reversal possible
+  (faster clearance, senescent cells that lose p16)?
 
 **Try it yourself.** Run several seeds (participants) and look at the spread of the paired
 difference; try a higher dose, or a longer ageing (`YEARS`); switch immune clearance off

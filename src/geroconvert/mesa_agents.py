@@ -125,6 +125,8 @@ class TissueCell(CellAgent):
         if cells.contact_inhibition_max > 0.0:
             crowd = self.model.occupied_neighbours(self.cell) / 4.0
             drive *= 1.0 - cells.contact_inhibition_max * crowd * crowd
+        if self.kind == STEM:
+            drive *= cells.stem_mtor_factor
         row = self.cell.coordinate[0]
         s6k = drive * inputs["s6k"][row]
         e4bp = drive * inputs["e4bp"][row]

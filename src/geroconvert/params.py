@@ -155,6 +155,9 @@ class CellParams(Frozen):
     stem_fraction: float = param(0.1, "-", "stem share of basal cells at start (assumption, 0.05-0.2)", ge=0.0, le=1.0)
     stem_renew_into_gap: float = param(0.5, "probability", "a stem daughter that finds a free basal site stays "
                                        "a stem (assumption)", ge=0.0, le=1.0)
+    stem_mtor_factor: float = param(1.0, "-", "stem cells' mTOR drive relative to other cells (both branches, so "
+                                    "growth and geroconversion); < 1 = quiescent, low-mTORC1 stem cells "
+                                    "(assumption)", ge=0.0, le=10.0)
     stem_symmetric_loss: float = param(0.0, "probability", "stem division giving two progenitors", ge=0.0, le=1.0)
     progenitor_divisions_min: int = param(1, "divisions", "transit-amplifying 1-5 (Jones & Watt 1993)", ge=0)
     progenitor_divisions_max: int = param(5, "divisions", "transit-amplifying 1-5 (Jones & Watt 1993)", ge=0, le=100)
@@ -332,6 +335,7 @@ def kernel_constants(cells: CellParams, dt_h: float):
         L.K_PROG_DIV_MAX: cells.progenitor_divisions_max,
         L.K_TRANSIT_H: cells.transit_h,
         L.K_FIBROBLAST_CYCLE_H: cells.fibroblast_cycle_h,
+        L.K_STEM_MTOR: cells.stem_mtor_factor,
     }
     for index, value in values.items():
         k[index] = value

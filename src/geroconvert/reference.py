@@ -315,6 +315,8 @@ class ReferenceSimulation:
             crowd = count_occupied_neighbours(i, s.width, s.rows, self.geometry, s.phase) / 4.0
             drive *= 1.0 - cells.contact_inhibition_max * crowd * crowd
             self.branches["contact_crowded"] += crowd > 0.0
+        if int(s.kind[i]) == STEM:
+            drive *= cells.stem_mtor_factor
         row = i // s.width
         s6k = drive * float(inputs.s6k_row[row])
         e4bp = drive * float(inputs.e4bp_row[row])

@@ -17,7 +17,7 @@ from .layout import (ARRESTED, CYCLING, DIE, DIFFERENTIATED, DISH, DIVIDE, EMPTY
                      K_FIBROBLAST_CYCLE_H, K_GERO_RATE, K_HYPERTROPHY_RATE, K_INDUCER_P16, K_INDUCER_P21, K_MASS_MAX,
                      K_P16_RELAX, K_P16_RISE_AGE, K_P16_RISE_ARRESTED, K_P16_RISE_SENESCENT, K_P16_THRESHOLD,
                      K_P21_RELAX, K_P21_THRESHOLD, K_REST_MEAN_H, K_SASP_P21, K_SASP_SECRETION, K_SENESCENT_DEATH_P,
-                     K_STEM_CYCLE_FACTOR, K_THR_MEDIAN, K_THR_SIGMA, K_TRANSIT_H, K_W_GERO, K_W_GROW, NONE, P_CLEAR_P,
+                     K_STEM_CYCLE_FACTOR, K_STEM_MTOR, K_THR_MEDIAN, K_THR_SIGMA, K_TRANSIT_H, K_W_GERO, K_W_GROW, NONE, P_CLEAR_P,
                      P_DAMAGE_P, P_DRIVE, P_INDUCER, PROGENITOR, S_EVENTS, S_THRESHOLD_A,
                      S_THRESHOLD_B, SENESCENT, SHED, STEM, CLEAR)
 
@@ -103,6 +103,8 @@ def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pendi
     if k[K_CONTACT_MAX] > 0.0:
         crowd = occupied / 4.0
         drive *= 1.0 - k[K_CONTACT_MAX] * crowd * crowd
+    if kd == STEM:
+        drive *= k[K_STEM_MTOR]  # quiescent stem cells keep mTORC1 low (a Wnt1-like gain raises it)
     s6k = drive * s6k_factor
     e4bp = drive * e4bp_factor
     gero_drive = k[K_W_GERO] * s6k + (1.0 - k[K_W_GERO]) * e4bp

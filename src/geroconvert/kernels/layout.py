@@ -96,7 +96,8 @@ K_PROG_DIV_MIN = 31
 K_PROG_DIV_MAX = 32
 K_TRANSIT_H = 33
 K_FIBROBLAST_CYCLE_H = 34
-N_K = 35
+K_STEM_MTOR = 35       # stem cells' mTOR drive relative to other cells
+N_K = 36
 
 # step inputs (float64 vector, recomputed from the environment every step)
 P_DRIVE = 0          # m0 * mitogen * nutrients * hypoxia * gain
