@@ -8,6 +8,7 @@ every cell is visited exactly once.
 
 import math
 
+import numpy as np
 from numba import njit
 
 from ..rng import uniform
@@ -161,100 +162,108 @@ def apply_pending(geometry, width, rows, basal_row,
                   age_h, arrest_h, clone,
                   k, seed, step, next_uid, events):
     """Carry out every pending action in site order; returns the next free uid."""
-    for i in range(width * rows):
-        action = pending[i]
-        if action == NONE:
+    # most sites have nothing pending: skip them eight at a time (NONE is 0); the words are
+    # read as the pass goes, so an action pushed into a later word is still seen
+    n = width * rows
+    n_words = n // 8
+    words = pending[:n_words * 8].view(np.uint64)
+    for w in range(n_words + 1):
+        if w < n_words and words[w] == 0:
             continue
-        pending[i] = NONE
-        if action == CLEAR or action == DIE or action == SHED:
-            count_removal(phase[i], events)
-            if action == CLEAR:
-                events[E_CLEARANCES] += 1
-            elif action == DIE:
-                events[E_DEATHS] += 1
-            else:
-                events[E_SHED] += 1
-            phase[i] = EMPTY
-            continue
-        row = i // width
-        col = i - row * width
-        # DIVIDE
-        mother = uid[i]
-        kd = kind[i]
-        draw = uniform(seed, S_DIRECTION, mother, step)
-        daughter_kind = kd
-        daughter_phase = CYCLING
-        if geometry == DISH:
-            dst = free_neighbour(i, width, rows, geometry, 0, rows, phase, draw)
-        elif kd == FIBROBLAST:
-            dst = free_neighbour(i, width, rows, geometry, 0, basal_row, phase, draw)
-        else:
-            # basal division: a free basal neighbour keeps the daughter basal; else she takes the
-            # place of an exhausted progenitor neighbour, which delaminates (crowding-driven
-            # delamination); else she differentiates and pushes the column above her mother up
-            dst = free_neighbour(i, width, rows, geometry, row, row + 1, phase, draw)
-            if dst < 0 and row + 1 >= rows:
-                continue  # no basal room and no column above: nothing changes until there is
-            if dst < 0:
-                dst = exhausted_neighbour(i, row, width, kind, phase, divisions_left, draw)
-                if dst >= 0:
-                    delaminate(dst, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16,
-                               gero, gero_threshold, age_h, arrest_h, clone, events)
-            fate = uniform(seed, S_FATE, mother, step)
-            if kd == STEM and fate < k[K_STEM_SYMMETRIC_LOSS]:
-                kind[i] = PROGENITOR
-                divisions_left[i] = progenitor_divisions(k, seed, mother, step)
-            if kind[i] == PROGENITOR:
-                divisions_left[i] -= 1
-            if dst >= 0:
-                if kd == STEM and fate >= k[K_STEM_SYMMETRIC_LOSS] and \
-                        uniform(seed, S_RENEW, mother, step) < k[K_STEM_RENEW_GAP]:
-                    daughter_kind = STEM
+        for i in range(w * 8, min(w * 8 + 8, n)):
+            action = pending[i]
+            if action == NONE:
+                continue
+            pending[i] = NONE
+            if action == CLEAR or action == DIE or action == SHED:
+                count_removal(phase[i], events)
+                if action == CLEAR:
+                    events[E_CLEARANCES] += 1
+                elif action == DIE:
+                    events[E_DEATHS] += 1
                 else:
-                    daughter_kind = PROGENITOR
+                    events[E_SHED] += 1
+                phase[i] = EMPTY
+                continue
+            row = i // width
+            col = i - row * width
+            # DIVIDE
+            mother = uid[i]
+            kd = kind[i]
+            draw = uniform(seed, S_DIRECTION, mother, step)
+            daughter_kind = kd
+            daughter_phase = CYCLING
+            if geometry == DISH:
+                dst = free_neighbour(i, width, rows, geometry, 0, rows, phase, draw)
+            elif kd == FIBROBLAST:
+                dst = free_neighbour(i, width, rows, geometry, 0, basal_row, phase, draw)
             else:
-                dst = push_column(col, row + 1, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle,
-                                  p21, p16, gero, gero_threshold, age_h, arrest_h, clone, events)
-                daughter_kind = DIFFERENTIATED
-                daughter_phase = ARRESTED
-        if dst < 0:
-            continue  # contact-inhibited: the cell waits at the end of its cycle
-        child = next_uid
-        next_uid += 1
-        events[E_DIVISIONS] += 1
-        events[E_BIRTHS] += 1
-        half = mass[i] * 0.5
-        mass[i] = half
-        gero[i] = 0.0
-        age_h[i] = 0.0
-        cycle[i] = newborn_cycle(k, seed, mother, step)
-        uid[dst] = child
-        kind[dst] = daughter_kind
-        phase[dst] = daughter_phase
-        pending[dst] = NONE
-        mass[dst] = half
-        p21[dst] = p21[i]
-        p16[dst] = p16[i]
-        gero[dst] = 0.0
-        gero_threshold[dst] = gero_threshold_draw(k, seed, child)
-        age_h[dst] = 0.0
-        arrest_h[dst] = 0.0
-        clone[dst] = clone[i]
-        if daughter_kind == PROGENITOR:
-            divisions_left[dst] = divisions_left[i] if kd == PROGENITOR else progenitor_divisions(k, seed, child, step)
-        else:
-            divisions_left[dst] = 0
-        cycle[dst] = newborn_cycle(k, seed, child, step) if daughter_phase == CYCLING else 0.0
-        # an exhausted progenitor is post-mitotic at once: it waits, out of the cycle, to delaminate
-        if kind[i] == PROGENITOR and divisions_left[i] <= 0:
-            cycle[i] = 1.0
-        if daughter_kind == PROGENITOR and divisions_left[dst] <= 0:
-            cycle[dst] = 1.0
-        # replication stress: each daughter may take a DNA-damage hit, like any other
-        if uniform(seed, S_REPLICATION, mother, step) < k[K_DAMAGE_PER_DIVISION]:
-            p21[i] = min(1.0, p21[i] + k[K_DAMAGE_P21])
-            p16[i] = min(1.0, p16[i] + k[K_DAMAGE_P16])
-        if uniform(seed, S_REPLICATION, child, step) < k[K_DAMAGE_PER_DIVISION]:
-            p21[dst] = min(1.0, p21[dst] + k[K_DAMAGE_P21])
-            p16[dst] = min(1.0, p16[dst] + k[K_DAMAGE_P16])
+                # basal division: a free basal neighbour keeps the daughter basal; else she takes the
+                # place of an exhausted progenitor neighbour, which delaminates (crowding-driven
+                # delamination); else she differentiates and pushes the column above her mother up
+                dst = free_neighbour(i, width, rows, geometry, row, row + 1, phase, draw)
+                if dst < 0 and row + 1 >= rows:
+                    continue  # no basal room and no column above: nothing changes until there is
+                if dst < 0:
+                    dst = exhausted_neighbour(i, row, width, kind, phase, divisions_left, draw)
+                    if dst >= 0:
+                        delaminate(dst, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16,
+                                   gero, gero_threshold, age_h, arrest_h, clone, events)
+                fate = uniform(seed, S_FATE, mother, step)
+                if kd == STEM and fate < k[K_STEM_SYMMETRIC_LOSS]:
+                    kind[i] = PROGENITOR
+                    divisions_left[i] = progenitor_divisions(k, seed, mother, step)
+                if kind[i] == PROGENITOR:
+                    divisions_left[i] -= 1
+                if dst >= 0:
+                    if kd == STEM and fate >= k[K_STEM_SYMMETRIC_LOSS] and \
+                            uniform(seed, S_RENEW, mother, step) < k[K_STEM_RENEW_GAP]:
+                        daughter_kind = STEM
+                    else:
+                        daughter_kind = PROGENITOR
+                else:
+                    dst = push_column(col, row + 1, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle,
+                                      p21, p16, gero, gero_threshold, age_h, arrest_h, clone, events)
+                    daughter_kind = DIFFERENTIATED
+                    daughter_phase = ARRESTED
+            if dst < 0:
+                continue  # contact-inhibited: the cell waits at the end of its cycle
+            child = next_uid
+            next_uid += 1
+            events[E_DIVISIONS] += 1
+            events[E_BIRTHS] += 1
+            half = mass[i] * 0.5
+            mass[i] = half
+            gero[i] = 0.0
+            age_h[i] = 0.0
+            cycle[i] = newborn_cycle(k, seed, mother, step)
+            uid[dst] = child
+            kind[dst] = daughter_kind
+            phase[dst] = daughter_phase
+            pending[dst] = NONE
+            mass[dst] = half
+            p21[dst] = p21[i]
+            p16[dst] = p16[i]
+            gero[dst] = 0.0
+            gero_threshold[dst] = gero_threshold_draw(k, seed, child)
+            age_h[dst] = 0.0
+            arrest_h[dst] = 0.0
+            clone[dst] = clone[i]
+            if daughter_kind == PROGENITOR:
+                divisions_left[dst] = divisions_left[i] if kd == PROGENITOR else progenitor_divisions(k, seed, child, step)
+            else:
+                divisions_left[dst] = 0
+            cycle[dst] = newborn_cycle(k, seed, child, step) if daughter_phase == CYCLING else 0.0
+            # an exhausted progenitor is post-mitotic at once: it waits, out of the cycle, to delaminate
+            if kind[i] == PROGENITOR and divisions_left[i] <= 0:
+                cycle[i] = 1.0
+            if daughter_kind == PROGENITOR and divisions_left[dst] <= 0:
+                cycle[dst] = 1.0
+            # replication stress: each daughter may take a DNA-damage hit, like any other
+            if uniform(seed, S_REPLICATION, mother, step) < k[K_DAMAGE_PER_DIVISION]:
+                p21[i] = min(1.0, p21[i] + k[K_DAMAGE_P21])
+                p16[i] = min(1.0, p16[i] + k[K_DAMAGE_P16])
+            if uniform(seed, S_REPLICATION, child, step) < k[K_DAMAGE_PER_DIVISION]:
+                p21[dst] = min(1.0, p21[dst] + k[K_DAMAGE_P21])
+                p16[dst] = min(1.0, p16[dst] + k[K_DAMAGE_P16])
     return next_uid

@@ -13,6 +13,13 @@ def block_rows(b, n_blocks, rows):
     return rows * b // n_blocks, rows * (b + 1) // n_blocks
 
 
+@njit(inline="always", cache=True)
+def update_site(field, base, col, left, right, centre, below, above, coef, keep):
+    c = centre[col]
+    lap = centre[left] + centre[right] + below[col] + above[col] - 4.0 * c
+    field[base + col] = keep * (c + coef * lap)
+
+
 @njit(parallel=True, cache=True)
 def diffuse(geometry, width, rows, field, coef, keep):
     """One explicit step in place: ``field = keep * (field + coef * laplacian(field))``.
@@ -56,10 +63,13 @@ def diffuse(geometry, width, rows, field, coef, keep):
             else:
                 above[:] = centre
             base = row * width
-            for col in range(width):
-                left = col - 1 if col > 0 else width - 1
-                right = col + 1 if col < width - 1 else 0
+            # the two edge columns wrap; the interior has no branch and vectorises
+            update_site(field, base, 0, width - 1 if width > 1 else 0, 1 if width > 1 else 0, centre, below, above,
+                        coef, keep)
+            for col in range(1, width - 1):
                 c = centre[col]
-                lap = centre[left] + centre[right] + below[col] + above[col] - 4.0 * c
+                lap = centre[col - 1] + centre[col + 1] + below[col] + above[col] - 4.0 * c
                 field[base + col] = keep * (c + coef * lap)
+            if width > 1:
+                update_site(field, base, width - 1, width - 2, 0, centre, below, above, coef, keep)
             below[:] = centre
