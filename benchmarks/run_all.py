@@ -10,6 +10,8 @@ Measurements (issue 7):
   user         `geroconvert run configs/ht_p21.toml` with a cold and a warm numba cache,
                `make demo`-equivalent wall time, sweep runs per minute with 1 and 2 workers
   profile      share of one step spent in each kernel (1e6 cells, 2 threads)
+  skin         80 years of a 1 cm epidermis cross-section; the split-hand trial at its
+               default cohort (issue 5: under 2 and 10 minutes)
 
 Every figure runs in a fresh process so thread counts and caches do not leak between them.
 Run it on an otherwise idle machine: another busy process halves every number.
@@ -156,6 +158,20 @@ def user_feel(quick: bool) -> list[dict]:
     return out
 
 
+def skin(quick: bool) -> list[dict]:
+    """Issue 5's speed targets, timed as a user runs them (warm numba cache)."""
+    gc = [PY, "-m", "geroconvert"]
+    scratch = Path(tempfile.mkdtemp())
+    years = 8 if quick else 80
+    aging = timed(gc + ["run", "configs/epidermis_aging.toml", "-o", str(scratch / "a.h5"), "--overwrite", "-q",
+                        "--set", f"simulation.hours={years * 8766.0}"])
+    subjects = ["--set", "trial.subjects=2"] if quick else []
+    trial = timed(gc + ["trial", "configs/split_hand_trial.toml", "-o", str(scratch / "trial"), *subjects])
+    shutil.rmtree(scratch, ignore_errors=True)
+    return [dict(benchmark="skin_aging_1cm", years=years, wall_s=aging, target_s=120.0),
+            dict(benchmark="split_hand_trial", subjects=2 if quick else 12, wall_s=trial, target_s=600.0)]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Run every benchmark; write results.json.")
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, not the figures)")
@@ -189,7 +205,7 @@ def main(argv=None) -> int:
     for cells, seconds in ((10_000, 5), (100_000, 20)):
         emit(in_fresh_process(MESA_CODE.format(cells=cells, mesa_seconds=seconds)), results)
     emit(in_fresh_process(PROFILE_CODE), results)
-    for record in user_feel(args.quick):
+    for record in user_feel(args.quick) + skin(args.quick):
         emit(record, results)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)

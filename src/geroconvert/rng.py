@@ -52,8 +52,14 @@ def uniform(seed, stream, uid, step):
 @njit(inline="always", cache=True)
 def normal(seed, stream_a, stream_b, uid, step):
     """A standard normal by Box-Muller from two keyed uniforms."""
-    u1 = 1.0 - uniform(seed, stream_a, uid, step)  # in (0, 1]: log is finite
-    u2 = uniform(seed, stream_b, uid, step)
+    return normal_from_keys(stream_key(seed, stream_a, step), stream_key(seed, stream_b, step), uid)
+
+
+@njit(inline="always", cache=True)
+def normal_from_keys(key_a, key_b, uid):
+    """:func:`normal` with its two stream keys hashed once by the caller (hot loops)."""
+    u1 = 1.0 - draw(key_a, uid)  # in (0, 1]: log is finite
+    u2 = draw(key_b, uid)
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 

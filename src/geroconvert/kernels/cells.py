@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit, prange, uintp
 
-from ..rng import draw, normal, stream_key
+from ..rng import draw, normal_from_keys, stream_key
 from .layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, DIVIDE, EMPTY, FIBROBLAST, K_CONTACT_MAX,
                      K_CYCLE_H, K_DAMAGE_P16, K_DAMAGE_P21, K_DEATH_P, K_DIVISION_MASS, K_DT, K_FIBROBLAST_CYCLE_H,
                      K_GERO_RATE, K_HYPERTROPHY_RATE, K_INDUCER_P16, K_INDUCER_P21, K_MASS_MAX, K_P16_RELAX,
@@ -62,7 +62,13 @@ def basal_gap(i, row, width, phase):
 @njit(inline="always", cache=True, error_model="numpy")
 def gero_threshold_draw(k, seed, uid):
     """Lognormal per-cell threshold, drawn once from the cell's uid (step 0)."""
-    z = normal(seed, S_THRESHOLD_A, S_THRESHOLD_B, uid, 0)
+    return threshold_from_keys(k, stream_key(seed, S_THRESHOLD_A, 0), stream_key(seed, S_THRESHOLD_B, 0), uid)
+
+
+@njit(inline="always", cache=True)
+def threshold_from_keys(k, key_a, key_b, uid):
+    """:func:`gero_threshold_draw` with the run's two threshold keys hashed once by the caller."""
+    z = normal_from_keys(key_a, key_b, uid)
     return k[K_THR_MEDIAN] * math.exp(k[K_THR_SIGMA] * z)
 
 
@@ -159,7 +165,7 @@ _CONVERTED = 3
 
 @njit(inline="always", cache=True, error_model="numpy")
 def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero,
-               gero_threshold, age_h, arrest_h, sasp, k, p, table, slot, event_key, uid):
+               gero_threshold, age_h, arrest_h, sasp, k, p, table, slot, event_key, uid, inducer21, target16):
     """Steps 2-7 for the cell at site ``i``; returns what happened (for the counters)."""
     # an unsigned index: numba then skips the negative-index wraparound on every access,
     # which also frees the registers that held each array's length
@@ -179,10 +185,10 @@ def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pendi
 
     # 3. CDK inhibitors: first-order relaxation to their drivers, damage kicks, slow p16 rise
     x21 = p21[ui]
-    target21 = min(1.0, p[P_INDUCER] * k[K_INDUCER_P21] + k[K_SASP_P21] * sasp[ui])
+    target21 = min(1.0, inducer21 + k[K_SASP_P21] * sasp[ui])
     x21 += (target21 - x21) * k[K_P21_RELAX]
     x16 = p16[ui]
-    x16 += (min(1.0, p[P_INDUCER] * k[K_INDUCER_P16]) - x16) * k[K_P16_RELAX]
+    x16 += (target16 - x16) * k[K_P16_RELAX]
     rise = k[K_P16_RISE_AGE]
     if ph == SENESCENT:
         rise += k[K_P16_RISE_SENESCENT]
@@ -277,6 +283,8 @@ def update_cells(geometry, width, rows,
     """
     event_key = stream_key(seed, S_EVENTS, step)
     slot_of_row, table = drive_table(k, p, s6k_row, e4bp_row)
+    inducer21 = p[P_INDUCER] * k[K_INDUCER_P21]  # the step's constant parts of the p21 and p16 targets
+    target16 = min(1.0, p[P_INDUCER] * k[K_INDUCER_P16])
     n_arrests = 0
     n_resumes = 0
     n_conversions = 0
@@ -287,7 +295,7 @@ def update_cells(geometry, width, rows,
                 continue
             report = update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pending, mass, cycle,
                                 p21, p16, gero, gero_threshold, age_h, arrest_h, sasp, k, p, table, slot,
-                                event_key, uid)
+                                event_key, uid, inducer21, target16)
             if report == _ARRESTED:
                 n_arrests += 1
             elif report == _RESUMED:

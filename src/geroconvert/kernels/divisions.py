@@ -11,13 +11,13 @@ import math
 import numpy as np
 from numba import njit
 
-from ..rng import uniform
-from .cells import gero_threshold_draw
+from ..rng import draw, stream_key
+from .cells import threshold_from_keys
 from .layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, E_BIRTHS,
                      E_CLEARANCES, E_DEATHS, E_DIFFERENTIATIONS, E_DIVISIONS, E_SENESCENT_LOST, E_SHED, EMPTY,
                      FIBROBLAST, K_DAMAGE_P16, K_DAMAGE_P21, K_DAMAGE_PER_DIVISION, K_PROG_DIV_MAX, K_PROG_DIV_MIN, K_REST_MEAN_H,
                      K_STEM_RENEW_GAP, K_STEM_SYMMETRIC_LOSS, NONE, PROGENITOR, S_DIRECTION, S_DIVISIONS, S_FATE,
-                     S_RENEW, S_REPLICATION, S_REST, SENESCENT, SHED, STEM)
+                     S_RENEW, S_REPLICATION, S_REST, S_THRESHOLD_A, S_THRESHOLD_B, SENESCENT, SHED, STEM)
 
 
 @njit(inline="always", cache=True)
@@ -72,8 +72,8 @@ def push_column(col, first_row, width, rows, uid, kind, phase, divisions_left, p
 
 
 @njit(inline="always", cache=True)
-def free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, draw):
-    """A free von Neumann neighbour chosen by ``draw`` in [0, 1), or -1.
+def free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, u):
+    """A free von Neumann neighbour chosen by ``u`` in [0, 1), or -1.
 
     Rows outside [row_lo, row_hi) are not neighbours; the dish wraps vertically too.
     """
@@ -95,7 +95,7 @@ def free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, draw):
             n_free += 1
     if n_free == 0:
         return -1
-    pick = int(draw * n_free)
+    pick = int(u * n_free)
     for j in cand:
         if j >= 0 and phase[j] == EMPTY:
             if pick == 0:
@@ -105,9 +105,9 @@ def free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, draw):
 
 
 @njit(inline="always", cache=True)
-def exhausted_neighbour(i, row, width, kind, phase, divisions_left, draw):
+def exhausted_neighbour(i, row, width, kind, phase, divisions_left, u):
     """A sideways basal neighbour that is an exhausted progenitor (no divisions left,
-    cycling), chosen by ``draw`` in [0, 1); or -1."""
+    cycling), chosen by ``u`` in [0, 1); or -1."""
     col = i - row * width
     left = row * width + (col - 1 if col > 0 else width - 1)
     right = row * width + (col + 1 if col < width - 1 else 0)
@@ -115,7 +115,7 @@ def exhausted_neighbour(i, row, width, kind, phase, divisions_left, draw):
     ok_right = kind[right] == PROGENITOR and phase[right] == CYCLING and divisions_left[right] <= 0 and \
         right != left
     if ok_left and ok_right:
-        return left if draw < 0.5 else right
+        return left if u < 0.5 else right
     if ok_left:
         return left
     if ok_right:
@@ -142,18 +142,18 @@ def delaminate(j, width, rows, uid, kind, phase, divisions_left, pending, mass, 
 
 
 @njit(inline="always", cache=True)
-def progenitor_divisions(k, seed, cell, step):
+def progenitor_divisions(k, key_divisions, cell):
     lo = int(k[K_PROG_DIV_MIN])
     hi = int(k[K_PROG_DIV_MAX])
-    return lo + int(uniform(seed, S_DIVISIONS, cell, step) * (hi - lo + 1))
+    return lo + int(draw(key_divisions, cell) * (hi - lo + 1))
 
 
 @njit(inline="always", cache=True)
-def newborn_cycle(k, seed, cell, step):
+def newborn_cycle(k, key_rest, cell):
     """0, or a negative value whose size is an exponential G0 rest in units of its mean."""
     if k[K_REST_MEAN_H] <= 0.0:
         return 0.0
-    return math.log(1.0 - uniform(seed, S_REST, cell, step))
+    return math.log(1.0 - draw(key_rest, cell))
 
 
 @njit(cache=True)
@@ -162,6 +162,15 @@ def apply_pending(geometry, width, rows, basal_row,
                   age_h, arrest_h, clone,
                   k, seed, step, next_uid, events):
     """Carry out every pending action in site order; returns the next free uid."""
+    # the stream keys of this step (and the run's threshold keys), hashed once
+    key_direction = stream_key(seed, S_DIRECTION, step)
+    key_fate = stream_key(seed, S_FATE, step)
+    key_renew = stream_key(seed, S_RENEW, step)
+    key_divisions = stream_key(seed, S_DIVISIONS, step)
+    key_rest = stream_key(seed, S_REST, step)
+    key_replication = stream_key(seed, S_REPLICATION, step)
+    key_threshold_a = stream_key(seed, S_THRESHOLD_A, 0)
+    key_threshold_b = stream_key(seed, S_THRESHOLD_B, 0)
     # most sites have nothing pending: skip them eight at a time (NONE is 0); the words are
     # read as the pass goes, so an action pushed into a later word is still seen
     n = width * rows
@@ -190,34 +199,34 @@ def apply_pending(geometry, width, rows, basal_row,
             # DIVIDE
             mother = uid[i]
             kd = kind[i]
-            draw = uniform(seed, S_DIRECTION, mother, step)
+            draw_direction = draw(key_direction, mother)
             daughter_kind = kd
             daughter_phase = CYCLING
             if geometry == DISH:
-                dst = free_neighbour(i, width, rows, geometry, 0, rows, phase, draw)
+                dst = free_neighbour(i, width, rows, geometry, 0, rows, phase, draw_direction)
             elif kd == FIBROBLAST:
-                dst = free_neighbour(i, width, rows, geometry, 0, basal_row, phase, draw)
+                dst = free_neighbour(i, width, rows, geometry, 0, basal_row, phase, draw_direction)
             else:
                 # basal division: a free basal neighbour keeps the daughter basal; else she takes the
                 # place of an exhausted progenitor neighbour, which delaminates (crowding-driven
                 # delamination); else she differentiates and pushes the column above her mother up
-                dst = free_neighbour(i, width, rows, geometry, row, row + 1, phase, draw)
+                dst = free_neighbour(i, width, rows, geometry, row, row + 1, phase, draw_direction)
                 if dst < 0 and row + 1 >= rows:
                     continue  # no basal room and no column above: nothing changes until there is
                 if dst < 0:
-                    dst = exhausted_neighbour(i, row, width, kind, phase, divisions_left, draw)
+                    dst = exhausted_neighbour(i, row, width, kind, phase, divisions_left, draw_direction)
                     if dst >= 0:
                         delaminate(dst, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16,
                                    gero, gero_threshold, age_h, arrest_h, clone, events)
-                fate = uniform(seed, S_FATE, mother, step)
+                fate = draw(key_fate, mother)
                 if kd == STEM and fate < k[K_STEM_SYMMETRIC_LOSS]:
                     kind[i] = PROGENITOR
-                    divisions_left[i] = progenitor_divisions(k, seed, mother, step)
+                    divisions_left[i] = progenitor_divisions(k, key_divisions, mother)
                 if kind[i] == PROGENITOR:
                     divisions_left[i] -= 1
                 if dst >= 0:
                     if kd == STEM and fate >= k[K_STEM_SYMMETRIC_LOSS] and \
-                            uniform(seed, S_RENEW, mother, step) < k[K_STEM_RENEW_GAP]:
+                            draw(key_renew, mother) < k[K_STEM_RENEW_GAP]:
                         daughter_kind = STEM
                     else:
                         daughter_kind = PROGENITOR
@@ -236,7 +245,7 @@ def apply_pending(geometry, width, rows, basal_row,
             mass[i] = half
             gero[i] = 0.0
             age_h[i] = 0.0
-            cycle[i] = newborn_cycle(k, seed, mother, step)
+            cycle[i] = newborn_cycle(k, key_rest, mother)
             uid[dst] = child
             kind[dst] = daughter_kind
             phase[dst] = daughter_phase
@@ -245,25 +254,25 @@ def apply_pending(geometry, width, rows, basal_row,
             p21[dst] = p21[i]
             p16[dst] = p16[i]
             gero[dst] = 0.0
-            gero_threshold[dst] = gero_threshold_draw(k, seed, child)
+            gero_threshold[dst] = threshold_from_keys(k, key_threshold_a, key_threshold_b, child)
             age_h[dst] = 0.0
             arrest_h[dst] = 0.0
             clone[dst] = clone[i]
             if daughter_kind == PROGENITOR:
-                divisions_left[dst] = divisions_left[i] if kd == PROGENITOR else progenitor_divisions(k, seed, child, step)
+                divisions_left[dst] = divisions_left[i] if kd == PROGENITOR else progenitor_divisions(k, key_divisions, child)
             else:
                 divisions_left[dst] = 0
-            cycle[dst] = newborn_cycle(k, seed, child, step) if daughter_phase == CYCLING else 0.0
+            cycle[dst] = newborn_cycle(k, key_rest, child) if daughter_phase == CYCLING else 0.0
             # an exhausted progenitor is post-mitotic at once: it waits, out of the cycle, to delaminate
             if kind[i] == PROGENITOR and divisions_left[i] <= 0:
                 cycle[i] = 1.0
             if daughter_kind == PROGENITOR and divisions_left[dst] <= 0:
                 cycle[dst] = 1.0
             # replication stress: each daughter may take a DNA-damage hit, like any other
-            if uniform(seed, S_REPLICATION, mother, step) < k[K_DAMAGE_PER_DIVISION]:
+            if draw(key_replication, mother) < k[K_DAMAGE_PER_DIVISION]:
                 p21[i] = min(1.0, p21[i] + k[K_DAMAGE_P21])
                 p16[i] = min(1.0, p16[i] + k[K_DAMAGE_P16])
-            if uniform(seed, S_REPLICATION, child, step) < k[K_DAMAGE_PER_DIVISION]:
+            if draw(key_replication, child) < k[K_DAMAGE_PER_DIVISION]:
                 p21[dst] = min(1.0, p21[dst] + k[K_DAMAGE_P21])
                 p16[dst] = min(1.0, p16[dst] + k[K_DAMAGE_P16])
     return next_uid

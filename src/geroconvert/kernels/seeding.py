@@ -4,10 +4,11 @@ import math
 
 from numba import njit
 
-from ..rng import uniform
+from ..rng import stream_key, uniform
 from .cells import gero_threshold_draw
 from .divisions import progenitor_divisions
-from .layout import (ARRESTED, CYCLING, DIFFERENTIATED, FIBROBLAST, K_TRANSIT_H, LINE, PROGENITOR, S_INIT, STEM)
+from .layout import (ARRESTED, CYCLING, DIFFERENTIATED, FIBROBLAST, K_TRANSIT_H, LINE, PROGENITOR, S_DIVISIONS,
+                     S_INIT, STEM)
 
 
 @njit(inline="always", cache=True)
@@ -70,7 +71,7 @@ def seed_epidermis(width, rows, basal_row, thickness, dermis_density, stem_fract
               phase, divisions_left, mass, cycle, p21, p16, gero, gero_threshold, age_h, arrest_h, clone, k, seed,
               next_uid)
         if not is_stem:
-            divisions_left[site] = progenitor_divisions(k, seed, next_uid, 0)
+            divisions_left[site] = progenitor_divisions(k, stream_key(seed, S_DIVISIONS, 0), next_uid)
         next_uid += 1
     for layer in range(1, thickness + 1):
         row = basal_row + layer
