@@ -12,49 +12,16 @@ from __future__ import annotations
 import numpy as np
 from mesa.discrete_space import CellAgent, OrthogonalVonNeumannGrid
 
-from geroconvert import paramsets
 from geroconvert.engine import Simulation
 from geroconvert.kernels import layout as L
 from geroconvert.mesa_agents import MesaCellModel, TissueCell, f32
-from geroconvert.params import Params, ScheduleEvent
 
-from .test_reference import tiny_torus_params  # the same 3x2 torus scenario
+# the scenarios of the reference tests: the Mesa agents must match the engine on the same ones
+from .test_reference import dish_params, epidermis_params, tiny_torus_params
 
 DISCRETE = ("phase", "kind", "uid", "divisions_left", "clone")
 FLOATS = ("mass", "cycle", "p21", "p16", "gero", "gero_threshold", "age_h", "arrest_h")
 RTOL, ATOL = 1e-5, 1e-6
-
-
-def dish_params() -> Params:
-    """HT-p21 on a 12x10 torus with every dish fate sped up; inducer on, drug, inducer off."""
-    cells = paramsets.cells("ht_p21", {
-        "senescent_death_per_h": 0.03, "clearance_beta_per_h": 0.01, "death_per_h": 0.002,
-        "gero_rate_per_h": 0.06, "damage_per_division": 0.2, "sasp_secretion_per_h": 0.2,
-        "rest_mean_h": 3.0, "contact_inhibition_max": 0.75,
-    })
-    return Params(
-        simulation={"geometry": "dish", "width": 12, "height": 10, "dt_h": 1.0, "initial_density": 0.5},
-        environment={"damage_rate_per_h": 0.01}, cells=cells,
-        schedule=(ScheduleEvent(time_h=15.0, set={"inducer": 1.0}),
-                  ScheduleEvent(time_h=40.0, set={"rapamycin_nM": 2.0}),
-                  ScheduleEvent(time_h=55.0, set={"inducer": 0.0})))
-
-
-def epidermis_params() -> Params:
-    """Epidermis 16 columns x (2 dermis + basal + 4) rows, fates sped up; full columns shed."""
-    cells = paramsets.cells("human_epidermis", {
-        "cycle_h": 8.0, "rest_mean_h": 4.0, "stem_fraction": 0.5, "stem_symmetric_loss": 0.2,
-        "stem_renew_into_gap": 0.9, "progenitor_divisions_min": 0, "progenitor_divisions_max": 2,
-        "transit_h": 40.0, "fibroblast_cycle_h": 15.0, "clearance_beta_per_h": 0.05,
-        "senescent_death_per_h": 0.01, "death_per_h": 0.02, "gero_rate_per_h": 0.08,
-        "hypertrophy_rate_per_h": 0.05, "damage_p16_jump": 0.3, "damage_per_division": 0.05,
-        "contact_inhibition_max": 0.5, "clearance_burden_ref": 0.1, "p16_rise_arrested_per_h": 0.001,
-        "damage_p21_jump": 0.8,
-    })
-    return Params(
-        simulation={"geometry": "epidermis", "width": 16, "height": 5, "dermis_rows": 2, "dt_h": 0.5,
-                    "initial_density": 0.8, "initial_thickness_rows": 4},
-        environment={"damage_rate_per_h": 0.03}, cells=cells)
 
 
 SCENARIOS = {

@@ -71,6 +71,8 @@ def epidermis_params() -> Params:
         "damage_per_division": 0.05,
         "contact_inhibition_max": 0.5,    # exercises the epidermal neighbour count
         "stem_mtor_factor": 0.5,          # stem cells signal differently from progenitors
+        # pinned, so that re-tuning the skin set does not quietly remove a fate from the run
+        "clearance_burden_ref": 0.1, "p16_rise_arrested_per_h": 0.001, "damage_p21_jump": 0.8,
     })
     # height 5 with 4 suprabasal rows filled: columns start full, so a push sheds the top cell
     return Params(
