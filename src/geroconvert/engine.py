@@ -6,7 +6,8 @@ Step order (written here once; the kernels and the reference follow it):
    environmental mTOR drive, the per-row drug factors of the S6K and 4E-BP1 branches,
    the per-step damage probability and the clearance probability from the senescent
    burden (Karin et al. 2019); diffuse and decay the SASP field.
-2. Signalling, per cell: drive x contact -> s6k, e4bp -> gero drive, growth drive.
+2. Signalling, per cell: drive x contact (x stem factor for stem cells) -> s6k, e4bp ->
+   gero drive, growth drive.
 3. p21/p16: relax to their drivers (inducer, SASP at the site), damage kicks, slow
    p16 rise with age, in senescent cells, and in arrested cells in proportion to the
    gero drive (a late, mTOR-driven marker); blocked = above threshold.

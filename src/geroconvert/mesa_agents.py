@@ -119,7 +119,7 @@ class TissueCell(CellAgent):
         self.pending = action
 
     def signalling(self, inputs: dict) -> tuple[float, float]:
-        """2. mTOR drive x contact inhibition -> S6K and 4E-BP1 -> (gero drive, growth drive)."""
+        """2. mTOR drive x contact inhibition (x stem factor) -> S6K and 4E-BP1 -> (gero drive, growth drive)."""
         cells = self.model.cells
         drive = inputs["drive"]
         if cells.contact_inhibition_max > 0.0:

@@ -308,7 +308,7 @@ class ReferenceSimulation:
         return action
 
     def signalling(self, i: int, inputs: StepInputs) -> tuple[float, float]:
-        """2. drive x contact -> s6k, e4bp -> (gero drive, growth drive)."""
+        """2. drive x contact (x stem factor) -> s6k, e4bp -> (gero drive, growth drive)."""
         s, cells = self.state, self.cells
         drive = inputs.drive
         if cells.contact_inhibition_max > 0.0:
