@@ -54,11 +54,11 @@ from .inputs import sasp_substeps, step_inputs
 from .kernels.layout import (ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, DIVIDE,
                              E_ARRESTS, E_BIRTHS, E_CLEARANCES, E_CONVERSIONS, E_DEATHS, E_DIFFERENTIATIONS,
                              E_DIVISIONS, E_RESUMES, E_SENESCENT_LOST, E_SHED, EMPTY, EPIDERMIS, FIBROBLAST, LINE,
-                             N_EVENTS, NONE, PROGENITOR, S_DIRECTION, S_EVENTS, S_DIVISIONS, S_FATE,
+                             NONE, PROGENITOR, S_DIRECTION, S_EVENTS, S_DIVISIONS, S_FATE,
                              S_INIT, S_RENEW, S_REPLICATION, S_REST, S_THRESHOLD_A, S_THRESHOLD_B, SENESCENT, SHED,
                              STEM)
-from .params import Environment, Params
-from .reference import draw, normal, rate_to_probability, stream_key, uniform
+from .params import Params
+from .reference import RunSetup, draw, normal, stream_key, uniform
 from .state import CELL_FIELDS, CellState
 
 LN2 = math.log(2.0)
@@ -326,7 +326,7 @@ class TissueCell(CellAgent):
         return model.push_column(col, row + 1), DIFFERENTIATED, ARRESTED
 
 
-class MesaCellModel(mesa.Model):
+class MesaCellModel(mesa.Model, RunSetup):
     """``MesaCellModel(params, seed)``: the rules with one Mesa agent per cell.
 
     Args:
@@ -344,22 +344,7 @@ class MesaCellModel(mesa.Model):
         sim = params.simulation
         seed = int(sim.seed if seed is None else seed)
         super().__init__(seed=seed)
-        self.params = params
-        self.cells = params.cells
-        self.seed = seed
-        self.dt = float(sim.dt_h)
-        self.geometry = DISH if sim.geometry == "dish" else EPIDERMIS
-        self.basal_row = sim.dermis_rows if self.geometry == EPIDERMIS else 0
-        self.environment = params.environment
-        self.schedule = sorted(params.schedule, key=lambda event: event.time_h)
-        self.next_event = 0
-        self.step_index = 0
-        self.events = np.zeros(N_EVENTS, np.int64)
-        cells = self.cells
-        self.p21_relax = 1.0 - math.exp(-self.dt / cells.p21_tau_h)
-        self.p16_relax = 1.0 - math.exp(-self.dt / cells.p16_tau_h)
-        self.senescent_death_p = rate_to_probability(cells.senescent_death_per_h, self.dt)
-        self.death_p = rate_to_probability(cells.death_per_h, self.dt)
+        self.setup_run(params, seed)  # constants, clock, schedule: shared with the reference
         self._keys: dict[int, int] = {}
         if state is None and self.geometry == EPIDERMIS:
             from .engine import Simulation  # the epidermis starts from the engine's seeding
@@ -508,14 +493,6 @@ class MesaCellModel(mesa.Model):
         return self.grid[(first_row, col)]
 
     # ---- one step -----------------------------------------------------------------------
-    @property
-    def time_h(self) -> float:
-        return self.step_index * self.dt
-
-    def set_environment(self, **changes) -> None:
-        """Change environment values now (validated), e.g. ``set_environment(rapamycin_nM=500)``."""
-        self.environment = Environment.model_validate({**self.environment.model_dump(), **changes})
-
     def count_cells(self) -> tuple[int, int]:
         cells = self.agents
         return len(cells), sum(1 for cell in cells if cell.phase == SENESCENT)
@@ -524,9 +501,7 @@ class MesaCellModel(mesa.Model):
         """One step of ``dt_h`` hours (the order is in the module docstring)."""
         self._keys = {}
         # 1. environment
-        while self.next_event < len(self.schedule) and self.schedule[self.next_event].time_h <= self.time_h + 1e-9:
-            self.set_environment(**self.schedule[self.next_event].set)
-            self.next_event += 1
+        self.apply_schedule()
         inputs = self.environment_inputs()
         self.diffuse_sasp()
         # 2.-7. every cell decides, in site order

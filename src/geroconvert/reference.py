@@ -185,16 +185,11 @@ class StepInputs:
 # ---------------------------------------------------------------------------------------
 # The reference simulation
 # ---------------------------------------------------------------------------------------
-class ReferenceSimulation:
-    """``ReferenceSimulation(params, seed, state)``; ``.step()`` advances one ``dt_h``.
+class RunSetup:
+    """What the two plain-Python rule sets (this reference and ``mesa_agents``) share that is
+    not a rule: the run's constants, the clock and the schedule of environment changes."""
 
-    ``state`` is copied (take it from ``Simulation(params, seed).state``).  The counters
-    ``events``, ``n_cells`` and ``n_senescent`` mean what they mean on the engine; in
-    addition ``branches`` counts the rule branches taken (pushes, contact inhibition,
-    stem renewal, ...) so tests can tell that a comparison exercised them.
-    """
-
-    def __init__(self, params: Params, seed: int, state: CellState):
+    def setup_run(self, params: Params, seed: int) -> None:
         sim = params.simulation
         self.params = params
         self.cells = params.cells
@@ -206,29 +201,48 @@ class ReferenceSimulation:
         self.schedule = sorted(params.schedule, key=lambda event: event.time_h)
         self.next_event = 0
         self.step_index = 0
-        self.state = state.copy()
         self.events = np.zeros(N_EVENTS, np.int64)
-        self.branches: Counter = Counter()
         cells = self.cells
         self.p21_relax = 1.0 - math.exp(-self.dt / cells.p21_tau_h)
         self.p16_relax = 1.0 - math.exp(-self.dt / cells.p16_tau_h)
         self.senescent_death_p = rate_to_probability(cells.senescent_death_per_h, self.dt)
         self.death_p = rate_to_probability(cells.death_per_h, self.dt)
-        self.n_cells, self.n_senescent = self.count_cells()
 
-    # ---- bookkeeping ----------------------------------------------------------------
     @property
     def time_h(self) -> float:
         return self.step_index * self.dt
 
+    def set_environment(self, **changes) -> None:
+        """Change environment values now, e.g. ``set_environment(rapamycin_nM=500)``; validated
+        before it replaces the old environment, so a bad value changes nothing."""
+        self.environment = Environment.model_validate({**self.environment.model_dump(), **changes})
+
+    def apply_schedule(self) -> None:
+        while self.next_event < len(self.schedule) and self.schedule[self.next_event].time_h <= self.time_h + 1e-9:
+            self.set_environment(**self.schedule[self.next_event].set)
+            self.next_event += 1
+
+
+class ReferenceSimulation(RunSetup):
+    """``ReferenceSimulation(params, seed, state)``; ``.step()`` advances one ``dt_h``.
+
+    ``state`` is copied (take it from ``Simulation(params, seed).state``).  The counters
+    ``events``, ``n_cells`` and ``n_senescent`` mean what they mean on the engine; in
+    addition ``branches`` counts the rule branches taken (pushes, contact inhibition,
+    stem renewal, ...) so tests can tell that a comparison exercised them.
+    """
+
+    def __init__(self, params: Params, seed: int, state: CellState):
+        self.setup_run(params, seed)
+        self.state = state.copy()
+        self.branches: Counter = Counter()
+        self.n_cells, self.n_senescent = self.count_cells()
+
+    # ---- bookkeeping ----------------------------------------------------------------
     def count_cells(self) -> tuple[int, int]:
         """Live and senescent cells, counted on the lattice."""
         phase = self.state.phase
         return int(np.count_nonzero(phase != EMPTY)), int(np.count_nonzero(phase == SENESCENT))
-
-    def set_environment(self, **changes) -> None:
-        # validated before it replaces the old environment, so a bad value changes nothing
-        self.environment = Environment.model_validate({**self.environment.model_dump(), **changes})
 
     # ---- one step ---------------------------------------------------------------------
     def step(self) -> None:
@@ -241,11 +255,6 @@ class ReferenceSimulation:
         self.step_index += 1
 
     # 1. environment ----------------------------------------------------------------------
-    def apply_schedule(self) -> None:
-        while self.next_event < len(self.schedule) and self.schedule[self.next_event].time_h <= self.time_h + 1e-9:
-            self.set_environment(**self.schedule[self.next_event].set)
-            self.next_event += 1
-
     def environment_inputs(self) -> StepInputs:
         """Step 1's numbers come from the shared ``inputs.step_inputs`` (not under test here)."""
         shared = step_inputs(self.params, self.environment, self.time_h, self.n_cells, self.n_senescent,
