@@ -59,9 +59,9 @@ def throughput(cells: int, threads: int, steps: int = 0) -> dict:
 
 MESA_CODE = """
 import json, math, time
-from geroconvert.params import Params
-from geroconvert.engine import Simulation
-from geroconvert.mesa_agents import MesaCellModel
+from geroconvert.parameters.models import Params
+from geroconvert.core.engine import Simulation
+from geroconvert.oracle.mesa_agents import MesaCellModel
 cells = {cells}
 side = int(math.ceil(math.sqrt(cells / 0.8)))
 params = Params().with_changes(simulation=dict(width=side, height=side, initial_density=0.8),
@@ -99,7 +99,7 @@ PROFILE_CODE = """
 import json, sys, time, numba
 sys.path.insert(0, 'benchmarks')
 from throughput import build
-from geroconvert.kernels.cells import update_cells
+from geroconvert.core.kernels.cells import update_cells
 numba.set_num_threads(2)
 sim = build(1_000_000, 1)
 for _ in range(60): sim.step()
@@ -112,7 +112,7 @@ for _ in range(n):
     update_cells(sim.geometry, s.width, s.rows, s.uid, s.kind, s.phase, s.divisions_left, s.pending, s.mass,
                       s.cycle, s.p21, s.p16, s.gero, s.gero_threshold, s.age_h, s.arrest_h, s.sasp, sim.k, p, s6k,
                       e4bp, sim.seed, sim.step_index); t3 = time.perf_counter()
-    from geroconvert.kernels.divisions import apply_pending
+    from geroconvert.core.kernels.divisions import apply_pending
     s.next_uid = apply_pending(sim.geometry, s.width, s.rows, sim.basal_row, s.uid, s.kind, s.phase,
                                s.divisions_left, s.pending, s.mass, s.cycle, s.p21, s.p16, s.gero, s.gero_threshold,
                                s.age_h, s.arrest_h, s.clone, sim.k, sim.seed, sim.step_index, s.next_uid, sim.events)

@@ -16,8 +16,8 @@ import time
 
 
 def build(cells: int, seed: int):
-    from geroconvert.engine import Simulation
-    from geroconvert.params import Params
+    from geroconvert.core.engine import Simulation
+    from geroconvert.parameters.models import Params
 
     density = 0.8
     side = max(8, int(math.ceil(math.sqrt(cells / density))))
@@ -35,7 +35,7 @@ def build(cells: int, seed: int):
 def measure(cells: int, threads: int, steps: int, warmup: int) -> dict:
     import numba
 
-    from geroconvert.state import CellState
+    from geroconvert.core.state import CellState
 
     numba.set_num_threads(threads)
     sim = build(cells, seed=1)

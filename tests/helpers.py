@@ -1,7 +1,7 @@
 """Small parameter sets shared by the behaviour tests."""
 
-from geroconvert import paramsets
-from geroconvert.params import Params
+from geroconvert.parameters import paramsets
+from geroconvert.parameters.models import Params
 
 # an HT-p21 dish small enough to run in well under a second
 SMALL_DISH = {"width": 40, "height": 40, "initial_density": 0.25}

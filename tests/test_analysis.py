@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from geroconvert import analysis
-from geroconvert.sweepdata import SweepData
+from geroconvert.analysis import stats as analysis
+from geroconvert.archive.sweepdata import SweepData
 
 TIMES = np.arange(0.0, 193.0, 24.0)
 

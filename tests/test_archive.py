@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from geroconvert.config import load_config
-from geroconvert.io_hdf5 import (SCHEMA_VERSION, ArchiveError, ArchiveWriter, atomic_output, open_checked,
+from geroconvert.archive.hdf5 import (SCHEMA_VERSION, ArchiveError, ArchiveWriter, atomic_output, open_checked,
                                  read_archive, read_run)
-from geroconvert.recorder import Results
+from geroconvert.core.recorder import Results
 
 CONFIG_TEXT = '[simulation]\nwidth = 16\n'
 
@@ -218,7 +218,7 @@ def test_open_checked_errors(tmp_path):
 
 
 def test_real_run_round_trip_in_process(tmp_path):
-    from geroconvert.engine import Simulation
+    from geroconvert.core.engine import Simulation
 
     loaded = load_config(mapping={"simulation": {"width": 12, "height": 12, "hours": 24.0,
                                                  "snapshot_every_h": 12.0},

@@ -18,8 +18,8 @@ def _archive_like(path):
 
 
 def _truncated_archive(path):
-    from geroconvert.io_hdf5 import ArchiveWriter
-    from geroconvert.recorder import Results
+    from geroconvert.archive.hdf5 import ArchiveWriter
+    from geroconvert.core.recorder import Results
     import numpy as np
 
     full = path.with_name("full.h5")

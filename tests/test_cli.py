@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from geroconvert.config import config_from_mapping, load_config
-from geroconvert.engine import Simulation
+from geroconvert.core.engine import Simulation
 
 from .conftest import CONFIGS, run_geroconvert
 
@@ -161,7 +161,7 @@ def test_help_and_version():
 
 
 def test_main_returns_exit_codes(tmp_path, capsys):
-    from geroconvert.cli import main
+    from geroconvert.interfaces.cli import main
 
     assert main(["check", str(CONFIGS / "ht_p21.toml")]) == 0
     assert main(["check", str(tmp_path / "missing.toml")]) == 2
@@ -170,12 +170,12 @@ def test_main_returns_exit_codes(tmp_path, capsys):
 
 def test_cli_imports_lazily():
     """Start-up: the command module pulls in no engine, archive or plotting libraries."""
-    code = ("import sys, geroconvert.cli; "
+    code = ("import sys, geroconvert.interfaces.cli; "
             "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'numba', 'h5py', 'pydantic', 'numpy', 'matplotlib', 'scipy', 'dask', 'mesa', 'tqdm'})))")
     heavy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert heavy == ""
-    code = ("import sys; from geroconvert.cli import main; "
+    code = ("import sys; from geroconvert.interfaces.cli import main; "
             f"main(['check', {str(CONFIGS / 'ht_p21.toml')!r}]); "
             "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'numba', 'h5py', 'matplotlib', 'scipy', 'dask', 'mesa'})), file=sys.stderr)")
@@ -185,7 +185,7 @@ def test_cli_imports_lazily():
 
 def test_run_imports_no_plotting_or_cluster_libraries(tmp_path):
     # (numba itself imports scipy when it is installed, so scipy is not checked here)
-    code = ("import sys; from geroconvert.cli import main; "
+    code = ("import sys; from geroconvert.interfaces.cli import main; "
             f"rc = main(['run', {str(CONFIGS / 'ht_p21.toml')!r}, '-o', {str(tmp_path / 'x.h5')!r}, '-q', "
             "'--set', 'simulation.width=8', '--set', 'simulation.hours=2', '--set', 'assays.rpp_times_h=[]']); "
             "print(rc, ','.join(sorted({m.split('.')[0] for m in sys.modules} & "
@@ -195,7 +195,7 @@ def test_run_imports_no_plotting_or_cluster_libraries(tmp_path):
 
 
 def test_reference_update_rewrites_between_markers(tmp_path):
-    from geroconvert.cli import REFERENCE_END, REFERENCE_START
+    from geroconvert.interfaces.cli.commands_run import REFERENCE_END, REFERENCE_START
 
     doc = tmp_path / "doc.md"
     doc.write_text(f"intro\n{REFERENCE_START}\nstale\n{REFERENCE_END}\noutro\n")

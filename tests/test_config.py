@@ -11,7 +11,7 @@ import pytest
 
 from geroconvert.config import (ConfigError, config_from_mapping, dumps_toml, load_config, load_mapping,
                                 parse_override, parse_value, reference_markdown, set_path)
-from geroconvert.params import Params
+from geroconvert.parameters.models import Params
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -307,7 +307,7 @@ def test_toml_writer_round_trip():
 
 
 def test_reference_lists_every_field():
-    from geroconvert.params import AssayParams, CellParams, Environment, SimulationParams
+    from geroconvert.parameters.models import AssayParams, CellParams, Environment, SimulationParams
 
     text = reference_markdown()
     for model in (SimulationParams, Environment, CellParams, AssayParams):

@@ -1,7 +1,7 @@
 """Results converge as the step shrinks: halving dt moves t50 by less than 5%."""
 
-from geroconvert.analysis import t50
-from geroconvert.engine import Simulation
+from geroconvert.analysis.stats import t50
+from geroconvert.core.engine import Simulation
 
 from .helpers import ht_p21
 

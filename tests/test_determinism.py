@@ -4,8 +4,8 @@ import numba
 import numpy as np
 import pytest
 
-from geroconvert.engine import Simulation
-from geroconvert.state import CELL_FIELDS
+from geroconvert.core.engine import Simulation
+from geroconvert.core.state import CELL_FIELDS
 
 from .helpers import epidermis, ht_p21
 

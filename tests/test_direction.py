@@ -7,9 +7,9 @@ differences are the treatment's, not noise.
 import numpy as np
 import pytest
 
-from geroconvert.engine import Simulation
-from geroconvert.pharmacology import gero_drive_ratio
-from geroconvert import paramsets
+from geroconvert.core.engine import Simulation
+from geroconvert.core.pharmacology import gero_drive_ratio
+from geroconvert.parameters import paramsets
 
 from .helpers import ht_p21
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from geroconvert.engine import Simulation
-from geroconvert.kernels import layout as L
+from geroconvert.core.engine import Simulation
+from geroconvert.core import layout as L
 
 from .helpers import epidermis, ht_p21
 

@@ -1,4 +1,4 @@
-"""The plain-Mesa agents (geroconvert.mesa_agents) against the numba core, step by step.
+"""The plain-Mesa agents (geroconvert.oracle.mesa_agents) against the numba core, step by step.
 
 Each scenario runs ``Simulation`` and ``MesaCellModel`` side by side from the same seed and
 requires after every step: the same occupancy and, on every occupied site, the same
@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 from mesa.discrete_space import CellAgent, OrthogonalVonNeumannGrid
 
-from geroconvert.engine import Simulation
-from geroconvert.kernels import layout as L
-from geroconvert.mesa_agents import MesaCellModel, TissueCell, f32
+from geroconvert.core.engine import Simulation
+from geroconvert.core import layout as L
+from geroconvert.oracle.mesa_agents import MesaCellModel, TissueCell, f32
 
 # the scenarios of the reference tests: the Mesa agents must match the engine on the same ones
 from .test_reference import dish_params, epidermis_params, tiny_torus_params

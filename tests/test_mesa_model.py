@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geroconvert import paramsets
-from geroconvert.engine import Simulation
-from geroconvert.kernels import layout as L
-from geroconvert.mesa_model import REPORTERS, GeroModel
-from geroconvert.params import Params, ScheduleEvent
+from geroconvert.parameters import paramsets
+from geroconvert.core.engine import Simulation
+from geroconvert.core import layout as L
+from geroconvert.interfaces.mesa_model import REPORTERS, GeroModel
+from geroconvert.parameters.models import Params, ScheduleEvent
 from tests.conftest import CONFIGS
 
 

@@ -1,4 +1,4 @@
-"""The numba kernels against the plain-Python reference (geroconvert.reference).
+"""The numba kernels against the plain-Python reference (geroconvert.oracle.reference).
 
 Each scenario runs ``Simulation`` (numba) and ``ReferenceSimulation`` side by side from
 the same initial lattice and seed, and requires at every step:
@@ -24,12 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from geroconvert import paramsets
-from geroconvert import reference as R
-from geroconvert.engine import Simulation
-from geroconvert.kernels import layout as L
-from geroconvert.params import Params, ScheduleEvent
-from geroconvert.reference import ReferenceSimulation
+from geroconvert.parameters import paramsets
+from geroconvert.oracle import reference as R
+from geroconvert.core.engine import Simulation
+from geroconvert.core import layout as L
+from geroconvert.parameters.models import Params, ScheduleEvent
+from geroconvert.oracle.reference import ReferenceSimulation
 
 DISCRETE = ("kind", "uid", "divisions_left", "clone")
 FLOATS = ("mass", "cycle", "p21", "p16", "gero", "gero_threshold", "age_h", "arrest_h")

@@ -296,14 +296,14 @@ def test_the_pickle_scan_finds_a_pickle(tmp_path):
 
 
 def test_the_web_view_binds_loopback_by_default():
-    from geroconvert.cli import build_parser
+    from geroconvert.interfaces.cli.main import build_parser
 
     args = build_parser().parse_args(["demo"])
     assert args.host == "127.0.0.1"
     help_text = run_geroconvert("demo", "--help").stdout
     assert "default: loopback only" in help_text
     try:
-        from geroconvert import webview
+        from geroconvert.interfaces import webview
     except ImportError:  # pragma: no cover - the web extra is optional
         return
     assert inspect.signature(webview.serve).parameters["host"].default == "127.0.0.1"

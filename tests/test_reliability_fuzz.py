@@ -13,7 +13,7 @@ TOML text, non-UTF-8 bytes, bad ``--set`` overrides) next to valid ones.  For ea
   when there was no cell to replate);
 * nothing hangs: a watchdog turns an example that takes minutes into a failure.
 
-Most examples run in-process through ``geroconvert.cli.main`` (runs are kept tiny: a
+Most examples run in-process through ``geroconvert.interfaces.cli.main`` (runs are kept tiny: a
 config that asks for more work than a few thousand lattice updates is run with the
 lattice and clock shrunk by ``--set``); a few dozen run through the real
 ``python -m geroconvert`` in a subprocess.  Settings are derandomized so CI always
@@ -40,10 +40,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geroconvert import paramsets
-from geroconvert.cli import main
+from geroconvert.parameters import paramsets
+from geroconvert.interfaces.cli import main
 from geroconvert.config import MODEL_SECTIONS, ConfigError, dumps_toml, load_config
-from geroconvert.params import ENVIRONMENT_KEYS
+from geroconvert.parameters.models import ENVIRONMENT_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 PARENT = ROOT / "configs" / "ht_p21.toml"
@@ -559,7 +559,7 @@ def sweep_is_small(loaded) -> bool:
     import copy
 
     from geroconvert.config import config_from_mapping, set_path
-    from geroconvert.sweep import base_mapping, plan_runs
+    from geroconvert.studies.sweep import base_mapping, plan_runs
 
     specs = plan_runs(loaded.mapping)
     if len(specs) > 6:
@@ -602,7 +602,7 @@ def test_fuzzed_sweep_sections_are_checked_run_or_refused_in_one_line(case, tmp_
     assert_clean_outcome(code, err, f"sweep {files.get('main.toml')!r}")
     assert code == 0, err
     stats["ran"] += 1
-    from geroconvert.sweep import plan_runs
+    from geroconvert.studies.sweep import plan_runs
 
     with h5py.File(archive, "r") as f:
         assert sorted(f["runs"]) == sorted(spec.key for spec in plan_runs(loaded.mapping))

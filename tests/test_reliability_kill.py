@@ -36,7 +36,7 @@ import h5py
 import numpy as np
 import pytest
 
-from geroconvert.cli import main
+from geroconvert.interfaces.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 N_RUNS = 21

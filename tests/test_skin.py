@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from geroconvert import dosing
+from geroconvert.core import dosing
 from geroconvert.config import load_config
-from geroconvert.engine import Simulation
-from geroconvert.params import Dosing, Environment
-from geroconvert.trial import PairedResult, TrialSpec, analyse, subjects_for_power, verdict
+from geroconvert.core.engine import Simulation
+from geroconvert.parameters.models import Dosing, Environment
+from geroconvert.studies.trial import PairedResult, TrialSpec, analyse, subjects_for_power, verdict
 
-HOURS_PER_YEAR = 8766.0
+from geroconvert.units import HOURS_PER_YEAR
 
 
 # ---- pharmacology -----------------------------------------------------------------------
@@ -103,7 +103,7 @@ def test_homeostasis_transit_about_14_days_and_stable_thickness(young_skin):
 
 def test_progenitors_divide_one_to_five_times(young_skin):
     """Transit-amplifying cells: 1 to 5 divisions (Jones & Watt 1993)."""
-    from geroconvert.kernels import layout as L
+    from geroconvert.core import layout as L
 
     s = young_skin[0].state
     progenitors = (s.kind == L.PROGENITOR) & (s.phase != L.EMPTY)
@@ -186,7 +186,7 @@ def test_verdict_tells_reversal_from_slowing():
 
 
 def test_trial_hands_share_the_aged_skin_and_random_numbers(tmp_path):
-    from geroconvert.trial import run_subject
+    from geroconvert.studies.trial import run_subject
 
     config = load_config("configs/split_hand_trial.toml", ["simulation.width=40", "trial.age_min_years=25",
                                                            "trial.age_max_years=26"])

@@ -1,7 +1,7 @@
 """The HT-p21 protocol runs and loses RPP in the published window (coarse check)."""
 
-from geroconvert.engine import Simulation
-from geroconvert.params import Params
+from geroconvert.core.engine import Simulation
+from geroconvert.parameters.models import Params
 
 
 def test_ht_p21_control_loses_rpp_by_day_3():

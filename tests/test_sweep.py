@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from geroconvert.config import ConfigError
-from geroconvert.io_hdf5 import ArchiveError
-from geroconvert.sweep import load_sweep, parse_sweep, plan_runs, run_sweep
+from geroconvert.archive.hdf5 import ArchiveError
+from geroconvert.studies.sweep import load_sweep, parse_sweep, plan_runs, run_sweep
 
 SMALL = {
     "simulation": {"width": 24, "height": 24, "initial_density": 0.25, "hours": 96.0, "record_every_h": 12.0},

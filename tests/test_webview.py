@@ -1,6 +1,6 @@
 """The live web view: its pieces in Python, and the real page in a real browser.
 
-The browser test starts ``geroconvert.webview`` as a server on a free loopback port in a
+The browser test starts ``geroconvert.interfaces.webview`` as a server on a free loopback port in a
 subprocess, opens the page in headless Chromium (Debian's, driven by Playwright; see
 ``scripts/install-browser.sh``) and checks what a student would see: the page loads,
 play advances the step counter and redraws the plots, and the rapamycin slider changes
@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from geroconvert import webview
-from geroconvert.kernels import layout as L
+from geroconvert.interfaces import webview
+from geroconvert.core import layout as L
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -139,7 +139,7 @@ def server():
     ARTIFACTS.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "geroconvert.webview", "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "geroconvert.interfaces.webview", "--port", str(port)],
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=ROOT)
     try:
         deadline = time.monotonic() + 90

@@ -40,7 +40,7 @@ three days, loses its ability to divide again when the block is lifted: it has
 **geroconverted** into senescence. If mTOR is low during the arrest, the cell stays
 **quiescent** and resumes dividing once the block goes away.
 
-We run the same experiment in two dishes of the model (`geroconvert.mesa_model.GeroModel`,
+We run the same experiment in two dishes of the model (`geroconvert.interfaces.mesa_model.GeroModel`,
 a Mesa model over the simulation engine):
 
 * **mTOR on**: full serum, no drug;
@@ -60,9 +60,9 @@ END_H = 144.0
 import matplotlib.pyplot as plt
 import numpy as np
 
-from geroconvert import paramsets
-from geroconvert.mesa_model import GeroModel
-from geroconvert.params import Params
+from geroconvert.parameters import paramsets
+from geroconvert.interfaces.mesa_model import GeroModel
+from geroconvert.parameters.models import Params
 
 base = Params(cells=paramsets.cells("ht_p21")).with_changes(
     simulation={"width": SIZE, "height": SIZE, "initial_density": 0.15},
@@ -165,11 +165,11 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from geroconvert import paramsets
-from geroconvert.analysis import t50
-from geroconvert.mesa_model import GeroModel
-from geroconvert.params import Params
-from geroconvert.pharmacology import gero_drive_ratio
+from geroconvert.parameters import paramsets
+from geroconvert.analysis.stats import t50
+from geroconvert.interfaces.mesa_model import GeroModel
+from geroconvert.parameters.models import Params
+from geroconvert.core.pharmacology import gero_drive_ratio
 
 times = tuple(float(t) for t in np.arange(0.0, HOURS + 1e-9, 12.0))
 base = Params(cells=paramsets.cells("ht_p21")).with_changes(
@@ -287,10 +287,10 @@ SEED = 3
 import matplotlib.pyplot as plt
 import numpy as np
 
-from geroconvert import paramsets
-from geroconvert.kernels import layout as L
-from geroconvert.mesa_model import GeroModel
-from geroconvert.params import Params
+from geroconvert.parameters import paramsets
+from geroconvert.core import layout as L
+from geroconvert.interfaces.mesa_model import GeroModel
+from geroconvert.parameters.models import Params
 
 HOURS_PER_YEAR = 8760.0
 HOURS_PER_MONTH = HOURS_PER_YEAR / 12

@@ -1,0 +1,175 @@
+"""Run every config in a folder into archives, or compare two such folders result by result.
+
+A refactoring must leave every result bit-identical.  This script is how that is shown:
+
+    python scripts/archive_configs.py write before/        # on the old commit
+    python scripts/archive_configs.py write after/         # on the new commit
+    python scripts/archive_configs.py compare before/ after/
+
+``write`` runs each config the way its header says it is meant to be run: a config with a
+``[sweep]`` section through ``geroconvert sweep``, one with a ``[trial]`` section through
+``geroconvert trial`` (a folder with ``subjects.csv`` and ``summary.txt``), any other through
+``geroconvert run``.  It uses ``python -m geroconvert`` of the interpreter running it, so
+``PYTHONPATH=/path/to/old/src python scripts/archive_configs.py write before/`` runs an
+older checkout with the same environment.
+
+``compare`` walks both archives and requires every dataset and attribute to be equal bit
+for bit (NaN equal to NaN), except what is not a result: provenance on the root group,
+creation times, wall-clock times and the command line.  Trial folders compare their text
+files.  Prints one line per config and exits 1 if anything differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+# attributes and summary columns that describe the run's circumstances, not its result
+VOLATILE = {"created_utc", "wall_s", "command"}
+# dimension-scale bookkeeping: object references, compared through the names they point to
+REFERENCES = {"DIMENSION_LIST", "REFERENCE_LIST"}
+
+
+def config_kind(path: Path) -> str:
+    """``sweep``, ``trial`` or ``run``: how the config is meant to be run (after ``extends``)."""
+    mapping = tomllib.loads(path.read_text(encoding="utf-8"))
+    if "sweep" in mapping:
+        return "sweep"
+    if "trial" in mapping:
+        return "trial"
+    return "run"
+
+
+def write(configs: Path, out: Path, only: list[str]) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    for config in sorted(configs.glob("*.toml")):
+        if only and config.stem not in only:
+            continue
+        kind = config_kind(config)
+        target = out / (config.stem if kind == "trial" else f"{config.stem}.h5")
+        command = [sys.executable, "-m", "geroconvert", kind, str(config), "-o", str(target), "--overwrite"]
+        if kind != "trial":
+            command.append("--quiet")
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        took = time.perf_counter() - started
+        print(f"{config.name:34s} {kind:5s} exit {done.returncode}  {took:7.1f} s", flush=True)
+        if done.returncode != 0:
+            print(done.stderr, file=sys.stderr)
+            return 1
+    return 0
+
+
+def _equal(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype.kind == "f":
+        return bool(np.array_equal(a, b, equal_nan=True))
+    return bool(np.array_equal(a, b))
+
+
+def _attrs_differ(name: str, x, y) -> list[str]:
+    keys = (set(x.attrs) | set(y.attrs)) - VOLATILE - REFERENCES
+    if name in ("/", "config", "config/toml"):  # provenance; the config hash covers its file path
+        return []  # provenance: package version, git commit, host, times
+    out = []
+    for key in sorted(keys):
+        if key not in x.attrs or key not in y.attrs:
+            out.append(f"{name}: attribute {key} only on one side")
+        elif key == "overrides" or key == "swept":
+            if json.loads(x.attrs[key]) != json.loads(y.attrs[key]):
+                out.append(f"{name}: attribute {key} differs")
+        elif not _equal(x.attrs[key], y.attrs[key]):
+            out.append(f"{name}: attribute {key} differs ({x.attrs[key]!r} vs {y.attrs[key]!r})")
+    return out
+
+
+def archive_differences(a: Path, b: Path) -> list[str]:
+    out: list[str] = []
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        names_a, names_b = [], []
+        fa.visit(names_a.append)
+        fb.visit(names_b.append)
+        if sorted(names_a) != sorted(names_b):
+            only = sorted(set(names_a) ^ set(names_b))
+            out.append(f"objects on one side only: {only[:5]}{' ...' if len(only) > 5 else ''}")
+        out += _attrs_differ("/", fa, fb)
+        for name in sorted(set(names_a) & set(names_b)):
+            x, y = fa[name], fb[name]
+            out += _attrs_differ(name, x, y)
+            if isinstance(x, h5py.Dataset):
+                if name.rsplit("/", 1)[-1] in VOLATILE:
+                    continue
+                if name == "config/toml":
+                    if _config_text(x) != _config_text(y):
+                        out.append(f"{name}: resolved config differs")
+                    continue
+                if not isinstance(y, h5py.Dataset) or not _equal(x[()], y[()]):
+                    out.append(f"{name}: data differ")
+                elif _scales(x) != _scales(y):
+                    out.append(f"{name}: dimension scales differ")
+    return out
+
+
+def _config_text(dataset) -> list[str]:
+    """The resolved config without its ``# source:`` line (the file's path, not a value)."""
+    text = dataset[()].decode() if isinstance(dataset[()], bytes) else str(dataset[()])
+    return [line for line in text.splitlines() if not line.startswith("# source:")]
+
+
+def _scales(dataset) -> list[list[str]]:
+    return [[scale.name for scale in dim.values()] for dim in dataset.dims]
+
+
+def folder_differences(a: Path, b: Path) -> list[str]:
+    out = []
+    for name in ("subjects.csv", "summary.txt"):
+        if (a / name).read_bytes() != (b / name).read_bytes():
+            out.append(f"{name} differs")
+    return out
+
+
+def compare(a: Path, b: Path) -> int:
+    failed = 0
+    for left in sorted(a.iterdir()):
+        right = b / left.name
+        if not right.exists():
+            print(f"{left.name:34s} MISSING in {b}")
+            failed += 1
+            continue
+        problems = folder_differences(left, right) if left.is_dir() else archive_differences(left, right)
+        print(f"{left.name:34s} {'identical' if not problems else 'DIFFERENT'}")
+        for problem in problems[:10]:
+            print(f"    {problem}")
+        failed += bool(problems)
+    print(f"{failed} of {len(list(a.iterdir()))} differ")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    w = commands.add_parser("write", help="run every config into OUT")
+    w.add_argument("out", type=Path)
+    w.add_argument("--configs", type=Path, default=Path(__file__).resolve().parents[1] / "configs")
+    w.add_argument("--only", nargs="*", default=[], help="config names (without .toml)")
+    c = commands.add_parser("compare", help="compare two folders written by `write`")
+    c.add_argument("a", type=Path)
+    c.add_argument("b", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "write":
+        return write(args.configs, args.out, args.only)
+    return compare(args.a, args.b)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

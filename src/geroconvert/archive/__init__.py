@@ -1,0 +1,1 @@
+"""The HDF5 run archive (write, read, check) and the provenance stored in it."""

@@ -1,0 +1,84 @@
+"""Where a result came from: package, git commit, library versions, host, time.
+
+Everything here is cheap and never fails: an unknown value is an empty string.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from geroconvert import __version__
+
+SOURCE_DIR = Path(__file__).resolve().parent
+
+
+def _module_version(name: str) -> str:
+    module = sys.modules.get(name)
+    version = getattr(module, "__version__", None)
+    if version:
+        return str(version)
+    try:
+        from importlib.metadata import version as _version
+
+        return _version(name)
+    except Exception:
+        return ""
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(["git", "-C", str(SOURCE_DIR), *args], capture_output=True, text=True,
+                              timeout=5, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def git_commit() -> tuple[str, bool]:
+    """(commit hash, working tree dirty) of the source tree this package runs from; ("", False) if unknown.
+
+    Only a repository that contains this package counts (an installed wheel inside
+    some other repository reports nothing).
+    """
+    top = _git("rev-parse", "--show-toplevel")
+    if not top:
+        return "", False
+    try:
+        SOURCE_DIR.relative_to(Path(top).resolve())
+    except ValueError:
+        return "", False
+    commit = _git("rev-parse", "HEAD")
+    if not commit:
+        return "", False
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", "src", "pyproject.toml"))
+    return commit, dirty
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def collect(command: str | None = None) -> dict[str, object]:
+    """The archive's root attributes (DESIGN section 5), minus ``schema_version``.
+
+    ``command`` is the command line that made the archive (default: ``sys.argv``).
+    """
+    commit, dirty = git_commit()
+    return {
+        "package_version": __version__,
+        "created_utc": utc_now(),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "python_version": platform.python_version(),
+        "numpy_version": _module_version("numpy"),
+        "numba_version": _module_version("numba"),
+        "h5py_version": _module_version("h5py"),
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "command": command if command is not None else " ".join(sys.argv),
+    }

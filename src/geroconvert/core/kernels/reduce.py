@@ -1,0 +1,57 @@
+"""Tallies over the lattice, in fixed chunks so that float sums do not depend on threads."""
+
+import numpy as np
+from numba import njit, prange
+
+from geroconvert.core.layout import CYCLING, EMPTY, N_KINDS, N_PHASES
+
+N_CHUNKS = 64
+# float sums per chunk
+F_MASS = 0
+F_SASP = 1
+F_P16 = 2
+N_F = 3
+
+
+@njit(parallel=True, cache=True)
+def tally(kind, phase, mass, p16, sasp, p16_positive):
+    """Counts per kind x phase, p16+ counts per kind x phase, and float sums.
+
+    Returns (counts[N_KINDS, N_PHASES], p16pos[N_KINDS, N_PHASES], sums[N_F]).
+    """
+    n = phase.size
+    counts = np.zeros((N_CHUNKS, N_KINDS, N_PHASES), np.int64)
+    p16pos = np.zeros((N_CHUNKS, N_KINDS, N_PHASES), np.int64)
+    sums = np.zeros((N_CHUNKS, N_F), np.float64)
+    for c in prange(N_CHUNKS):
+        lo = n * c // N_CHUNKS
+        hi = n * (c + 1) // N_CHUNKS
+        for i in range(lo, hi):
+            sums[c, F_SASP] += sasp[i]
+            ph = phase[i]
+            if ph == EMPTY:
+                continue
+            kd = kind[i]
+            counts[c, kd, ph] += 1
+            if p16[i] >= p16_positive:
+                p16pos[c, kd, ph] += 1
+            sums[c, F_MASS] += mass[i]
+            sums[c, F_P16] += p16[i]
+    total = np.zeros(N_F, np.float64)
+    for c in range(N_CHUNKS):  # fixed order: bit-identical for any thread count
+        for f in range(N_F):
+            total[f] += sums[c, f]
+    return counts.sum(axis=0), p16pos.sum(axis=0), total
+
+
+@njit(parallel=True, cache=True)
+def in_cycle_by_kind(kind, phase, cycle):
+    """Cells progressing through the cycle, per kind: CYCLING, past any G0 rest and not
+    waiting at its end (contact-inhibited, or an exhausted progenitor)."""
+    n = phase.size
+    counts = np.zeros((N_CHUNKS, N_KINDS), np.int64)
+    for c in prange(N_CHUNKS):
+        for i in range(n * c // N_CHUNKS, n * (c + 1) // N_CHUNKS):
+            if phase[i] == CYCLING and 0.0 <= cycle[i] < 1.0:
+                counts[c, kind[i]] += 1
+    return counts.sum(axis=0)

@@ -1,0 +1,85 @@
+"""Initial lattices: a sparse dish, or an epidermis cross-section with an optional dermis."""
+
+import math
+
+from numba import njit
+
+from geroconvert.core.kernels.rng import stream_key, uniform
+from geroconvert.core.kernels.cells import gero_threshold_draw
+from geroconvert.core.kernels.divisions import progenitor_divisions
+from geroconvert.core.layout import ARRESTED, CYCLING, DIFFERENTIATED, FIBROBLAST, K_TRANSIT_H, LINE, PROGENITOR, S_DIVISIONS, S_INIT, STEM
+
+
+@njit(inline="always", cache=True)
+def place(site, kind_code, phase_code, cycle_value, uid, kind, phase, divisions_left, mass, cycle, p21, p16, gero,
+          gero_threshold, age_h, arrest_h, clone, k, seed, new_uid):
+    uid[site] = new_uid
+    kind[site] = kind_code
+    phase[site] = phase_code
+    divisions_left[site] = 0
+    cycle[site] = cycle_value
+    mass[site] = 2.0 ** max(cycle_value, 0.0)
+    p21[site] = 0.0
+    p16[site] = 0.0
+    gero[site] = 0.0
+    gero_threshold[site] = gero_threshold_draw(k, seed, new_uid)
+    age_h[site] = 0.0
+    arrest_h[site] = 0.0
+    clone[site] = new_uid
+
+
+@njit(inline="always", cache=True)
+def start_cycle(seed, site, rest_fraction):
+    """A position in the cycle, or in G0 with probability ``rest_fraction``."""
+    u = uniform(seed, S_INIT, site, 1)
+    if uniform(seed, S_INIT, site, 2) < rest_fraction:
+        return math.log(1.0 - u)
+    return u
+
+
+@njit(cache=True)
+def seed_dish(width, rows, density, uid, kind, phase, divisions_left, mass, cycle, p21, p16, gero, gero_threshold,
+              age_h, arrest_h, clone, k, seed):
+    """Scatter cultured-line cells over the torus; returns the next free uid."""
+    next_uid = 0
+    for site in range(width * rows):
+        if uniform(seed, S_INIT, site, 0) < density:
+            place(site, LINE, CYCLING, uniform(seed, S_INIT, site, 1), uid, kind, phase, divisions_left, mass,
+                  cycle, p21, p16, gero, gero_threshold, age_h, arrest_h, clone, k, seed, next_uid)
+            next_uid += 1
+    return next_uid
+
+
+@njit(cache=True)
+def seed_epidermis(width, rows, basal_row, thickness, dermis_density, stem_fraction, rest_fraction,
+                   uid, kind, phase, divisions_left, mass, cycle, p21, p16, gero, gero_threshold, age_h, arrest_h,
+                   clone, k, seed):
+    """Dermis band, a full basal row of stem and progenitor cells, and ``thickness``
+    suprabasal rows whose time since differentiation rises with height."""
+    next_uid = 0
+    for site in range(basal_row * width):
+        if uniform(seed, S_INIT, site, 0) < dermis_density:
+            place(site, FIBROBLAST, CYCLING, start_cycle(seed, site, rest_fraction), uid, kind, phase,
+                  divisions_left, mass, cycle, p21, p16, gero, gero_threshold, age_h, arrest_h, clone, k, seed,
+                  next_uid)
+            next_uid += 1
+    for col in range(width):
+        site = basal_row * width + col
+        is_stem = uniform(seed, S_INIT, site, 3) < stem_fraction
+        place(site, STEM if is_stem else PROGENITOR, CYCLING, start_cycle(seed, site, rest_fraction), uid, kind,
+              phase, divisions_left, mass, cycle, p21, p16, gero, gero_threshold, age_h, arrest_h, clone, k, seed,
+              next_uid)
+        if not is_stem:
+            divisions_left[site] = progenitor_divisions(k, stream_key(seed, S_DIVISIONS, 0), next_uid)
+        next_uid += 1
+    for layer in range(1, thickness + 1):
+        row = basal_row + layer
+        if row >= rows:
+            break
+        for col in range(width):
+            site = row * width + col
+            place(site, DIFFERENTIATED, ARRESTED, 0.0, uid, kind, phase, divisions_left, mass, cycle, p21, p16,
+                  gero, gero_threshold, age_h, arrest_h, clone, k, seed, next_uid)
+            arrest_h[site] = k[K_TRANSIT_H] * (layer - uniform(seed, S_INIT, site, 4)) / (thickness + 1)
+            next_uid += 1
+    return next_uid

@@ -1,0 +1,1 @@
+"""What people use: the command line, the Mesa wrapper (``GeroModel``) and the web view."""

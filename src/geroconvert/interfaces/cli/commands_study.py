@@ -1,0 +1,234 @@
+"""Commands for studies: ``sweep``, ``report``, ``validate``, ``calibrate`` and ``demo``.
+
+    geroconvert sweep CONFIG -o OUT.h5 [--workers N] [--scheduler ADDRESS] [--resume]
+                      [--overwrite] [--quiet] [--set section.key=value ...]
+    geroconvert report OUT.h5 -o DIR
+    geroconvert validate [--quick] [--json FILE] [--workers N]
+    geroconvert trial CONFIG -o DIR [--workers N] [--set ...]
+    geroconvert calibrate [--replicates N] [--json FILE]
+    geroconvert demo [--port P] [--host 127.0.0.1]
+
+Errors follow ``cli``: one line, exit code 2, nothing on disk lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from geroconvert.errors import UsageError
+from geroconvert.interfaces.cli.common import EXIT_FAILURE, EXIT_OK, PROG, add_set_option, load, positive_int, quiet_openmp, warn
+
+
+def add_commands(commands) -> None:
+    sweep = commands.add_parser("sweep", help="run a [sweep] grid x replicates into one archive",
+                                description="Run every grid point x replicate of CONFIG's [sweep] section on "
+                                            "local processes (default: one per core) or a Dask cluster.")
+    sweep.add_argument("config", metavar="CONFIG")
+    sweep.add_argument("-o", "--output", required=True, metavar="OUT.h5")
+    add_set_option(sweep)
+    sweep.add_argument("--seed", type=int, help="base seed of the sweep (same as --set sweep.seed=N)")
+    sweep.add_argument("--workers", type=positive_int, help="local processes (default: one per core)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="Dask scheduler, e.g. tcp://127.0.0.1:8786 "
+                            "(start `dask scheduler` and `dask worker ADDRESS`)")
+    sweep.add_argument("--resume", action="store_true", help="finish only the runs missing from OUT.h5")
+    sweep.add_argument("--overwrite", action="store_true", help="replace OUT.h5 if it exists")
+    sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    sweep.set_defaults(func=cmd_sweep)
+
+    report = commands.add_parser("report", help="figures (PNG, SVG) and a text summary of an archive")
+    report.add_argument("archive", metavar="OUT.h5")
+    report.add_argument("-o", "--output", required=True, metavar="DIR")
+    report.set_defaults(func=cmd_report)
+
+    validate = commands.add_parser("validate", help="run the validation suite against published experiments",
+                                   description="Reproduce the published in-vitro experiments and compare, case "
+                                               "by case, with the accepted bands; exit code 1 if a case fails.")
+    validate.add_argument("--quick", action="store_true", help="fewer replicates and a smaller dish (~1 min)")
+    validate.add_argument("--json", metavar="FILE", help="also write the cases as JSON")
+    validate.add_argument("--workers", type=positive_int, help="local processes (default: one per core)")
+    validate.add_argument("--only", choices=("in-vitro", "skin"), help="run one group of cases")
+    validate.set_defaults(func=cmd_validate)
+
+    trial = commands.add_parser("trial", help="run the split-hand trial of a config's [trial] section",
+                                description="Age each subject's skin, treat one hand and not the other, "
+                                            "and compare p16+ cells (see geroconvert.studies.trial).")
+    trial.add_argument("config", metavar="CONFIG")
+    trial.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the figure and tables")
+    add_set_option(trial)
+    trial.add_argument("--workers", type=positive_int, help="local processes (default: one per core)")
+    trial.add_argument("--overwrite", action="store_true", help="replace files in DIR")
+    trial.set_defaults(func=cmd_trial)
+
+    calibrate = commands.add_parser("calibrate", help="refit the HT-p21 geroconversion constants",
+                                    description="Fit gero_rate_per_h, gero_threshold_sigma and w_gero to the "
+                                                "HT-p21 targets (see geroconvert.studies.calibration).")
+    calibrate.add_argument("--replicates", type=positive_int, default=4)
+    calibrate.add_argument("--json", metavar="FILE")
+    calibrate.set_defaults(func=cmd_calibrate)
+
+    demo = commands.add_parser("demo", help="serve the live web view for teaching",
+                               description="Serve the interactive lattice view on http://HOST:PORT/.")
+    demo.add_argument("--port", type=positive_int, default=8765)
+    demo.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    demo.add_argument("--config", help="start from this config (default: HT-p21, 100 x 100)")
+    demo.set_defaults(func=cmd_demo)
+
+
+class SweepProgress:
+    """A tqdm bar of runs: done, failed and left, with the time left (on a terminal only)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar = None
+
+    def __call__(self, done: int, failed: int, left: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="sweep", unit="run", file=sys.stderr, dynamic_ncols=True)
+        self.bar.set_postfix_str(f"done {done}, failed {failed}, left {left}", refresh=False)
+        self.bar.update(done + failed - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_sweep(args) -> int:
+    from geroconvert.archive.hdf5 import check_output
+    from geroconvert.studies.sweep import run_sweep
+
+    if args.resume and args.overwrite:
+        raise UsageError("--resume and --overwrite contradict each other; choose one")
+    if not args.resume:
+        check_output(args.output, args.overwrite)
+    if args.seed is not None:
+        args.sets.append(f"sweep.seed={args.seed}")
+        args.seed = None
+    loaded = load(args)
+    for message in loaded.warnings:
+        warn(message)
+    if loaded.sweep is None:
+        raise UsageError(f"{args.config}: no [sweep] section; add one (see configs/rapamycin_dose_sweep.toml) "
+                         "or use `geroconvert run`")
+    quiet_openmp()
+    progress = SweepProgress(not args.quiet)
+    try:
+        outcome = run_sweep(loaded.mapping, args.output, workers=args.workers, scheduler=args.scheduler,
+                            resume=args.resume, overwrite=args.overwrite, progress=progress)
+    finally:
+        progress.close()
+    if not args.quiet:
+        print(f"wrote {args.output}: {outcome.completed} run(s) completed, {outcome.skipped} already there, "
+              f"{len(outcome.failed)} failed, {outcome.wall_s:.1f} s")
+    for key, message in outcome.failed:
+        warn(f"run {key} failed: {message}")
+    return EXIT_FAILURE if outcome.failed else EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from geroconvert.analysis.report import write_report
+    from geroconvert.archive.sweepdata import load_sweep
+
+    data = load_sweep(args.archive)
+    if data.n_runs == 0:
+        raise UsageError(f"{args.archive}: no complete runs to report on")
+    files = write_report(data, args.output)
+    print(f"wrote {len(files)} files to {args.output}")
+    summary = [f for f in files if str(f).endswith("summary.txt")]
+    if summary:
+        print(open(summary[0], encoding="utf-8").read(), end="")
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    from geroconvert.studies import validation
+
+    quiet_openmp()
+    size = "quick" if args.quick else "full"
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(desc="validation runs", unit="run", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(done, total):
+        if bar is not None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+    started = time.perf_counter()
+    cases = []
+    try:
+        if args.only != "skin":
+            cases += validation.evaluate(validation.run_experiments(size, workers=args.workers, progress=progress))
+        if args.only != "in-vitro":
+            from geroconvert.studies import validation_skin
+
+            cases += validation_skin.evaluate(validation_skin.run(size, args.workers or os.cpu_count() or 1))
+    finally:
+        if bar is not None:
+            bar.close()
+    print(validation.format_table(cases))
+    print(f"({size} suite, {time.perf_counter() - started:.0f} s)")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump([case.as_json() for case in cases], handle, indent=2)
+    return EXIT_OK if all(case.passed for case in cases) else EXIT_FAILURE
+
+
+def cmd_trial(args) -> int:
+    from pathlib import Path
+
+    from geroconvert.studies.trial import MEASURES, analyse, plot, run_trial
+
+    out = Path(args.output)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise UsageError(f"{out}: exists and is not empty; pass --overwrite or choose another folder")
+    args.seed = None
+    loaded = load(args)
+    if not loaded.mapping.get("trial"):
+        raise UsageError(f"{args.config}: no [trial] section (see configs/split_hand_trial.toml)")
+    quiet_openmp()
+    result = run_trial(loaded.mapping, workers=args.workers)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = result.summary_lines()
+    for measure in MEASURES[1:]:
+        lines += ["", *analyse(result.spec, result.subjects, measure).summary_lines()[1:]]
+    (out / "summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open(out / "subjects.csv", "w", encoding="utf-8") as handle:
+        visits = [f"{v:g}" for v in result.visits_months]
+        handle.write("subject,age_years,damage_multiplier," + ",".join(
+            f"{hand}_{measure}_m{v}" for hand in ("treated", "placebo") for measure in MEASURES for v in visits) + "\n")
+        for s in result.subjects:
+            values = [f"{x:.6g}" for hand in ("treated", "placebo") for measure in MEASURES
+                      for x in s[f"{hand}_{measure}"]]
+            handle.write(f"{s['subject']},{s['age_years']:.3f},{s['damage_multiplier']:.4f}," + ",".join(values) + "\n")
+    plot(result, out / "split_hand_trial")
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_calibrate(args) -> int:
+    from geroconvert.studies.calibration import main as calibrate_main
+
+    argv = ["--replicates", str(args.replicates)] + (["--json", args.json] if args.json else [])
+    return calibrate_main(argv)
+
+
+def cmd_demo(args) -> int:
+    try:
+        from geroconvert.interfaces.webview import serve
+    except ImportError as error:
+        raise UsageError(f"the web view needs solara ({error}); pip install 'geroconvert[web]'") from None
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        warn(f"serving on {args.host}: anyone who can reach this machine can use the page")
+    print(f"{PROG} demo: http://{args.host}:{args.port}/ (Ctrl-C to stop)")
+    serve(port=args.port, host=args.host, config=args.config)
+    return EXIT_OK

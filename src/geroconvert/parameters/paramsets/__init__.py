@@ -1,0 +1,33 @@
+"""Named, cited parameter sets.
+
+Each module holds ``VALUES``: field -> (value, source).  A set starts from the
+:class:`~geroconvert.parameters.models.CellParams` defaults (the HT-p21 line) and replaces what
+it names.  ``cells("human_epidermis", {"mtor_gain": 2})`` gives validated parameters.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from geroconvert.parameters.models import CellParams
+
+NAMES = ("ht_p21", "ht_p16", "human_epidermis")
+
+
+def values(name: str) -> dict:
+    """The field values a set overrides (sources stripped)."""
+    if name not in NAMES:
+        raise ValueError(f"unknown parameter set {name!r}; choose one of {', '.join(NAMES)}")
+    module = import_module(f"{__name__}.{name}")
+    return {key: value for key, (value, _source) in module.VALUES.items()}
+
+
+def sources(name: str) -> dict:
+    values(name)
+    return {key: source for key, (_value, source) in import_module(f"{__name__}.{name}").VALUES.items()}
+
+
+def cells(name: str = "ht_p21", overrides: dict | None = None) -> CellParams:
+    """Validated cell parameters: the named set plus ``overrides``."""
+    data = {"paramset": name, **values(name), **(overrides or {})}
+    return CellParams(**data)
