@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 GC := $(VENV)/bin/geroconvert
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser test demo reference docs clean
+.PHONY: venv browser lint test test-unit demo reference docs clean
 
 venv: $(STAMP)
 
@@ -22,6 +22,16 @@ browser: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# the fast unit tests alone (under a minute): no subprocesses, no long runs
+test-unit: $(STAMP)
+	$(PY) -m pytest -q -m unit
+
+# ruff (lint and format) and mypy on everything that is not a numba kernel
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # the rapamycin dose sweep on the default config: an HDF5 archive and figures in out/
 demo: $(STAMP)

@@ -100,6 +100,7 @@ import json, sys, time, numba
 sys.path.insert(0, 'benchmarks')
 from throughput import build
 from geroconvert.core.kernels.cells import update_cells
+from geroconvert.core.kernels.divisions import apply_pending
 numba.set_num_threads(2)
 sim = build(1_000_000, 1)
 for _ in range(60): sim.step()
@@ -109,13 +110,10 @@ n = 30
 for _ in range(n):
     t0 = time.perf_counter(); p, s6k, e4bp = sim.step_inputs(); t1 = time.perf_counter()
     sim._diffuse_sasp(); t2 = time.perf_counter()
-    update_cells(sim.geometry, s.width, s.rows, s.uid, s.kind, s.phase, s.divisions_left, s.pending, s.mass,
-                      s.cycle, s.p21, s.p16, s.gero, s.gero_threshold, s.age_h, s.arrest_h, s.sasp, sim.k, p, s6k,
-                      e4bp, sim.seed, sim.step_index); t3 = time.perf_counter()
-    from geroconvert.core.kernels.divisions import apply_pending
-    s.next_uid = apply_pending(sim.geometry, s.width, s.rows, sim.basal_row, s.uid, s.kind, s.phase,
-                               s.divisions_left, s.pending, s.mass, s.cycle, s.p21, s.p16, s.gero, s.gero_threshold,
-                               s.age_h, s.arrest_h, s.clone, sim.k, sim.seed, sim.step_index, s.next_uid, sim.events)
+    update_cells(sim.geometry, s.width, s.rows, s.cell_arrays(), sim.k, p, s6k, e4bp, sim.seed, sim.step_index)
+    t3 = time.perf_counter()
+    s.next_uid = apply_pending(sim.geometry, s.width, s.rows, sim.basal_row, s.cell_arrays(), sim.k, sim.seed,
+                               sim.step_index, s.next_uid, sim.events)
     t4 = time.perf_counter()
     sim.step_index += 1
     parts['inputs'] += t1 - t0; parts['sasp_diffusion'] += t2 - t1; parts['cell_rules'] += t3 - t2

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from geroconvert.core import dosing
 from geroconvert.analysis import skin_plots
-from geroconvert.config import load_config
 from geroconvert.archive.hdf5 import read_run
+from geroconvert.config import load_config
+from geroconvert.core import dosing
 from geroconvert.studies.sweep import load_sweep
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -40,4 +40,4 @@ if ! command -v npm >/dev/null 2>&1; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq npm >/dev/null
 fi
-"$PY" -m geroconvert.webview --install-assets
+"$PY" -m geroconvert.interfaces.webview --install-assets

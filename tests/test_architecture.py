@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-
-
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "geroconvert"
 
 # top first; packages on one line are independent of each other

@@ -1,4 +1,4 @@
-"""The HDF5 run archive: layout (DESIGN 5), round trips, appending, atomic writes."""
+"""The HDF5 run archive: layout (docs/design.md), round trips, appending, atomic writes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,16 @@ import h5py
 import numpy as np
 import pytest
 
+from geroconvert.archive.hdf5 import (
+    SCHEMA_VERSION,
+    ArchiveError,
+    ArchiveWriter,
+    atomic_output,
+    open_checked,
+    read_archive,
+    read_run,
+)
 from geroconvert.config import load_config
-from geroconvert.archive.hdf5 import (SCHEMA_VERSION, ArchiveError, ArchiveWriter, atomic_output, open_checked,
-                                 read_archive, read_run)
 from geroconvert.core.recorder import Results
 
 CONFIG_TEXT = '[simulation]\nwidth = 16\n'
@@ -165,21 +172,18 @@ def test_append_refuses_a_different_config(tmp_path):
 
 @pytest.mark.parametrize("key", ["", "a/b", ".", " x"])
 def test_bad_run_keys(tmp_path, key):
-    with ArchiveWriter(tmp_path / "a.h5", CONFIG_TEXT) as archive:
-        with pytest.raises(ArchiveError):
-            archive.add_run(key, fake_results(), seed=0)
+    with ArchiveWriter(tmp_path / "a.h5", CONFIG_TEXT) as archive, pytest.raises(ArchiveError):
+        archive.add_run(key, fake_results(), seed=0)
 
 
 def test_atomic_output_never_loses_existing_files(tmp_path):
     target = tmp_path / "out.h5"
     target.write_bytes(b"precious")
-    with pytest.raises(ArchiveError, match="already exists"):
-        with atomic_output(target):
-            pass
-    with pytest.raises(RuntimeError):
-        with atomic_output(target, overwrite=True) as partial:
-            partial.write_bytes(b"half")
-            raise RuntimeError("crash while writing")
+    with pytest.raises(ArchiveError, match="already exists"), atomic_output(target):
+        pass
+    with pytest.raises(RuntimeError), atomic_output(target, overwrite=True) as partial:
+        partial.write_bytes(b"half")
+        raise RuntimeError("crash while writing")
     assert target.read_bytes() == b"precious"
     assert not (tmp_path / "out.h5.partial").exists()
     with atomic_output(target, overwrite=True) as partial:
@@ -191,9 +195,8 @@ def test_atomic_output_never_loses_existing_files(tmp_path):
 def test_a_leftover_partial_is_not_clobbered(tmp_path):
     target = tmp_path / "out.h5"
     (tmp_path / "out.h5.partial").write_bytes(b"completed runs of an interrupted sweep")
-    with pytest.raises(ArchiveError, match="interrupted"):
-        with atomic_output(target):
-            pass
+    with pytest.raises(ArchiveError, match="interrupted"), atomic_output(target):
+        pass
     assert (tmp_path / "out.h5.partial").read_bytes() == b"completed runs of an interrupted sweep"
 
 

@@ -18,9 +18,10 @@ def _archive_like(path):
 
 
 def _truncated_archive(path):
+    import numpy as np
+
     from geroconvert.archive.hdf5 import ArchiveWriter
     from geroconvert.core.recorder import Results
-    import numpy as np
 
     full = path.with_name("full.h5")
     with ArchiveWriter(full, "x = 1\n") as archive:

@@ -9,8 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from geroconvert.config import (ConfigError, config_from_mapping, dumps_toml, load_config, load_mapping,
-                                parse_override, parse_value, reference_markdown, set_path)
+from geroconvert.config import (
+    ConfigError,
+    config_from_mapping,
+    dumps_toml,
+    load_config,
+    load_mapping,
+    parse_override,
+    parse_value,
+    reference_markdown,
+    set_path,
+)
 from geroconvert.parameters.models import Params
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

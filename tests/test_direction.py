@@ -1,4 +1,4 @@
-"""The model moves the way the biology says (DESIGN 1 and SCIENCE.md).
+"""The model moves the way the biology says (docs/science.md).
 
 Each comparison uses the same seed in both arms (common random numbers), so the
 differences are the treatment's, not noise.

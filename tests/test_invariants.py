@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from geroconvert.core.engine import Simulation
 from geroconvert.core import layout as L
+from geroconvert.core.engine import Simulation
 
 from .helpers import epidermis, ht_p21
 

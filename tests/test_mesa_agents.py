@@ -4,7 +4,8 @@ Each scenario runs ``Simulation`` and ``MesaCellModel`` side by side from the sa
 requires after every step: the same occupancy and, on every occupied site, the same
 phase, kind, uid, divisions_left and clone; the same event counters and cell counts;
 float values within rtol 1e-5 (in practice they are bit-identical: the agents store
-float32 where the kernels do).  Every scenario must exercise the fates it is about.
+float32 where the kernels do).  Every scenario must exercise the fates it is about and
+take the rule branches (``branches`` counters) that the reference tests require of it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from __future__ import annotations
 import numpy as np
 from mesa.discrete_space import CellAgent, OrthogonalVonNeumannGrid
 
-from geroconvert.core.engine import Simulation
 from geroconvert.core import layout as L
-from geroconvert.oracle.mesa_agents import MesaCellModel, TissueCell, f32
+from geroconvert.core.engine import Simulation
+from geroconvert.oracle import rules
+from geroconvert.oracle.mesa_agents import MesaCellModel, f32
+from geroconvert.oracle.reference import ReferenceSimulation
 
-# the scenarios of the reference tests: the Mesa agents must match the engine on the same ones
-from .test_reference import dish_params, epidermis_params, tiny_torus_params
+# the scenarios of the reference tests: the Mesa agents must match the engine on the same
+# ones and take the same rule branches there
+from .test_reference import dish_params, epidermis_params, tiny_torus_params, untaken_branches
 
 DISCRETE = ("phase", "kind", "uid", "divisions_left", "clone")
 FLOATS = ("mass", "cycle", "p21", "p16", "gero", "gero_threshold", "age_h", "arrest_h")
@@ -82,6 +86,8 @@ def test_dish_matches_the_numba_core():
     ev = events(model)
     for fate in ("divisions", "arrests", "resumes", "conversions", "clearances", "deaths", "senescent_lost"):
         assert ev[fate] > 0, f"the dish run never exercised {fate}: {ev}"
+    missing = untaken_branches("dish", model.branches)
+    assert not missing, f"the dish run never took {missing}: {model.branches}"
 
 
 def test_epidermis_matches_the_numba_core():
@@ -90,12 +96,29 @@ def test_epidermis_matches_the_numba_core():
     ev = events(model)
     for fate in ("divisions", "arrests", "conversions", "clearances", "deaths", "shed", "differentiations"):
         assert ev[fate] > 0, f"the epidermis run never exercised {fate}: {ev}"
+    missing = untaken_branches("epidermis", model.branches)
+    assert not missing, f"the epidermis run never took {missing}: {model.branches}"
 
 
 def test_tiny_torus_matches_the_numba_core():
     sim, model, problem = run_side_by_side("tiny_torus")
     assert problem is None, problem
     assert events(model)["divisions"] > 0
+    missing = untaken_branches("tiny_torus", model.branches)
+    assert not missing, f"the tiny torus run never took {missing}: {model.branches}"
+
+
+def test_agents_take_the_reference_s_branches():
+    """Counted by the same rules, the branch counters of the agents and of the array reference
+    agree over a run: the two worlds answer the rules' lattice questions alike."""
+    for name in ("dish", "epidermis"):
+        params, seed, n = SCENARIOS[name]
+        model = MesaCellModel(params, seed)
+        ref = ReferenceSimulation(params, seed, model.to_state())
+        for _ in range(n):
+            model.step()
+            ref.step()
+        assert model.branches == ref.branches, name
 
 
 def test_floats_are_bit_identical_in_practice():
@@ -130,18 +153,18 @@ def test_environment_changes_mid_run_agree():
 
 
 def test_a_changed_rule_is_noticed(monkeypatch):
-    """The comparison has teeth: ignore contact inhibition in the agents and it fails."""
-    original = TissueCell.signalling
+    """The comparison has teeth: ignore contact inhibition in the agents' rules and it fails."""
+    original = rules.signalling
 
-    def no_contact(self, inputs):
-        saved = self.model.cells
-        self.model.cells = saved.model_copy(update={"contact_inhibition_max": 0.0})
+    def no_contact(cell, world, inputs):
+        saved = world.cells
+        world.cells = saved.model_copy(update={"contact_inhibition_max": 0.0})
         try:
-            return original(self, inputs)
+            return original(cell, world, inputs)
         finally:
-            self.model.cells = saved
+            world.cells = saved
 
-    monkeypatch.setattr(TissueCell, "signalling", no_contact)
+    monkeypatch.setattr(rules, "signalling", no_contact)
     _, _, problem = run_side_by_side("dish", steps=40)
     assert problem is not None
 

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geroconvert.parameters import paramsets
-from geroconvert.core.engine import Simulation
 from geroconvert.core import layout as L
+from geroconvert.core.engine import Simulation
 from geroconvert.interfaces.mesa_model import REPORTERS, GeroModel
+from geroconvert.parameters import paramsets
 from geroconvert.parameters.models import Params, ScheduleEvent
 from tests.conftest import CONFIGS
 

@@ -13,8 +13,9 @@ the same initial lattice and seed, and requires at every step:
 * the same event counters and the same live / senescent counts.
 
 The scenarios are tuned so that every fate happens in a few dozen steps, and each test
-asserts that it did (otherwise agreement would prove little).  The last test alters one
-reference rule at a time and checks the comparison notices.
+asserts that it did, fates and rule branches both (otherwise agreement would prove
+little).  The last test alters one rule of the reference at a time (most of them live in
+geroconvert.oracle.rules) and checks the comparison notices.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from geroconvert.parameters import paramsets
-from geroconvert.oracle import reference as R
-from geroconvert.core.engine import Simulation
 from geroconvert.core import layout as L
-from geroconvert.parameters.models import Params, ScheduleEvent
+from geroconvert.core.engine import Simulation
+from geroconvert.oracle import reference as R
+from geroconvert.oracle import rules
 from geroconvert.oracle.reference import ReferenceSimulation
+from geroconvert.parameters import paramsets
+from geroconvert.parameters.models import Params, ScheduleEvent
 
 DISCRETE = ("kind", "uid", "divisions_left", "clone")
 FLOATS = ("mass", "cycle", "p21", "p16", "gero", "gero_threshold", "age_h", "arrest_h")
@@ -102,6 +104,22 @@ SCENARIOS = {
     "epidermis": Scenario(epidermis_params(), seed=4, steps=120),
     "tiny_torus": Scenario(tiny_torus_params(), seed=11, steps=60),
 }
+
+# the rule branches (``branches`` counters, counted in geroconvert.oracle.rules) each
+# scenario must take at least once; the Mesa-agent tests require the same
+BRANCHES = {
+    "dish": ("contact_inhibited", "contact_crowded", "damage_event", "replication_damage", "g0_rest"),
+    "epidermis": ("push", "push_shed_top", "stem_renewal", "stem_symmetric_loss", "contact_inhibited",
+                  "contact_crowded", "damage_event", "g0_rest", "g0_woken_by_gap", "exhausted_waiting",
+                  "delamination_by_crowding", "replication_damage",
+                  f"division_kind_{L.STEM}", f"division_kind_{L.PROGENITOR}", f"division_kind_{L.FIBROBLAST}"),
+    "tiny_torus": ("contact_crowded", "damage_event", "g0_rest", f"division_kind_{L.LINE}"),
+}
+
+
+def untaken_branches(name: str, branches) -> list[str]:
+    """The branches scenario ``name`` must take that a run's counters say it never took."""
+    return [branch for branch in BRANCHES[name] if branches[branch] <= 0]
 
 
 # ---- running and comparing ----------------------------------------------------------------
@@ -193,8 +211,8 @@ def test_dish_matches_reference(numba_runs):
     ev = events(ref)
     for fate in ("divisions", "arrests", "resumes", "conversions", "clearances", "deaths"):
         assert ev[fate] > 0, f"the dish run never exercised {fate}: {ev}"
-    for branch in ("contact_inhibited", "contact_crowded", "damage_event", "replication_damage", "g0_rest"):
-        assert ref.branches[branch] > 0, f"the dish run never took the {branch} branch: {ref.branches}"
+    missing = untaken_branches("dish", ref.branches)
+    assert not missing, f"the dish run never took {missing}: {ref.branches}"
     assert ref.events[L.E_SENESCENT_LOST] > 0
     print(f"dish: events {ev}, max float difference {max_diff:.3g}")
 
@@ -206,10 +224,8 @@ def test_epidermis_matches_reference(numba_runs):
     for fate in ("divisions", "arrests", "resumes", "conversions", "shed", "differentiations"):
         assert ev[fate] > 0, f"the epidermis run never exercised {fate}: {ev}"
     assert ev["clearances"] + ev["deaths"] > 0, ev
-    for branch in ("push", "push_shed_top", "stem_renewal", "stem_symmetric_loss", "contact_inhibited",
-                   "contact_crowded", "damage_event", "g0_rest",
-                   f"division_kind_{L.STEM}", f"division_kind_{L.PROGENITOR}", f"division_kind_{L.FIBROBLAST}"):
-        assert ref.branches[branch] > 0, f"the epidermis run never took the {branch} branch: {ref.branches}"
+    missing = untaken_branches("epidermis", ref.branches)
+    assert not missing, f"the epidermis run never took {missing}: {ref.branches}"
     print(f"epidermis: events {ev}, max float difference {max_diff:.3g}")
 
 
@@ -217,6 +233,8 @@ def test_tiny_torus_matches_reference(numba_runs):
     ref, problem, _ = run_reference("tiny_torus", numba_runs)
     assert problem is None, problem
     assert ref.events[L.E_DIVISIONS] > 0 and ref.events[L.E_ARRESTS] > 0
+    missing = untaken_branches("tiny_torus", ref.branches)
+    assert not missing, f"the tiny torus run never took {missing}: {ref.branches}"
 
 
 # ---- the comparison can fail ------------------------------------------------------------------
@@ -225,36 +243,34 @@ def _reverse_free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, dra
     return free[-1 - int(draw * len(free))] if free else None
 
 
-def _shed_one_step_late(self, i):
-    s = self.state
-    s.arrest_h[i] = float(s.arrest_h[i]) + self.dt
-    return L.SHED if float(s.arrest_h[i]) >= self.cells.transit_h + self.dt else L.NONE
+def _shed_one_step_late(cell, world):
+    cell.arrest_h = rules.f32(cell.arrest_h + world.dt)
+    return L.SHED if cell.arrest_h >= world.cells.transit_h + world.dt else L.NONE
 
 
 def _faster_p21(ref):
     ref.p21_relax *= 1.001
 
 
-def _progenitors_never_spend(self, i, row, col, draw):
-    before = int(self.state.divisions_left[i])
-    kind = int(self.state.kind[i])
-    result = ORIGINAL_BASAL_DIVISION(self, i, row, col, draw)
+def _progenitors_never_spend(cell, world, direction):
+    before, kind = cell.divisions_left, cell.kind
+    result = ORIGINAL_BASAL_DIVISION(cell, world, direction)
     if kind == L.PROGENITOR:
-        self.state.divisions_left[i] = before
+        cell.divisions_left = before
     return result
 
 
-ORIGINAL_BASAL_DIVISION = ReferenceSimulation.basal_division
+ORIGINAL_BASAL_DIVISION = rules.basal_division
 
 MUTATIONS = {
     "reversed_neighbour_choice": ("dish", lambda mp: mp.setattr(R, "choose_free_neighbour", _reverse_free_neighbour),
                                   None),
     "p21_relaxes_0.1%_faster": ("dish", lambda mp: None, _faster_p21),
-    "shedding_one_step_late": ("epidermis", lambda mp: mp.setattr(ReferenceSimulation, "differentiated_fate",
+    "shedding_one_step_late": ("epidermis", lambda mp: mp.setattr(rules, "differentiated_fate",
                                                                   _shed_one_step_late), None),
     "progenitors_never_spend_divisions": ("epidermis", lambda mp: mp.setattr(
-        ReferenceSimulation, "basal_division", _progenitors_never_spend), None),
-    "events_drawn_from_another_stream": ("tiny_torus", lambda mp: mp.setattr(R, "S_EVENTS", L.S_FATE), None),
+        rules, "basal_division", _progenitors_never_spend), None),
+    "events_drawn_from_another_stream": ("tiny_torus", lambda mp: mp.setattr(rules, "S_EVENTS", L.S_FATE), None),
 }
 
 

@@ -203,7 +203,7 @@ MOMENTS = ["at-start", "empty-archive", "first-runs", "mid-commit", "most-runs"]
 def test_sigkill_at_any_moment_loses_nothing_and_resume_completes(tmp_path, sweep_config, reference, moment):
     out = tmp_path / "sweep.h5"
     partial = Path(f"{out}.partial")
-    for attempt in range(3):  # a moment is missed only if the whole sweep ends between two looks
+    for _attempt in range(3):  # a moment is missed only if the whole sweep ends between two looks
         for leftover in (out, partial):
             leftover.unlink(missing_ok=True)
         process = start_sweep(sweep_config, out, "--workers", "2")

@@ -6,11 +6,11 @@ import itertools
 import numpy as np
 import pytest
 
-from geroconvert.analysis import stats as analysis
 from geroconvert.analysis import plotting
-from geroconvert.core.engine import Simulation
+from geroconvert.analysis import stats as analysis
 from geroconvert.analysis.report import dose_slices, write_report
 from geroconvert.archive.sweepdata import SweepData
+from geroconvert.core.engine import Simulation
 
 from .helpers import ht_p21
 from .test_analysis import synthetic_sweep

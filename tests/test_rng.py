@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from geroconvert.oracle import reference as R
-from geroconvert.core.kernels import rng
 from geroconvert.core import layout as L
+from geroconvert.core.kernels import rng
+from geroconvert.oracle import reference as R
 
 N = 20_000
 P_MIN = 1e-4

@@ -5,18 +5,17 @@ import math
 import numpy as np
 import pytest
 
-from geroconvert.core import dosing
 from geroconvert.config import load_config
+from geroconvert.core import dosing
 from geroconvert.core.engine import Simulation
 from geroconvert.parameters.models import Dosing, Environment
 from geroconvert.studies.trial import PairedResult, TrialSpec, analyse, subjects_for_power, verdict
-
 from geroconvert.units import HOURS_PER_YEAR
 
 
 # ---- pharmacology -----------------------------------------------------------------------
 def test_units_use_the_molar_mass_of_rapamycin():
-    assert float(dosing.ng_per_mL_to_nM(1.0)) == pytest.approx(1.094, abs=1e-3)  # SCIENCE.md
+    assert float(dosing.ng_per_mL_to_nM(1.0)) == pytest.approx(1.094, abs=1e-3)  # docs/science.md
     assert Dosing(topical_uM=10.0).cream_nM == pytest.approx(1e4)
     # Chung et al. 2019: 10 uM is ~0.0009% w/v
     assert Dosing(topical_percent_w_w=0.0009).cream_nM == pytest.approx(9845, rel=1e-3)
@@ -47,7 +46,7 @@ def test_depth_profile_falls_from_surface_to_basal_layer_and_dermis():
 
 
 def test_low_dose_cream_keeps_blood_below_1_ng_per_mL():
-    """Topical rapamycin at low doses: blood < 1.0 ng/mL (seed ref [13])."""
+    """Topical rapamycin at low doses: blood < 1.0 ng/mL (Blagosklonny 2019; Koenig et al. 2012)."""
     for cream in (Dosing(topical_uM=10.0), Dosing(topical_percent_w_w=0.015)):
         peak = max(dosing.topical_blood_ng_per_mL(cream, t) for t in np.arange(0, 24 * 60, 1.0))
         assert 0 < peak < 1.0
@@ -72,14 +71,14 @@ def young_skin():
 
 
 def test_homeostasis_growth_fraction_is_about_60_percent(young_skin):
-    """~60% of basal cells cycling (Weinstein, McCullough & Ross 1984)."""
+    """~60% of basal cells cycling (Weinstein et al. 1984)."""
     ts = young_skin[1].timeseries
     later = ts["time_h"] >= HOURS_PER_YEAR
     assert 0.5 <= ts["basal_in_cycle_fraction"][later].mean() <= 0.7
 
 
 def test_homeostasis_basal_cycle_time_is_about_311_h(young_skin):
-    """Cycle time of cycling basal cells: in-cycle cell-hours per division (Weinstein 1984: 311 h)."""
+    """Cycle time of cycling basal cells: in-cycle cell-hours per division (Weinstein et al. 1984: 311 h)."""
     ts = young_skin[1].timeseries
     later = ts["time_h"] >= HOURS_PER_YEAR
     basal = ts["n_stem"] + ts["n_progenitor_cycling"] + ts["n_progenitor_arrested"]

@@ -4,8 +4,8 @@ import h5py
 import numpy as np
 import pytest
 
-from geroconvert.config import ConfigError
 from geroconvert.archive.hdf5 import ArchiveError
+from geroconvert.config import ConfigError
 from geroconvert.studies.sweep import load_sweep, parse_sweep, plan_runs, run_sweep
 
 SMALL = {

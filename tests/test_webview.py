@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from geroconvert.interfaces import webview
 from geroconvert.core import layout as L
+from geroconvert.interfaces import webview
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -30,16 +30,16 @@ _EXPORTS = {
     "Params": "geroconvert.parameters.models",
     "Environment": "geroconvert.parameters.models",
     "CellParams": "geroconvert.parameters.models",
-    "load_config": "geroconvert.config",
-    "LoadedConfig": "geroconvert.config",
+    "load_config": "geroconvert.config.loading",
+    "LoadedConfig": "geroconvert.config.loading",
     "packaged_configs": "geroconvert.resources",
     # one simulation
     "Simulation": "geroconvert.core.engine",
     "Results": "geroconvert.core.recorder",
     # archives
-    "ArchiveWriter": "geroconvert.archive.hdf5",
-    "read_archive": "geroconvert.archive.hdf5",
-    "read_run": "geroconvert.archive.hdf5",
+    "ArchiveWriter": "geroconvert.archive.writer",
+    "read_archive": "geroconvert.archive.reader",
+    "read_run": "geroconvert.archive.reader",
     "load_sweep": "geroconvert.archive.sweepdata",
     "SweepData": "geroconvert.archive.sweepdata",
     # studies
@@ -73,9 +73,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never executed
-    from geroconvert.archive.hdf5 import ArchiveWriter, read_archive, read_run
+    from geroconvert.archive.reader import read_archive, read_run
     from geroconvert.archive.sweepdata import SweepData, load_sweep
-    from geroconvert.config import LoadedConfig, load_config
+    from geroconvert.archive.writer import ArchiveWriter
+    from geroconvert.config.loading import LoadedConfig, load_config
     from geroconvert.core.engine import Simulation
     from geroconvert.core.recorder import Results
     from geroconvert.errors import ArchiveError, ClusterError, ConfigError, GeroconvertError, UsageError

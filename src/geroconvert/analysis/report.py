@@ -18,12 +18,14 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from geroconvert.analysis import stats as analysis
 from geroconvert.analysis import plotting
+from geroconvert.analysis import stats as analysis
 
 
 def _num(value: float, digits: int = 3) -> str:
@@ -148,7 +150,34 @@ def write_report(sweep, out_dir, n_boot: int = 2000, hill_boot: int = 500, seed:
     """Write figures (PNG + SVG), ``summary.txt`` and ``summary.csv`` into ``out_dir``; returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+    readouts = _readouts(sweep, n_boot, hill_boot, seed)
+    written = _write_figures(readouts, out, title)
+    slow_at = _slowdown_at(readouts)
+    rows, records = [], []
+    for point in readouts.points:
+        row, record = _point_row(readouts, point, slow_at)
+        rows.append(row)
+        records.append(record)
+    written.append(_write_summary(readouts, _table_header(readouts, slow_at), rows, out / "summary.txt"))
+    written.append(_write_csv(records, out / "summary.csv"))
+    return written
+
+
+@dataclass(frozen=True)
+class _Readouts:
+    """What the report shows, computed once: t50 per grid point, the last mean mass, the dose responses."""
+
+    sweep: Any
+    paths: list[str]
+    points: list[tuple]
+    has_rpp: bool
+    has_mass: bool
+    t50s: dict
+    mass_last: dict
+    responses: list
+
+
+def _readouts(sweep, n_boot: int, hill_boot: int, seed: int) -> _Readouts:
     paths = sorted(sweep.swept)
     points = sweep.grid_points()
     has_rpp = sweep.rpp_time_h.size > 0 and sweep.rpp.size > 0
@@ -163,77 +192,96 @@ def write_report(sweep, out_dir, n_boot: int = 2000, hill_boot: int = 500, seed:
                      for k, p in enumerate(points)}
     responses = [analysis.dose_response(sweep, dose_path, where, n_boot=n_boot, hill_boot=hill_boot, seed=seed)
                  for dose_path, where in dose_slices(sweep)] if has_rpp else []
+    return _Readouts(sweep, paths, points, has_rpp, has_mass, t50s, mass_last, responses)
 
-    # figures
+
+def _write_figures(readouts: _Readouts, out: Path, title: str | None) -> list[Path]:
+    """RPP curves, hypertrophy and one dose-response figure per dose slice, as PNG and SVG."""
+    sweep, responses = readouts.sweep, readouts.responses
     figures = []
-    if has_rpp:
+    if readouts.has_rpp:
         figures.append(("rpp_curves", plotting.rpp_curves(sweep, title=title)))
-    if has_mass:
+    if readouts.has_mass:
         figures.append(("hypertrophy", plotting.hypertrophy(sweep, title=title)))
     for k, dr in enumerate(responses):
         name = f"dose_response_{plotting.short_name(dr.dose_path)}" + (f"_{k}" if len(responses) > 1 else "")
         where = plotting.point_label(list(dr.where), list(dr.where.values())) if dr.where else None
         figures.append((name, plotting.dose_response(dr, title=where and f"{title or ''} {where}".strip())))
+    written: list[Path] = []
     for name, fig in figures:
         written += plotting.save(fig, out / name)
         plotting.close(fig)
+    return written
 
-    # per grid point: slowdown from the first dose response that covers it
+
+def _slowdown_at(readouts: _Readouts) -> dict[tuple, tuple]:
+    """Per grid point: (paired slowdown, is the control) from the first dose response that covers it."""
+    paths, points = readouts.paths, readouts.points
     slow_at: dict[tuple, tuple] = {}
-    for dr in responses:
+    for dr in readouts.responses:
         d_index = paths.index(dr.dose_path)
         for i, dose in enumerate(dr.doses_nM):
             for point in points:
                 if point[d_index] == dose and all(point[paths.index(p)] == v for p, v in dr.where.items()):
                     slow_at.setdefault(point, (dr.slowdown[i], dose == 0))
+    return slow_at
 
-    lines = _summary_header(sweep)
-    last_t = sweep.series_time_h[-1] if has_mass else math.nan
-    rows, csv_rows = [], []
-    for point in points:
-        label = plotting.point_label(paths, point)
-        n = sweep.runs_at(point).size
-        row = [label, str(n)]
-        record = {path: value for path, value in zip(paths, point)}
-        record["n_runs"] = n
-        if has_rpp:
-            ti = t50s[point]
-            rpp_last = float(np.nanmean(sweep.rpp[sweep.runs_at(point), -1]))
-            row += [_t50_text(ti, sweep.rpp_time_h[-1]), _num(rpp_last)]
-            record.update(t50_h=ti.estimate_h, t50_ci_low_h=ti.ci_low_h, t50_ci_high_h=ti.ci_high_h,
-                          t50_censored=ti.censored, t50_lower_bound_h=ti.lower_bound_h, rpp_last=rpp_last)
-        if slow_at:
-            slow, is_control = slow_at.get(point, (None, False))
-            row.append(_slowdown_text(slow, is_control) if point in slow_at else "")
-            record.update(slowdown=(1.0 if is_control else slow.ratio) if slow else math.nan,
-                          slowdown_lower_bound=slow.lower_bound if slow else math.nan,
-                          slowdown_ci_low=slow.ci_low if slow else math.nan,
-                          slowdown_ci_high=slow.ci_high if slow else math.nan)
-        if has_mass:
-            m, lo, hi = mass_last[point]
-            row.append(f"{_num(m)} {_interval(lo, hi)}".rstrip())
-            record.update(mean_mass_last=m, mean_mass_last_ci_low=lo, mean_mass_last_ci_high=hi)
-        rows.append(row)
-        csv_rows.append(record)
+
+def _point_row(readouts: _Readouts, point: tuple, slow_at: dict) -> tuple[list[str], dict]:
+    """One grid point: its row of the text table and its record of the CSV."""
+    sweep = readouts.sweep
+    label = plotting.point_label(readouts.paths, point)
+    n = sweep.runs_at(point).size
+    row = [label, str(n)]
+    record = {path: value for path, value in zip(readouts.paths, point)}
+    record["n_runs"] = n
+    if readouts.has_rpp:
+        ti = readouts.t50s[point]
+        rpp_last = float(np.nanmean(sweep.rpp[sweep.runs_at(point), -1]))
+        row += [_t50_text(ti, sweep.rpp_time_h[-1]), _num(rpp_last)]
+        record.update(t50_h=ti.estimate_h, t50_ci_low_h=ti.ci_low_h, t50_ci_high_h=ti.ci_high_h,
+                      t50_censored=ti.censored, t50_lower_bound_h=ti.lower_bound_h, rpp_last=rpp_last)
+    if slow_at:
+        slow, is_control = slow_at.get(point, (None, False))
+        row.append(_slowdown_text(slow, is_control) if point in slow_at else "")
+        record.update(slowdown=(1.0 if is_control else slow.ratio) if slow else math.nan,
+                      slowdown_lower_bound=slow.lower_bound if slow else math.nan,
+                      slowdown_ci_low=slow.ci_low if slow else math.nan,
+                      slowdown_ci_high=slow.ci_high if slow else math.nan)
+    if readouts.has_mass:
+        m, lo, hi = readouts.mass_last[point]
+        row.append(f"{_num(m)} {_interval(lo, hi)}".rstrip())
+        record.update(mean_mass_last=m, mean_mass_last_ci_low=lo, mean_mass_last_ci_high=hi)
+    return row, record
+
+
+def _table_header(readouts: _Readouts, slow_at: dict) -> list[str]:
+    sweep = readouts.sweep
     header = ["grid point", "n"]
-    if has_rpp:
+    if readouts.has_rpp:
         header += ["t50 (h) [95% CI]", f"RPP at {_num(sweep.rpp_time_h[-1])} h"]
     if slow_at:
         header.append("slowdown [95% CI]")
-    if has_mass:
-        header.append(f"mean mass at {_num(last_t)} h [95% CI]")
-    lines += ["Per grid point (mean mass in newborn-cell masses; its interval is t-based)", *_table(header, rows), ""]
-    for dr in responses:
-        lines += _dose_lines(dr) + [""]
-    summary = out / "summary.txt"
-    summary.write_text("\n".join(lines).rstrip() + "\n")
-    written.append(summary)
+    if readouts.has_mass:
+        header.append(f"mean mass at {_num(sweep.series_time_h[-1])} h [95% CI]")
+    return header
 
-    table = out / "summary.csv"
-    fields = list(dict.fromkeys(k for r in csv_rows for k in r))
-    with table.open("w", newline="") as handle:
+
+def _write_summary(readouts: _Readouts, header: list[str], rows: list[list[str]], path: Path) -> Path:
+    """``summary.txt``: the header, the table per grid point, then each dose response and its Hill fit."""
+    lines = _summary_header(readouts.sweep)
+    lines += ["Per grid point (mean mass in newborn-cell masses; its interval is t-based)", *_table(header, rows), ""]
+    for dr in readouts.responses:
+        lines += _dose_lines(dr) + [""]
+    path.write_text("\n".join(lines).rstrip() + "\n")
+    return path
+
+
+def _write_csv(records: list[dict], path: Path) -> Path:
+    """``summary.csv``: one row per grid point, the union of the records' keys as columns."""
+    fields = list(dict.fromkeys(k for r in records for k in r))
+    with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(csv_rows)
-    written.append(table)
-    return written
+        writer.writerows(records)
+    return path

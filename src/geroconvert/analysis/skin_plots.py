@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from geroconvert.units import HOURS_PER_YEAR
 
+from geroconvert.units import HOURS_PER_YEAR
 
 
 def _pyplot():

@@ -60,11 +60,11 @@ def git_commit() -> tuple[str, bool]:
 
 
 def utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def collect(command: str | None = None) -> dict[str, object]:
-    """The archive's root attributes (DESIGN section 5), minus ``schema_version``.
+    """The archive's root attributes (docs/design.md, "The run archive"), minus ``schema_version``.
 
     ``command`` is the command line that made the archive (default: ``sys.argv``).
     """

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class SweepData:
         return idx[np.argsort(self.replicate[idx], kind="stable")]
 
     @classmethod
-    def from_results(cls, runs: list[tuple[str, int, dict, object]], config_toml: str = "") -> "SweepData":
+    def from_results(cls, runs: list[tuple[str, int, dict, Any]], config_toml: str = "") -> SweepData:
         """From (key, replicate, swept values, Results) tuples of runs with the same schedule."""
         keys = [key for key, _, _, _ in runs]
         replicate = np.array([rep for _, rep, _, _ in runs], np.int64)

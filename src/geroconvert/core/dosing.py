@@ -1,7 +1,7 @@
 """Rapamycin at the cells: topical cream with a depth profile, and systemic exposure.
 
 Every concentration is in nM at the cell.  Unit conversions use the molar mass of
-rapamycin, 914.2 g/mol (1 ng/mL = 1.094 nM; SCIENCE.md).
+rapamycin, 914.2 g/mol (1 ng/mL = 1.094 nM; docs/science.md).
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from geroconvert.core.kernels.seeding import seed_dish, seed_epidermis
 from geroconvert.core.inputs import kernel_constants, sasp_substeps, step_inputs
 from geroconvert.parameters.models import Environment, Params
 from geroconvert.core.readouts import summarise
+from geroconvert.core.schedule import Schedule
 from geroconvert.core.recorder import SERIES_UNITS, Recorder, Results
 from geroconvert.core.state import CellState
 
@@ -60,8 +61,7 @@ class Simulation:
         self.basal_row = sim.dermis_rows if self.geometry == L.EPIDERMIS else 0
         self.k = kernel_constants(params.cells, self.dt)
         self.environment = params.environment
-        self._schedule = sorted(params.schedule, key=lambda event: event.time_h)
-        self._next_event = 0
+        self._schedule = Schedule(params.schedule)
         self.step_index = 0
         self.events = np.zeros(L.N_EVENTS, np.int64)
         self._events_at_record = self.events.copy()
@@ -78,15 +78,14 @@ class Simulation:
         sim = self.params.simulation
         rows = sim.height + (sim.dermis_rows if self.geometry == L.EPIDERMIS else 0)
         state = CellState.empty(sim.width, rows)
-        arrays = (state.uid, state.kind, state.phase, state.divisions_left, state.mass, state.cycle, state.p21,
-                  state.p16, state.gero, state.gero_threshold, state.age_h, state.arrest_h, state.clone)
+        arrays = state.cell_arrays()
         if self.geometry == L.DISH:
-            state.next_uid = seed_dish(sim.width, rows, sim.initial_density, *arrays, self.k, self.seed)
+            state.next_uid = seed_dish(sim.width, rows, sim.initial_density, arrays, self.k, self.seed)
         else:
             cells = self.params.cells
             rest = cells.rest_mean_h / (cells.rest_mean_h + cells.cycle_h)
             state.next_uid = seed_epidermis(sim.width, rows, self.basal_row, sim.initial_thickness_rows,
-                                            sim.initial_density, cells.stem_fraction, rest, *arrays, self.k,
+                                            sim.initial_density, cells.stem_fraction, rest, arrays, self.k,
                                             self.seed)
         return state
 
@@ -105,10 +104,8 @@ class Simulation:
 
     # ---- one step -------------------------------------------------------------------
     def _apply_schedule(self) -> None:
-        while self._next_event < len(self._schedule) and \
-                self._schedule[self._next_event].time_h <= self.time_h + 1e-9:
-            self.set_environment(**self._schedule[self._next_event].set)
-            self._next_event += 1
+        for changes in self._schedule.due(self.time_h):
+            self.set_environment(**changes)
 
     def step_inputs(self):
         """Step 1 in numbers: (p vector, s6k factor per row, e4bp factor per row)."""
@@ -147,15 +144,12 @@ class Simulation:
         p, s6k, e4bp = self.step_inputs()
         self._diffuse_sasp()
         s = self.state
-        arrests, resumes, conversions = update_cells(
-            self.geometry, s.width, s.rows, s.uid, s.kind, s.phase, s.divisions_left, s.pending, s.mass, s.cycle,
-            s.p21, s.p16, s.gero, s.gero_threshold, s.age_h, s.arrest_h, s.sasp, self.k, p, s6k, e4bp,
-            self.seed, self.step_index)
+        arrays = s.cell_arrays()
+        arrests, resumes, conversions = update_cells(self.geometry, s.width, s.rows, arrays, self.k, p, s6k, e4bp,
+                                                     self.seed, self.step_index)
         before = self.events.copy()
-        s.next_uid = apply_pending(
-            self.geometry, s.width, s.rows, self.basal_row, s.uid, s.kind, s.phase, s.divisions_left, s.pending,
-            s.mass, s.cycle, s.p21, s.p16, s.gero, s.gero_threshold, s.age_h, s.arrest_h, s.clone, self.k,
-            self.seed, self.step_index, s.next_uid, self.events)
+        s.next_uid = apply_pending(self.geometry, s.width, s.rows, self.basal_row, arrays, self.k, self.seed,
+                                   self.step_index, s.next_uid, self.events)
         self.events[L.E_ARRESTS] += arrests
         self.events[L.E_RESUMES] += resumes
         self.events[L.E_CONVERSIONS] += conversions
@@ -168,14 +162,14 @@ class Simulation:
     # ---- a run ------------------------------------------------------------------------
     def tally(self):
         s = self.state
-        return tally(s.kind, s.phase, s.mass, s.p16, s.sasp, self.params.cells.p16_positive)
+        return tally(s.cell_arrays(), self.params.cells.p16_positive)
 
     def _record_now(self) -> None:
         counts, p16pos, sums = self.tally()
         s = self.state
         thickness = counts[L.DIFFERENTIATED].sum() / s.width if self.geometry == L.EPIDERMIS else 0.0
         self.recorder.record(self.time_h, counts, p16pos, sums, s.capacity, thickness,
-                             self.events - self._events_at_record, in_cycle_by_kind(s.kind, s.phase, s.cycle))
+                             self.events - self._events_at_record, in_cycle_by_kind(s.cell_arrays()))
         self._events_at_record = self.events.copy()
 
     def snapshot(self) -> dict[str, np.ndarray]:

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geroconvert.core import dosing
-from geroconvert.core import pharmacology
+from geroconvert.core import dosing, pharmacology
 from geroconvert.core import layout as L
 from geroconvert.parameters.models import CellParams, Environment, Params
 from geroconvert.units import HOURS_PER_YEAR

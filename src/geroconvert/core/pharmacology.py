@@ -1,4 +1,4 @@
-"""Drug action and the environment's mTOR drive (DESIGN 2, "mTOR signalling").
+"""Drug action and the environment's mTOR drive (step 1 of docs/design.md; sources in docs/science.md).
 
     drive = m0 * mitogen * nutrients * hypoxia(oxygen) * gain        (contact: per cell, in the kernel)
     s6k   = drive * (1 - I_rapa_s6k(C_rapa)) * (1 - I_pan(C_pan))

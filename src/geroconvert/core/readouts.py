@@ -10,6 +10,10 @@ import math
 
 import numpy as np
 
+from geroconvert.core import layout as L
+from geroconvert.units import LN2
+
+
 def t50(time_h, rpp, level: float = 0.5) -> float:
     """First time the RPP curve falls to ``level``, by linear interpolation; NaN if it never does."""
     t = np.asarray(time_h, np.float64)
@@ -46,3 +50,59 @@ def censor_time(time_h, rpp) -> float:
     t = np.asarray(time_h, np.float64)
     ok = np.isfinite(np.asarray(rpp, np.float64))
     return float(t[ok][-1]) if ok.any() else math.nan
+
+# ---- readouts of one tally -------------------------------------------------------------------
+# The recorder (every record of a run), GeroModel (every step) and the trial (every visit)
+# read the same numbers from the same tally, here, so they cannot disagree.  Fractions of
+# no cells are 0 (nothing is p16-positive); means over no cells are NaN (undefined).
+
+EPIDERMAL_KINDS = (L.STEM, L.PROGENITOR, L.DIFFERENTIATED)
+BASAL_KINDS = (L.STEM, L.PROGENITOR)
+ALL_KINDS = tuple(range(L.N_KINDS))
+
+TALLY_READOUTS = ("n_cells", "n_cycling", "n_arrested", "n_senescent", "n_stem", "n_stem_senescent",
+                  "p16_positive_fraction", "senescent_fraction", "mean_mass", "mean_p16", "mean_sasp",
+                  "p16_positive_fraction_epidermis", "p16_positive_fraction_dermis")
+
+
+def p16_positive_fraction(counts, p16pos, kinds=ALL_KINDS) -> float:
+    """p16-high cells among the live cells of ``kinds`` (0 when there are none)."""
+    kinds = list(kinds)
+    return float(p16pos[kinds, 1:].sum() / max(counts[kinds, 1:].sum(), 1))
+
+
+def tally_readouts(counts, p16pos, sums, n_sites: int) -> dict[str, float]:
+    """Counts, fractions and means of one tally (``kernels.reduce.tally``'s three arrays)."""
+    from geroconvert.core.kernels.reduce import F_MASS, F_P16, F_SASP
+
+    live = int(counts[:, 1:].sum())
+    n_senescent = int(counts[:, L.SENESCENT].sum())
+    return {
+        "n_cells": live,
+        "n_cycling": int(counts[:, L.CYCLING].sum()),
+        "n_arrested": int(counts[:, L.ARRESTED].sum()),
+        "n_senescent": n_senescent,
+        "n_stem": int(counts[L.STEM, L.CYCLING] + counts[L.STEM, L.ARRESTED]),
+        "n_stem_senescent": int(counts[L.STEM, L.SENESCENT]),
+        "p16_positive_fraction": p16_positive_fraction(counts, p16pos),
+        "senescent_fraction": n_senescent / max(live, 1),
+        "mean_mass": float(sums[F_MASS]) / live if live else math.nan,
+        "mean_p16": float(sums[F_P16]) / live if live else math.nan,
+        "mean_sasp": float(sums[F_SASP]) / n_sites,
+        "p16_positive_fraction_epidermis": p16_positive_fraction(counts, p16pos, EPIDERMAL_KINDS),
+        "p16_positive_fraction_dermis": p16_positive_fraction(counts, p16pos, (L.FIBROBLAST,)),
+    }
+
+
+def basal_in_cycle_fraction(counts, in_cycle) -> float:
+    """Basal cells (stem, progenitor) in the cycle, not resting or arrested (0 when none)."""
+    basal = list(BASAL_KINDS)
+    return float(in_cycle[basal].sum() / max(counts[basal, 1:].sum(), 1))
+
+
+def senescent_half_life_h(hours: float, n_senescent_before: float, n_senescent_now: float, lost: int) -> float:
+    """ln 2 / (senescent cells lost per senescent cell-hour) over an interval (NaN if none lost or none there)."""
+    exposure = 0.5 * (n_senescent_before + n_senescent_now) * hours
+    if lost <= 0 or exposure <= 0:
+        return math.nan
+    return float(LN2 * exposure / lost)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from geroconvert.core import layout as L
+from geroconvert.core.readouts import basal_in_cycle_fraction, senescent_half_life_h, tally_readouts
 
 # name -> units, in the order they are recorded
 SERIES_UNITS = {
@@ -19,8 +20,8 @@ SERIES_UNITS = {
     "n_stem_senescent": "cells",
     "p16_positive_fraction": "fraction of cells",
     "senescent_fraction": "fraction of cells",
-    "mean_mass": "newborn masses",
-    "mean_p16": "0-1",
+    "mean_mass": "newborn masses (NaN when no cell lives)",
+    "mean_p16": "0-1 (NaN when no cell lives)",
     "mean_sasp": "SASP units per site",
     "thickness_rows": "cell layers above the basal row (epidermis)",
     "p16_positive_fraction_epidermis": "fraction of epidermal cells (stem, progenitor, differentiated)",
@@ -63,31 +64,14 @@ class Recorder:
 
     def record(self, time_h: float, counts, p16pos, sums, n_sites: int, thickness_rows: float,
                events_since: np.ndarray, in_cycle: np.ndarray):
-        """One row: counts[kind, phase], p16+ counts[kind, phase], float sums (reduce.F_*)."""
-        from geroconvert.core.kernels.reduce import F_MASS, F_P16, F_SASP
-
+        """One row from a tally: counts[kind, phase], p16+ counts[kind, phase], float sums (reduce.F_*)."""
         row = self.n
         d = self.data
-        live = int(counts[:, 1:].sum())
         d["time_h"][row] = time_h
-        d["n_cells"][row] = live
-        d["n_cycling"][row] = counts[:, L.CYCLING].sum()
-        d["n_arrested"][row] = counts[:, L.ARRESTED].sum()
-        d["n_senescent"][row] = counts[:, L.SENESCENT].sum()
-        d["n_stem"][row] = counts[L.STEM, L.CYCLING] + counts[L.STEM, L.ARRESTED]
-        d["n_stem_senescent"][row] = counts[L.STEM, L.SENESCENT]
-        denominator = max(live, 1)
-        d["p16_positive_fraction"][row] = p16pos[:, 1:].sum() / denominator
-        d["senescent_fraction"][row] = d["n_senescent"][row] / denominator
-        d["mean_mass"][row] = sums[F_MASS] / denominator
-        d["mean_p16"][row] = sums[F_P16] / denominator
-        d["mean_sasp"][row] = sums[F_SASP] / n_sites
+        for name, value in tally_readouts(counts, p16pos, sums, n_sites).items():
+            d[name][row] = value
         d["thickness_rows"][row] = thickness_rows
-        epidermal = [L.STEM, L.PROGENITOR, L.DIFFERENTIATED]
-        d["p16_positive_fraction_epidermis"][row] = p16pos[epidermal, 1:].sum() / max(counts[epidermal, 1:].sum(), 1)
-        d["p16_positive_fraction_dermis"][row] = p16pos[L.FIBROBLAST, 1:].sum() / max(counts[L.FIBROBLAST, 1:].sum(), 1)
-        basal = [L.STEM, L.PROGENITOR]
-        d["basal_in_cycle_fraction"][row] = in_cycle[basal].sum() / max(counts[basal, 1:].sum(), 1)
+        d["basal_in_cycle_fraction"][row] = basal_in_cycle_fraction(counts, in_cycle)
         d["senescent_half_life_h"][row] = self._half_life(time_h, d["n_senescent"][row],
                                                           events_since[L.E_SENESCENT_LOST])
         for k, kind in enumerate(L.KIND_NAMES):
@@ -98,15 +82,12 @@ class Recorder:
         self.n += 1
 
     def _half_life(self, time_h: float, n_senescent: float, lost: int) -> float:
-        """Senescent-cell half-life over the last interval (NaN if none lost or none there)."""
+        """Senescent-cell half-life since the previous record (NaN at the first record)."""
         if self.n == 0:
             return float("nan")
         previous = self.n - 1
-        hours = time_h - self.data["time_h"][previous]
-        exposure = 0.5 * (self.data["n_senescent"][previous] + n_senescent) * hours
-        if lost <= 0 or exposure <= 0:
-            return float("nan")
-        return float(np.log(2.0) * exposure / lost)
+        return senescent_half_life_h(time_h - self.data["time_h"][previous], self.data["n_senescent"][previous],
+                                     n_senescent, lost)
 
     def series(self) -> dict[str, np.ndarray]:
         return {name: values[: self.n].copy() for name, values in self.data.items()}

@@ -14,7 +14,7 @@ steps in about a millisecond.  Cells are read through light views (:meth:`GeroMo
 :meth:`GeroModel.lattice`, :meth:`GeroModel.cells`).  The plain-Mesa implementation of the
 same rules, one agent per cell, is :mod:`geroconvert.oracle.mesa_agents`.
 
-Randomness (Mesa 3 semantics, DESIGN 3): pass ``seed=`` (an integer; it *is* the engine's
+Randomness (Mesa 3 semantics; random streams: docs/design.md): pass ``seed=`` (an integer; it *is* the engine's
 counter-based seed, so ``GeroModel(params=p, seed=s)`` and ``Simulation(p, seed=s)`` give
 the same cells) or ``rng=`` (a NumPy Generator or seed-like, from which the engine seed is
 drawn once); with neither, the config's ``simulation.seed`` is used, so a config run is
@@ -30,15 +30,15 @@ from __future__ import annotations
 
 import math
 import types
-from dataclasses import dataclass
 from pathlib import Path
 
 import mesa
 import numpy as np
 
-from geroconvert.core.engine import Simulation
 from geroconvert.core import layout as L
-from geroconvert.core.kernels.reduce import F_MASS, F_P16, F_SASP
+from geroconvert.core.engine import Simulation
+from geroconvert.core.readouts import tally_readouts
+from geroconvert.core.schedule import Schedule, TimedChange
 from geroconvert.parameters.models import ENVIRONMENT_KEYS, Environment, Params
 
 MAX_SEED = 2**63 - 1
@@ -65,14 +65,7 @@ REPORTERS = {
 }
 
 
-@dataclass(frozen=True, order=True)
-class ScenarioEvent:
-    """At ``time_h``, set environment values (``changes`` is a tuple of (key, value))."""
-
-    time_h: float
-    order: int
-    changes: tuple[tuple[str, float], ...]
-
+ScenarioEvent = TimedChange  # a scenario event: at ``time_h``, set ``changes`` ((key, value) pairs)
 
 def engine_seed_from(value) -> int:
     """An engine seed (0 .. 2**63-1) from a Mesa ``seed`` value; refuses what is not an integer."""
@@ -151,8 +144,7 @@ class GeroModel(mesa.Model):
         self.rpp_every_h = float(rpp_every_h)
         self.rpp_rows: list[tuple[float, float, int, int]] = []
         self._rpp_now = math.nan
-        self._events: list[ScenarioEvent] = []
-        self._next_event = 0
+        self._scenario = Schedule()
         for time_h, changes in events:
             self.schedule(time_h, **changes)
         self._readout_step = -1
@@ -194,10 +186,7 @@ class GeroModel(mesa.Model):
         Environment(**changes)  # range checks now, not when the event fires
         if time_h < self.time_h - 1e-9:
             raise ValueError(f"event at {time_h} h is in the past (now {self.time_h} h)")
-        event = ScenarioEvent(time_h, len(self._events), tuple(sorted(changes.items())))
-        pending = sorted(self._events[self._next_event:] + [event])
-        self._events = self._events[:self._next_event] + pending
-        return event
+        return self._scenario.add(time_h, changes)
 
     def inducer(self, on: bool, at_h: float | None = None) -> None:
         """Inducer (IPTG-like) on or off, now or at ``at_h`` hours."""
@@ -223,12 +212,11 @@ class GeroModel(mesa.Model):
     @property
     def events(self) -> tuple[ScenarioEvent, ...]:
         """Scenario events still to come."""
-        return tuple(self._events[self._next_event:])
+        return self._scenario.pending()
 
     def _apply_events(self) -> None:
-        while self._next_event < len(self._events) and self._events[self._next_event].time_h <= self.time_h + 1e-9:
-            self.sim.set_environment(**dict(self._events[self._next_event].changes))
-            self._next_event += 1
+        for changes in self._scenario.due(self.time_h):
+            self.sim.set_environment(**changes)
 
     # ---- stepping -----------------------------------------------------------------------
     def step(self) -> None:
@@ -274,21 +262,9 @@ class GeroModel(mesa.Model):
 
     def _compute_readout(self) -> dict[str, float]:
         counts, p16pos, sums = self.sim.tally()
-        live = int(counts[:, 1:].sum())
-        denominator = max(live, 1)
-        out = {
-            "time_h": self.time_h,
-            "n_cells": live,
-            "n_cycling": int(counts[:, L.CYCLING].sum()),
-            "n_arrested": int(counts[:, L.ARRESTED].sum()),
-            "n_senescent": int(counts[:, L.SENESCENT].sum()),
-            "p16_positive_fraction": float(p16pos[:, 1:].sum()) / denominator,
-            "mean_mass": float(sums[F_MASS]) / denominator if live else math.nan,
-            "mean_p16": float(sums[F_P16]) / denominator if live else math.nan,
-            "mean_sasp": float(sums[F_SASP]) / self.sim.state.capacity,
-            "rpp": self._rpp_now,
-        }
-        out["senescent_fraction"] = out["n_senescent"] / denominator
+        numbers = tally_readouts(counts, p16pos, sums, self.sim.state.capacity)
+        out = {"time_h": self.time_h, **{name: numbers[name] for name in REPORTERS if name in numbers},
+               "rpp": self._rpp_now}
         for key in ENVIRONMENT_KEYS:
             out[f"env_{key}"] = float(getattr(self.environment, key))
         self.kind_phase_counts = counts

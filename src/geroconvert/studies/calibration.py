@@ -2,7 +2,7 @@
 
     python -m geroconvert.studies.calibration [--replicates 4] [--json out.json]
 
-Targets (``shared/reference/SCIENCE.md``):
+Targets (their sources are entries of ``docs/science.md``):
 
 * control t50 = 60 h: RPP is kept for ~2 days and mostly lost by day 3 of inducer
   (Leontieva & Blagosklonny 2013), so the 50% point lies between 48 and 72 h; 60 h is
@@ -27,9 +27,9 @@ import math
 
 import numpy as np
 
-from geroconvert.parameters import paramsets
 from geroconvert.analysis.stats import t50
 from geroconvert.core.engine import Simulation
+from geroconvert.parameters import calibrated, paramsets
 from geroconvert.parameters.models import Params
 
 TARGET_T50_H = 60.0
@@ -109,12 +109,18 @@ def main(argv=None) -> int:
     parser.add_argument("--replicates", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", help="write the fitted values and the achieved numbers here")
+    parser.add_argument("--write", action="store_true",
+                        help="make the fitted values the package's calibrated constants (parameters/calibrated.json)")
     args = parser.parse_args(argv)
     result = calibrate(args.replicates, args.rounds)
     print("fitted:", json.dumps({k: round(v, 5) for k, v in result["fitted"].items()}))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(result, handle, indent=2)
+    if args.write:
+        fit = {"command": f"geroconvert calibrate --replicates {args.replicates} --rounds {args.rounds}",
+               "seeds": result["seeds"], "targets": result["targets"], "achieved": result["achieved"]}
+        print(f"wrote {calibrated.write(result['fitted'], fit)}")
     return 0
 
 

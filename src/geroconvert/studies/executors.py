@@ -24,7 +24,7 @@ def run_task(mapping: dict, overrides: dict, seed: int, threads: int = 1):
 
     from geroconvert.core.engine import Simulation
 
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     trial = copy.deepcopy(mapping)
     for path, value in overrides.items():
         set_path(trial, path, value)
@@ -57,8 +57,8 @@ def in_processes(task, jobs, workers):
         futures = {pool.submit(task, *args): label for label, args in jobs}
         try:
             for future in as_completed(futures):
-                error = future.exception()
-                yield futures[future], (error if error is not None else future.result())
+                failure = future.exception()
+                yield futures[future], (failure if failure is not None else future.result())
         finally:
             for future in futures:
                 future.cancel()

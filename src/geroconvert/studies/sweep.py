@@ -27,14 +27,15 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from geroconvert.config import ConfigError, build, config_from_mapping, dumps_toml, set_path
 from geroconvert.archive.sweepdata import load_sweep  # noqa: F401 - also offered here, beside run_sweep
+from geroconvert.config import ConfigError, build, config_from_mapping, dumps_toml, set_path
 from geroconvert.studies.executors import on_dask, on_local
 
 SWEEP_KEYS = ("replicates", "seed", "grid", "zip")
@@ -83,12 +84,12 @@ def _axis_values(path: str, spec: Any, where: str) -> list:
             if kind == "logspace":
                 if lo <= 0 or hi <= 0:
                     raise ConfigError(f"{where}.{path}.logspace: bounds must be > 0; use zero = true to add 0")
-                values = np.geomspace(lo, hi, n)
+                grid = np.geomspace(lo, hi, n)
             else:
-                values = np.linspace(lo, hi, n)
-        if not np.all(np.isfinite(values)):
+                grid = np.linspace(lo, hi, n)
+        if not np.all(np.isfinite(grid)):
             raise ConfigError(f"{where}.{path}.{kind}: [{lo:g}, {hi:g}] overflows; use bounds within +-1e300")
-        values = [float(f"{v:.6g}") for v in values]  # readable keys and archive values
+        values = [float(f"{v:.6g}") for v in grid]  # readable keys and archive values
         return ([0.0] if spec.get("zero") else []) + values
     raise ConfigError(f"{where}.{path}: give a list of values or {{logspace = [lo, hi, n], zero = true}}")
 

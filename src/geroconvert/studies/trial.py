@@ -21,14 +21,14 @@ Analysis: the paired difference (treated - placebo) at the last visit with its 9
 interval and paired t-test p-value, the cohort size for 80% power, and a before/after
 comparison on the treated hand that says whether rapamycin *reversed* ageing (p16+
 fell below its own baseline) or *slowed* it (the treated hand only rose less than the
-placebo hand), the question raised by the commentary.
+placebo hand), the question raised by Blagosklonny 2019 (docs/science.md).
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -51,7 +51,7 @@ class TrialSpec:
     start_age_years: float = 20.0
 
     @classmethod
-    def from_table(cls, table: dict | None) -> "TrialSpec":
+    def from_table(cls, table: dict | None) -> TrialSpec:
         table = dict(table or {})
         for key in table:
             if key not in TRIAL_KEYS:
@@ -117,7 +117,7 @@ def run_subject(mapping: dict, spec_table: dict, subject: int) -> dict:
         # both hands: the same aged skin and the same random numbers (a new seed, so the
         # trial does not replay the draws of the subject's first months)
         hand = Simulation(params, seed=derive_seed(seed, 1), state=life.state.copy(), record=False)
-        values = {m: [] for m in MEASURES}
+        values: dict[str, list[float]] = {m: [] for m in MEASURES}
         for start, end in zip([0.0] + visits_h[:-1], visits_h):
             if end > start:
                 hand.run(hours=end - start)
@@ -130,14 +130,13 @@ def run_subject(mapping: dict, spec_table: dict, subject: int) -> dict:
 
 
 def visit_measures(counts, p16pos) -> dict[str, float]:
+    """The trial's measures at one visit: p16-high fractions of all cells, epidermis, dermis."""
     from geroconvert.core import layout as L
+    from geroconvert.core.readouts import EPIDERMAL_KINDS, p16_positive_fraction
 
-    def fraction(kinds):
-        return float(p16pos[kinds, 1:].sum() / max(counts[kinds, 1:].sum(), 1))
-
-    return {"p16_positive_fraction": fraction(list(range(L.N_KINDS))),
-            "p16_positive_fraction_epidermis": fraction([L.STEM, L.PROGENITOR, L.DIFFERENTIATED]),
-            "p16_positive_fraction_dermis": fraction([L.FIBROBLAST])}
+    return {"p16_positive_fraction": p16_positive_fraction(counts, p16pos),
+            "p16_positive_fraction_epidermis": p16_positive_fraction(counts, p16pos, EPIDERMAL_KINDS),
+            "p16_positive_fraction_dermis": p16_positive_fraction(counts, p16pos, (L.FIBROBLAST,))}
 
 
 @dataclass
@@ -149,7 +148,7 @@ class PairedResult:
     n: int
 
     @classmethod
-    def of(cls, differences) -> "PairedResult":
+    def of(cls, differences) -> PairedResult:
         from scipy import stats
 
         d = np.asarray(differences, np.float64)
@@ -186,9 +185,9 @@ class TrialResult:
     visits_months: np.ndarray
     treated: np.ndarray          # [subject, visit]
     placebo: np.ndarray
-    final_difference: PairedResult = field(default=None)
-    treated_change: PairedResult = field(default=None)
-    placebo_change: PairedResult = field(default=None)
+    final_difference: PairedResult  # treated - placebo at the last visit
+    treated_change: PairedResult    # treated hand, last visit - first
+    placebo_change: PairedResult    # placebo hand, last visit - first
     n_for_80_power: float = math.nan
     verdict: str = ""
 
@@ -217,10 +216,10 @@ def analyse(spec: TrialSpec, subjects: list[dict], measure: str = "p16_positive_
     subjects = sorted(subjects, key=lambda s: s["subject"])
     treated = np.array([s[f"treated_{measure}"] for s in subjects])
     placebo = np.array([s[f"placebo_{measure}"] for s in subjects])
-    result = TrialResult(spec, subjects, measure, np.array(spec.visits_months), treated, placebo)
-    result.final_difference = PairedResult.of(treated[:, -1] - placebo[:, -1])
-    result.treated_change = PairedResult.of(treated[:, -1] - treated[:, 0])
-    result.placebo_change = PairedResult.of(placebo[:, -1] - placebo[:, 0])
+    result = TrialResult(spec, subjects, measure, np.array(spec.visits_months), treated, placebo,
+                         final_difference=PairedResult.of(treated[:, -1] - placebo[:, -1]),
+                         treated_change=PairedResult.of(treated[:, -1] - treated[:, 0]),
+                         placebo_change=PairedResult.of(placebo[:, -1] - placebo[:, 0]))
     result.n_for_80_power = subjects_for_power(result.final_difference.mean, result.final_difference.sd)
     result.verdict = verdict(result)
     return result

@@ -135,7 +135,7 @@ def _rapamycin_cases(response) -> list[Case]:
                       tuple(hill.smax_ci), 1.0, 4.0, hill.converged and in_band(hill.smax, 1.0, 4.0),
                       "prediction" + ("" if hill.converged else f"; fit: {hill.message}")))
     cases.append(Case("rapamycin EC50 of the slowdown (nM)", "S6K IC50 ~0.1-1 nM",
-                      "several (summary)", hill.ec50_nM, tuple(hill.ec50_ci), 0.01, 10.0,
+                      "commonly quoted, no single source (summary)", hill.ec50_nM, tuple(hill.ec50_ci), 0.01, 10.0,
                       hill.converged and in_band(hill.ec50_nM, 0.01, 10.0), "prediction"))
     return cases
 
@@ -155,9 +155,9 @@ def _pan_mtor_case(pan, rapamycin_response) -> Case:
 
 def _condition_cases(conditions: SweepData) -> list[Case]:
     points = conditions.grid_points()  # in zip order: control, hypoxia, serum starvation, dense
-    names = ("control", ("hypoxia (1% O2)", "Leontieva et al. 2012, PNAS 109:13314"),
+    names: tuple[tuple[str, str], ...] = (("control", ""), ("hypoxia (1% O2)", "Leontieva et al. 2012, PNAS 109:13314"),
              ("serum starvation", "Leontieva & Blagosklonny 2010, Aging 2"),
-             ("contact inhibition (confluent)", "Leontieva, Demidenko & Blagosklonny 2014, PNAS 111:8832"))
+             ("contact inhibition (confluent)", "Leontieva et al. 2014, PNAS 111:8832"))
     t50 = np.array([[analysis.t50(conditions.rpp_time_h, conditions.rpp[r]) for r in conditions.runs_at(p)]
                     for p in points])
     last = conditions.rpp_time_h[-1]

@@ -8,12 +8,11 @@ fraction, transit); the ageing, stem-exhaustion and trial cases are predictions 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
-from geroconvert.studies.validation import Case, in_band
 from geroconvert.resources import configs_folder
+from geroconvert.studies.validation import Case, in_band
 from geroconvert.units import HOURS_PER_YEAR
 
 CONFIGS = configs_folder()  # the packaged configs (a wheel has them too)
@@ -85,7 +84,7 @@ def homeostasis_cases(ts) -> list[Case]:
     year2 = ts["thickness_rows"][(ts["time_h"] >= HOURS_PER_YEAR) & (ts["time_h"] < 2 * HOURS_PER_YEAR)].mean()
     year3 = ts["thickness_rows"][ts["time_h"] >= 2 * HOURS_PER_YEAR].mean()
     drift = float(abs(year3 - year2) / year2)
-    weinstein = "Weinstein, McCullough & Ross 1984"
+    weinstein = "Weinstein et al. 1984"
     return [
         Case("epidermis: fraction of basal cells cycling", "~60%", weinstein, growth, (math.nan, math.nan),
              0.5, 0.7, in_band(growth, 0.5, 0.7), "prediction of the tuned stem fraction"),
@@ -93,7 +92,7 @@ def homeostasis_cases(ts) -> list[Case]:
              250.0, 375.0, in_band(cycle_h, 250.0, 375.0), "input 311 h, measured from divisions"),
         Case("epidermis: basal layer to shedding (days)", "~14 days", "BioNumbers 111965 (summary)", transit_d,
              (math.nan, math.nan), 10.0, 16.0, in_band(transit_d, 10.0, 16.0), "stock / shedding rate"),
-        Case("epidermis: thickness drift, year 2 to 3", "stable in homeostasis", "DESIGN (homeostasis)", drift,
+        Case("epidermis: thickness drift, year 2 to 3", "stable in homeostasis", "model requirement", drift,
              (math.nan, math.nan), 0.0, 0.15, in_band(drift, 0.0, 0.15),
              f"{year3:.2f} suprabasal cells per column (real skin: ~10 layers; see README)"),
     ]

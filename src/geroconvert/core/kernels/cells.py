@@ -20,6 +20,8 @@ from numba import njit, prange, uintp
 
 from geroconvert.core.kernels.rng import draw, normal_from_keys, stream_key
 from geroconvert.core.layout import ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, DIVIDE, EMPTY, FIBROBLAST, K_CONTACT_MAX, K_CYCLE_H, K_DAMAGE_P16, K_DAMAGE_P21, K_DEATH_P, K_DIVISION_MASS, K_DT, K_FIBROBLAST_CYCLE_H, K_GERO_RATE, K_HYPERTROPHY_RATE, K_INDUCER_P16, K_INDUCER_P21, K_MASS_MAX, K_P16_RELAX, K_P16_RISE_AGE, K_P16_RISE_ARRESTED, K_P16_RISE_SENESCENT, K_P16_THRESHOLD, K_P21_RELAX, K_P21_THRESHOLD, K_REST_MEAN_H, K_SASP_P21, K_SASP_SECRETION, K_SENESCENT_DEATH_P, K_STEM_CYCLE_FACTOR, K_STEM_MTOR, K_THR_MEDIAN, K_THR_SIGMA, K_TRANSIT_H, K_W_GERO, K_W_GROW, N_KINDS, NONE, P_CLEAR_P, P_DAMAGE_P, P_DRIVE, P_INDUCER, PROGENITOR, S_EVENTS, S_THRESHOLD_A, S_THRESHOLD_B, SENESCENT, SHED, STEM
+from geroconvert.core.state import (C_AGE_H, C_ARREST_H, C_CYCLE, C_DIVISIONS_LEFT, C_GERO, C_GERO_THRESHOLD, C_KIND,
+                                    C_MASS, C_P16, C_P21, C_PENDING, C_PHASE, C_SASP, C_UID)
 from geroconvert.units import LN2
 
 
@@ -159,7 +161,9 @@ _CONVERTED = 3
 @njit(inline="always", cache=True, error_model="numpy")
 def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero,
                gero_threshold, age_h, arrest_h, sasp, k, p, table, slot, event_key, uid, inducer21, target16):
-    """Steps 2-7 for the cell at site ``i``; returns what happened (for the counters)."""
+    """Steps 2-7 for the cell at site ``i``; returns what happened (for the counters).
+
+    The cell arrays come one by one, by keyword (see :func:`update_cells`)."""
     # an unsigned index: numba then skips the negative-index wraparound on every access,
     # which also frees the registers that held each array's length
     ui = uintp(i)
@@ -264,16 +268,22 @@ def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pendi
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def update_cells(geometry, width, rows,
-                 uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero, gero_threshold,
-                 age_h, arrest_h, sasp,
-                 k, p, s6k_row, e4bp_row, seed, step):
+def update_cells(geometry, width, rows, arrays, k, p, s6k_row, e4bp_row, seed, step):
     """Steps 2-7 of the step order for every cell; returns (arrests, resumes, conversions).
+
+    ``arrays``: every cell array, in ``state.CELL_FIELDS`` order (``CellState.cell_arrays()``).
 
     Rows run in parallel; the random keys of the step are hashed once, outside the loop.
     Small lattices run it on one thread (engine.Simulation): numba's parallel lowering
     also makes this loop ~3x faster on one thread than a plain serial compile (measured).
     """
+    # Each array is taken out of the tuple here, once: taken out per cell (inside update_one)
+    # each one is reference-counted in the loop, which made this kernel ~3x slower.
+    uid, kind, phase = arrays[C_UID], arrays[C_KIND], arrays[C_PHASE]
+    divisions_left, pending, mass = arrays[C_DIVISIONS_LEFT], arrays[C_PENDING], arrays[C_MASS]
+    cycle, p21, p16 = arrays[C_CYCLE], arrays[C_P21], arrays[C_P16]
+    gero, gero_threshold, age_h = arrays[C_GERO], arrays[C_GERO_THRESHOLD], arrays[C_AGE_H]
+    arrest_h, sasp = arrays[C_ARREST_H], arrays[C_SASP]
     event_key = stream_key(seed, S_EVENTS, step)
     slot_of_row, table = drive_table(k, p, s6k_row, e4bp_row)
     inducer21 = p[P_INDUCER] * k[K_INDUCER_P21]  # the step's constant parts of the p21 and p16 targets
@@ -286,9 +296,12 @@ def update_cells(geometry, width, rows,
         for i in range(row * width, (row + 1) * width):
             if phase[uintp(i)] == EMPTY:
                 continue
-            report = update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pending, mass, cycle,
-                                p21, p16, gero, gero_threshold, age_h, arrest_h, sasp, k, p, table, slot,
-                                event_key, uid, inducer21, target16)
+            # by keyword, so no array can land in another's place (p21 and p16, say)
+            report = update_one(i, row, geometry, width, rows, k=k, p=p, table=table, slot=slot, event_key=event_key,
+                                inducer21=inducer21, target16=target16, uid=uid, kind=kind, phase=phase,
+                                divisions_left=divisions_left, pending=pending, mass=mass, cycle=cycle, p21=p21,
+                                p16=p16, gero=gero, gero_threshold=gero_threshold, age_h=age_h, arrest_h=arrest_h,
+                                sasp=sasp)
             if report == _ARRESTED:
                 n_arrests += 1
             elif report == _RESUMED:

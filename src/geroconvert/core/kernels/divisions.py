@@ -14,27 +14,41 @@ from numba import njit
 from geroconvert.core.kernels.rng import draw, stream_key
 from geroconvert.core.kernels.cells import threshold_from_keys
 from geroconvert.core.layout import ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, E_BIRTHS, E_CLEARANCES, E_DEATHS, E_DIFFERENTIATIONS, E_DIVISIONS, E_SENESCENT_LOST, E_SHED, EMPTY, FIBROBLAST, K_DAMAGE_P16, K_DAMAGE_P21, K_DAMAGE_PER_DIVISION, K_PROG_DIV_MAX, K_PROG_DIV_MIN, K_REST_MEAN_H, K_STEM_RENEW_GAP, K_STEM_SYMMETRIC_LOSS, NONE, PROGENITOR, S_DIRECTION, S_DIVISIONS, S_FATE, S_RENEW, S_REPLICATION, S_REST, S_THRESHOLD_A, S_THRESHOLD_B, SENESCENT, SHED, STEM
+from geroconvert.core.state import (C_AGE_H, C_ARREST_H, C_CLONE, C_CYCLE, C_DIVISIONS_LEFT, C_GERO, C_GERO_THRESHOLD,
+                                    C_KIND, C_MASS, C_P16, C_P21, C_PENDING, C_PHASE, C_UID)
 
 
 @njit(inline="always", cache=True)
-def move_cell(src, dst, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero, gero_threshold,
-              age_h, arrest_h, clone):
-    uid[dst] = uid[src]
-    kind[dst] = kind[src]
-    phase[dst] = phase[src]
-    divisions_left[dst] = divisions_left[src]
-    pending[dst] = pending[src]
-    mass[dst] = mass[src]
-    cycle[dst] = cycle[src]
-    p21[dst] = p21[src]
-    p16[dst] = p16[src]
-    gero[dst] = gero[src]
-    gero_threshold[dst] = gero_threshold[src]
-    age_h[dst] = age_h[src]
-    arrest_h[dst] = arrest_h[src]
-    clone[dst] = clone[src]
-    phase[src] = EMPTY
-    pending[src] = NONE
+def shift_up(col, first_row, top, width, arrays):
+    """Move the cells in rows first_row .. top - 1 of column ``col`` (with their pending
+    actions) up one row, into row ``top``, which must be free; the site (first_row, col)
+    becomes free.  The site's SASP stays.
+    """
+    if top == first_row:
+        return
+    for r in range(top, first_row, -1):
+        dst = r * width + col
+        src = dst - width
+        # Every array in state.MOVING_FIELDS, written out: numba's literal_unroll over the
+        # tuple made each push 130 ns slower (the epidermis 5%; benchmarks/kernel_arguments.py).
+        # tests/test_state.py fails if an array FIELDS marks as moving is left out here.
+        arrays[C_UID][dst] = arrays[C_UID][src]
+        arrays[C_KIND][dst] = arrays[C_KIND][src]
+        arrays[C_PHASE][dst] = arrays[C_PHASE][src]
+        arrays[C_DIVISIONS_LEFT][dst] = arrays[C_DIVISIONS_LEFT][src]
+        arrays[C_PENDING][dst] = arrays[C_PENDING][src]
+        arrays[C_MASS][dst] = arrays[C_MASS][src]
+        arrays[C_CYCLE][dst] = arrays[C_CYCLE][src]
+        arrays[C_P21][dst] = arrays[C_P21][src]
+        arrays[C_P16][dst] = arrays[C_P16][src]
+        arrays[C_GERO][dst] = arrays[C_GERO][src]
+        arrays[C_GERO_THRESHOLD][dst] = arrays[C_GERO_THRESHOLD][src]
+        arrays[C_AGE_H][dst] = arrays[C_AGE_H][src]
+        arrays[C_ARREST_H][dst] = arrays[C_ARREST_H][src]
+        arrays[C_CLONE][dst] = arrays[C_CLONE][src]
+    freed = first_row * width + col
+    arrays[C_PHASE][freed] = EMPTY
+    arrays[C_PENDING][freed] = NONE
 
 
 @njit(inline="always", cache=True)
@@ -44,13 +58,13 @@ def count_removal(phase_of_cell, events):
 
 
 @njit(cache=True)
-def push_column(col, first_row, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero,
-                gero_threshold, age_h, arrest_h, clone, events):
+def push_column(col, first_row, width, rows, arrays, events):
     """Free the site (first_row, col) by shifting the stack above it up by one.
 
     The stack moves up to the first empty site; if the column is full the top cell is
     shed.  Returns the freed site index.
     """
+    phase = arrays[C_PHASE]
     top = first_row
     while top < rows and phase[top * width + col] != EMPTY:
         top += 1
@@ -60,10 +74,8 @@ def push_column(col, first_row, width, rows, uid, kind, phase, divisions_left, p
         count_removal(phase[shed_site], events)
         events[E_SHED] += 1
         phase[shed_site] = EMPTY
-        pending[shed_site] = NONE
-    for r in range(top, first_row, -1):
-        move_cell((r - 1) * width + col, r * width + col, uid, kind, phase, divisions_left, pending, mass, cycle,
-                  p21, p16, gero, gero_threshold, age_h, arrest_h, clone)
+        arrays[C_PENDING][shed_site] = NONE
+    shift_up(col, first_row, top, width, arrays)
     return first_row * width + col
 
 
@@ -120,21 +132,18 @@ def exhausted_neighbour(i, row, width, kind, phase, divisions_left, u):
 
 
 @njit(cache=True)
-def delaminate(j, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero,
-               gero_threshold, age_h, arrest_h, clone, events):
+def delaminate(j, width, rows, arrays, events):
     """An exhausted progenitor leaves the basal row for the suprabasal site above it
     (pushing that column up) and differentiates; its basal site is left free."""
     row = j // width
     col = j - row * width
-    kind[j] = DIFFERENTIATED
-    phase[j] = ARRESTED
-    arrest_h[j] = 0.0
-    cycle[j] = 0.0
+    arrays[C_KIND][j] = DIFFERENTIATED
+    arrays[C_PHASE][j] = ARRESTED
+    arrays[C_ARREST_H][j] = 0.0
+    arrays[C_CYCLE][j] = 0.0
     events[E_DIFFERENTIATIONS] += 1
-    up = push_column(col, row + 1, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle,
-                     p21, p16, gero, gero_threshold, age_h, arrest_h, clone, events)
-    move_cell(j, up, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero,
-              gero_threshold, age_h, arrest_h, clone)
+    push_column(col, row + 1, width, rows, arrays, events)
+    shift_up(col, row, row + 1, width, arrays)
 
 
 @njit(inline="always", cache=True)
@@ -153,11 +162,16 @@ def newborn_cycle(k, key_rest, cell):
 
 
 @njit(cache=True)
-def apply_pending(geometry, width, rows, basal_row,
-                  uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero, gero_threshold,
-                  age_h, arrest_h, clone,
-                  k, seed, step, next_uid, events):
-    """Carry out every pending action in site order; returns the next free uid."""
+def apply_pending(geometry, width, rows, basal_row, arrays, k, seed, step, next_uid, events):
+    """Carry out every pending action in site order; returns the next free uid.
+
+    ``arrays``: every cell array, in ``state.CELL_FIELDS`` order (``CellState.cell_arrays()``).
+    """
+    uid, kind, phase = arrays[C_UID], arrays[C_KIND], arrays[C_PHASE]
+    divisions_left, pending, mass = arrays[C_DIVISIONS_LEFT], arrays[C_PENDING], arrays[C_MASS]
+    cycle, p21, p16 = arrays[C_CYCLE], arrays[C_P21], arrays[C_P16]
+    gero, gero_threshold, age_h = arrays[C_GERO], arrays[C_GERO_THRESHOLD], arrays[C_AGE_H]
+    arrest_h, clone = arrays[C_ARREST_H], arrays[C_CLONE]
     # the stream keys of this step (and the run's threshold keys), hashed once
     key_direction = stream_key(seed, S_DIRECTION, step)
     key_fate = stream_key(seed, S_FATE, step)
@@ -212,8 +226,7 @@ def apply_pending(geometry, width, rows, basal_row,
                 if dst < 0:
                     dst = exhausted_neighbour(i, row, width, kind, phase, divisions_left, draw_direction)
                     if dst >= 0:
-                        delaminate(dst, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle, p21, p16,
-                                   gero, gero_threshold, age_h, arrest_h, clone, events)
+                        delaminate(dst, width, rows, arrays, events)
                 fate = draw(key_fate, mother)
                 if kd == STEM and fate < k[K_STEM_SYMMETRIC_LOSS]:
                     kind[i] = PROGENITOR
@@ -227,8 +240,7 @@ def apply_pending(geometry, width, rows, basal_row,
                     else:
                         daughter_kind = PROGENITOR
                 else:
-                    dst = push_column(col, row + 1, width, rows, uid, kind, phase, divisions_left, pending, mass, cycle,
-                                      p21, p16, gero, gero_threshold, age_h, arrest_h, clone, events)
+                    dst = push_column(col, row + 1, width, rows, arrays, events)
                     daughter_kind = DIFFERENTIATED
                     daughter_phase = ARRESTED
             if dst < 0:

@@ -4,6 +4,7 @@ import numpy as np
 from numba import njit, prange
 
 from geroconvert.core.layout import CYCLING, EMPTY, N_KINDS, N_PHASES
+from geroconvert.core.state import C_CYCLE, C_KIND, C_MASS, C_P16, C_PHASE, C_SASP
 
 N_CHUNKS = 64
 # float sums per chunk
@@ -14,11 +15,13 @@ N_F = 3
 
 
 @njit(parallel=True, cache=True)
-def tally(kind, phase, mass, p16, sasp, p16_positive):
-    """Counts per kind x phase, p16+ counts per kind x phase, and float sums.
+def tally(arrays, p16_positive):
+    """Counts per kind x phase, p16+ counts per kind x phase, and float sums
+    (``arrays``: every cell array, in ``state.CELL_FIELDS`` order).
 
     Returns (counts[N_KINDS, N_PHASES], p16pos[N_KINDS, N_PHASES], sums[N_F]).
     """
+    kind, phase, mass, p16, sasp = arrays[C_KIND], arrays[C_PHASE], arrays[C_MASS], arrays[C_P16], arrays[C_SASP]
     n = phase.size
     counts = np.zeros((N_CHUNKS, N_KINDS, N_PHASES), np.int64)
     p16pos = np.zeros((N_CHUNKS, N_KINDS, N_PHASES), np.int64)
@@ -45,9 +48,10 @@ def tally(kind, phase, mass, p16, sasp, p16_positive):
 
 
 @njit(parallel=True, cache=True)
-def in_cycle_by_kind(kind, phase, cycle):
+def in_cycle_by_kind(arrays):
     """Cells progressing through the cycle, per kind: CYCLING, past any G0 rest and not
     waiting at its end (contact-inhibited, or an exhausted progenitor)."""
+    kind, phase, cycle = arrays[C_KIND], arrays[C_PHASE], arrays[C_CYCLE]
     n = phase.size
     counts = np.zeros((N_CHUNKS, N_KINDS), np.int64)
     for c in prange(N_CHUNKS):

@@ -5,7 +5,7 @@
     geroconvert report OUT.h5 -o DIR
     geroconvert validate [--quick] [--json FILE] [--workers N]
     geroconvert trial CONFIG -o DIR [--workers N] [--set ...]
-    geroconvert calibrate [--replicates N] [--json FILE]
+    geroconvert calibrate [--replicates N] [--json FILE] [--write]
     geroconvert demo [--port P] [--host 127.0.0.1]
 
 Errors follow ``cli``: one line, exit code 2, nothing on disk lost.
@@ -17,9 +17,20 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 from geroconvert.errors import UsageError
-from geroconvert.interfaces.cli.common import EXIT_FAILURE, EXIT_OK, PROG, add_set_option, load, positive_int, quiet_openmp, warn
+from geroconvert.interfaces.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    PROG,
+    add_set_option,
+    load,
+    positive_int,
+    quiet_openmp,
+    warn,
+)
 
 
 def add_commands(commands) -> None:
@@ -68,6 +79,8 @@ def add_commands(commands) -> None:
                                                 "HT-p21 targets (see geroconvert.studies.calibration).")
     calibrate.add_argument("--replicates", type=positive_int, default=4)
     calibrate.add_argument("--json", metavar="FILE")
+    calibrate.add_argument("--write", action="store_true",
+                           help="make the fit the package's calibrated constants (parameters/calibrated.json)")
     calibrate.set_defaults(func=cmd_calibrate)
 
     demo = commands.add_parser("demo", help="serve the live web view for teaching",
@@ -83,7 +96,7 @@ class SweepProgress:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled and sys.stderr.isatty()
-        self.bar = None
+        self.bar: Any = None  # a tqdm bar once shown
 
     def __call__(self, done: int, failed: int, left: int, total: int) -> None:
         if not self.enabled:
@@ -143,7 +156,7 @@ def cmd_report(args) -> int:
     print(f"wrote {len(files)} files to {args.output}")
     summary = [f for f in files if str(f).endswith("summary.txt")]
     if summary:
-        print(open(summary[0], encoding="utf-8").read(), end="")
+        print(Path(summary[0]).read_text(encoding="utf-8"), end="")
     return EXIT_OK
 
 
@@ -184,7 +197,6 @@ def cmd_validate(args) -> int:
 
 
 def cmd_trial(args) -> int:
-    from pathlib import Path
 
     from geroconvert.studies.trial import MEASURES, analyse, plot, run_trial
 
@@ -219,14 +231,23 @@ def cmd_calibrate(args) -> int:
     from geroconvert.studies.calibration import main as calibrate_main
 
     argv = ["--replicates", str(args.replicates)] + (["--json", args.json] if args.json else [])
+    argv += ["--write"] if args.write else []
     return calibrate_main(argv)
 
 
+WEB_PACKAGES = ("solara", "ipyvuetify")  # what the web extra adds that the page cannot do without
+
+
 def cmd_demo(args) -> int:
+    import importlib.util
+
+    missing = [name for name in WEB_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(f"the web view needs {' and '.join(missing)}: pip install 'geroconvert[web]'")
     try:
         from geroconvert.interfaces.webview import serve
     except ImportError as error:
-        raise UsageError(f"the web view needs solara ({error}); pip install 'geroconvert[web]'") from None
+        raise UsageError(f"the web view could not load ({error}); pip install 'geroconvert[web]'") from None
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         warn(f"serving on {args.host}: anyone who can reach this machine can use the page")
     print(f"{PROG} demo: http://{args.host}:{args.port}/ (Ctrl-C to stop)")

@@ -10,9 +10,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import signal
 import sys
-import time
+from typing import Any
 
 from geroconvert.errors import UsageError
 
@@ -99,7 +98,7 @@ def set_threads(n: int | None) -> None:
         return
     import numba
 
-    available = numba.config.NUMBA_NUM_THREADS
+    available = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at import
     if n > available:
         raise UsageError(f"--threads: {n} is more than the {available} threads numba can use here")
     numba.set_num_threads(n)
@@ -111,7 +110,7 @@ class Progress:
     def __init__(self, enabled: bool, label: str):
         self.enabled = enabled and sys.stderr.isatty()
         self.label = label
-        self.bar = None
+        self.bar: Any = None  # a tqdm bar once shown
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:

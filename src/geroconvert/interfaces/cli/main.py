@@ -18,16 +18,24 @@ what it needs (pydantic for configs, numba for the engine, h5py for archives).
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
-import time
 
 from geroconvert.errors import GeroconvertError, UsageError
 from geroconvert.interfaces.cli import commands_run, commands_study
-from geroconvert.interfaces.cli.common import (EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, Parser,
-                                               add_set_option, error_line, positive_int, seed_number)
+from geroconvert.interfaces.cli.common import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    Parser,
+    add_set_option,
+    error_line,
+    positive_int,
+    seed_number,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + signal.SIGTERM
     except BrokenPipeError:
         with _suppress():
-            sys.stdout = open(os.devnull, "w")
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open: Python flushes stdout at exit
         return EXIT_OK
     except MemoryError:
         error_line("out of memory; use a smaller lattice (simulation.width, simulation.height) or shorter run")

@@ -1,0 +1,51 @@
+"""Output files: refuse to clobber an existing one, and write atomically through ``PATH.partial``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from geroconvert.errors import ArchiveError
+
+
+def partial_path(path: str | Path) -> Path:
+    """Where ``path`` is written before it is moved into place: ``PATH.partial``."""
+    path = Path(path)
+    return path.with_name(path.name + ".partial")
+
+
+def check_output(path: str | Path, overwrite: bool = False) -> Path:
+    """Refuse an output path that exists (unless ``overwrite``) or cannot be a file; returns the Path."""
+    path = Path(path)
+    if path.is_dir():
+        raise ArchiveError(f"{path}: is a directory; give a file name such as {path / 'run.h5'}")
+    if path.exists() and not overwrite:
+        raise ArchiveError(f"{path}: already exists; pass --overwrite to replace it or choose another name")
+    partial = partial_path(path)
+    if partial.exists() and not overwrite:
+        raise ArchiveError(f"{partial}: left by an interrupted run; remove it or pass --overwrite")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise ArchiveError(f"{path.parent}: is not a directory")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield ``PATH.partial`` to write; on success move it onto ``path`` (os.replace), else delete it.
+
+    An existing ``path`` is never touched unless ``overwrite`` and the write succeeded.
+    """
+    path = check_output(path, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = partial_path(path)
+    try:
+        yield partial
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
+    if path.exists() and not overwrite:  # appeared while we ran
+        raise ArchiveError(f"{path}: appeared while running; the result is kept in {partial}")
+    os.replace(partial, path)

@@ -1,0 +1,89 @@
+"""The config reference (README and ``geroconvert reference``), generated from the parameter models.
+
+One Markdown table per model section (key, unit, default, range, meaning and source,
+read from each pydantic field's description and constraints), then the sections that
+have no model: ``[[schedule]]``, ``[trial]``, ``[sweep]`` and ``extends``.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from geroconvert.config.sections import MODEL_SECTIONS, value_text
+from geroconvert.config.toml_writer import toml_value
+from geroconvert.parameters.models import ENVIRONMENT_KEYS
+
+TABLE_HEADER = ["| key | unit | default | range | meaning, source |", "|---|---|---|---|---|"]
+RPP_HELPER_ROWS = [
+    "| `rpp_every_h` | h | - | > 0 | helper: RPP every this many hours (expands into `rpp_times_h`) |",
+    "| `rpp_until_h` | h | `simulation.hours` | | helper: last RPP time |",
+    "| `rpp_from_h` | h | `0` | >= 0 | helper: first RPP time |",
+]
+
+
+def reference_markdown() -> str:
+    """Every section and key with its unit, default and source, from the parameter models."""
+    out = []
+    intros = _intros()
+    for section in ("simulation", "environment", "cells", "assays", "dosing"):
+        model = MODEL_SECTIONS[section]
+        out += [f"### `[{section}]`", "", intros[section], "", *TABLE_HEADER]
+        out += [_field_row(name, info) for name, info in model.model_fields.items()]
+        if section == "assays":
+            out += RPP_HELPER_ROWS
+        out.append("")
+    return "\n".join(out + _sections_without_model())
+
+
+def _intros() -> dict[str, str]:
+    from geroconvert.parameters import paramsets
+
+    return {
+        "simulation": "Lattice, clock and recording (`SimulationParams`).",
+        "environment": "The environment at t = 0 (`Environment`); `[[schedule]]` changes it later.",
+        "cells": ("Cell biology (`CellParams`). `paramset` picks a named, cited set "
+                  f"({', '.join(f'`{n}`' for n in paramsets.NAMES)}); any other key overrides one value of it. "
+                  "Defaults shown are the HT-p21 line."),
+        "assays": "The virtual colony-formation (RPP) assay (`AssayParams`).",
+        "dosing": ("Rapamycin reaching skin (`Dosing`): topical cream on a schedule, decaying between "
+                   "applications and with depth, plus systemic (blood) exposure; added to "
+                   "`environment.rapamycin_nM`."),
+    }
+
+
+def _field_row(name: str, info) -> str:
+    """One table row: the field's description is ``"[unit] meaning, source"``."""
+    description = info.description or ""
+    unit, _, source = description.partition("] ")
+    unit = unit.lstrip("[") if source else ""
+    source = source or description
+    bounds = []
+    for meta in info.metadata:
+        for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if getattr(meta, attr, None) is not None:
+                bound = getattr(meta, attr)
+                bounds.append(f"{symbol} {value_text(bound) if isinstance(bound, float) else bound}")
+    if typing.get_origin(info.annotation) is typing.Literal:
+        bounds.append(" or ".join(f"`{toml_value(v)}`" for v in typing.get_args(info.annotation)))
+    default = info.default
+    default_text = "`[]`" if default == () else f"`{toml_value(default) if default is not None else ''}`"
+    return f"| `{name}` | {unit} | {default_text} | {', '.join(bounds)} | {source.replace('|', '/')} |"
+
+
+def _sections_without_model() -> list[str]:
+    return ["### `[[schedule]]`", "",
+            "One table per change, applied when the clock reaches `time_h` (h, >= 0): any of "
+            + ", ".join(f"`{k}`" for k in ENVIRONMENT_KEYS) + " (same units and bounds as `[environment]`).", "",
+            "### `[trial]`", "", "Used by `geroconvert trial` (the split-hand trial; see `geroconvert.studies.trial`): "
+            "`subjects`, `seed`, `age_min_years`, `age_max_years`, `damage_sd_log`, `visits_months`, "
+            "`start_age_years`.", "",
+            "### `[sweep]`", "",
+            "Used by `geroconvert sweep` (ignored by `run`): `replicates` (runs per grid point, default 1), "
+            "`seed` (replicate r uses seed + r at every grid point: common random numbers; default "
+            "`simulation.seed`), `[sweep.grid]` (config path -> list of values; the axes are crossed) and "
+            "`[sweep.zip]` (config path -> list; all lists one length, varied together as one axis). "
+            "A list may be written `{ logspace = [first, last, count], zero = true }` or "
+            "`{ linspace = [first, last, count] }`.", "",
+            "### `extends`", "",
+            "Top-level `extends = \"base.toml\"` (relative to this file) loads that config first; this file "
+            "overlays it section by section, key by key; a `[[schedule]]` list replaces the parent's.", ""]
