@@ -43,8 +43,11 @@ def dispatch(calls: int = 20_000) -> dict:
     named = namedtuple("Named", list(CELL_FIELDS))(*arrays)
     positional = njit(lambda *args: args[0][0])
     one_tuple = njit(lambda arrays: arrays[0][0])
-    ways = {"positional": lambda: positional(*arrays), "tuple": lambda: one_tuple(tuple(arrays)),
-            "named_tuple": lambda: one_tuple(named)}
+    ways = {
+        "positional": lambda: positional(*arrays),
+        "tuple": lambda: one_tuple(tuple(arrays)),
+        "named_tuple": lambda: one_tuple(named),
+    }
     result = {}
     for name, call in ways.items():
         call()  # compile
@@ -65,13 +68,15 @@ def base_checkout(revision: str, src: str | None):
         yield Path(src)
         return
     folder = Path(tempfile.mkdtemp(prefix="gc_base_")) / "tree"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), revision], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), revision], check=True, capture_output=True
+    )
     try:
         yield folder / "src"
     finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=True, capture_output=True
+        )
 
 
 def throughput_run(src: Path, cells: int, geometry: str, threads: int) -> float:
@@ -79,12 +84,19 @@ def throughput_run(src: Path, cells: int, geometry: str, threads: int) -> float:
     (so a baseline from before a change of the package's layout runs too), importing
     geroconvert from ``src``."""
     script = src.parent / "benchmarks" / "throughput.py"
-    command = [sys.executable, str(script if script.is_file() else ROOT / "benchmarks" / "throughput.py"),
-               "--cells", str(cells), "--threads", str(threads)]
+    command = [
+        sys.executable,
+        str(script if script.is_file() else ROOT / "benchmarks" / "throughput.py"),
+        "--cells",
+        str(cells),
+        "--threads",
+        str(threads),
+    ]
     if geometry != "dish":  # older throughput.py scripts know only the dish
         command += ["--geometry", geometry]
-    done = subprocess.run(command, capture_output=True, text=True, check=True,
-                          env={**os.environ, "PYTHONPATH": str(src)})
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(src)}
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])["cell_updates_per_s"]
 
 
@@ -97,17 +109,29 @@ def compare(sides: dict[str, Path], cells: int, geometry: str, threads: int, rou
         for side in order:
             runs[side].append(throughput_run(sides[side], cells, geometry, threads))
     old, new = statistics.median(runs["old"]), statistics.median(runs["new"])
-    return {"benchmark": "throughput_new_vs_old", "geometry": geometry, "cells_requested": cells,
-            "threads": threads, "rounds": rounds, "old_median": old, "new_median": new, "ratio_new_old": new / old,
-            "old_runs": runs["old"], "new_runs": runs["new"]}
+    return {
+        "benchmark": "throughput_new_vs_old",
+        "geometry": geometry,
+        "cells_requested": cells,
+        "threads": threads,
+        "rounds": rounds,
+        "old_median": old,
+        "new_median": new,
+        "ratio_new_old": new / old,
+        "old_runs": runs["old"],
+        "new_runs": runs["new"],
+    }
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="HEAD", help="git revision of the baseline (default: HEAD)")
     parser.add_argument("--base-src", help="the baseline's src folder, instead of checking out --base")
-    parser.add_argument("--new-src", default=str(ROOT / "src"),
-                        help="the src folder to measure against it (default: this working tree's)")
+    parser.add_argument(
+        "--new-src",
+        default=str(ROOT / "src"),
+        help="the src folder to measure against it (default: this working tree's)",
+    )
     parser.add_argument("--cells", type=int, nargs="+", default=[1_000_000, 1_000])
     parser.add_argument("--geometry", nargs="+", choices=("dish", "epidermis"), default=["dish"])
     parser.add_argument("--threads", type=int, default=2)
@@ -119,8 +143,9 @@ def main(argv=None) -> None:
     with base_checkout(args.base, args.base_src) as base_src:
         for geometry in args.geometry:
             for cells in args.cells:
-                record = compare({"old": base_src, "new": Path(args.new_src)}, cells, geometry, args.threads,
-                                 args.rounds)
+                record = compare(
+                    {"old": base_src, "new": Path(args.new_src)}, cells, geometry, args.threads, args.rounds
+                )
                 print(json.dumps(record), flush=True)
 
 

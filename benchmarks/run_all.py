@@ -42,8 +42,9 @@ def emit(record: dict, sink: list) -> None:
 
 def in_fresh_process(code: str, env: dict | None = None, timeout: float = 1800) -> dict:
     """Run ``code`` (which prints one JSON line last) in a new interpreter."""
-    done = subprocess.run([PY, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    done = subprocess.run(
+        [PY, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=timeout, env={**os.environ, **(env or {})}
+    )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -51,9 +52,11 @@ def in_fresh_process(code: str, env: dict | None = None, timeout: float = 1800) 
 
 def throughput(cells: int, threads: int, steps: int = 0) -> dict:
     args = f"['--cells', '{cells}', '--threads', '{threads}'" + (f", '--steps', '{steps}'" if steps else "") + "]"
-    code = ("import sys, io, contextlib, json; sys.path.insert(0, 'benchmarks'); import throughput; "
-            f"buf = io.StringIO()\nwith contextlib.redirect_stdout(buf): throughput.main({args})\n"
-            "print(buf.getvalue().strip().splitlines()[-1])")
+    code = (
+        "import sys, io, contextlib, json; sys.path.insert(0, 'benchmarks'); import throughput; "
+        f"buf = io.StringIO()\nwith contextlib.redirect_stdout(buf): throughput.main({args})\n"
+        "print(buf.getvalue().strip().splitlines()[-1])"
+    )
     return in_fresh_process(code)
 
 
@@ -142,18 +145,42 @@ def user_feel(quick: bool) -> list[dict]:
     sweep = ROOT / "configs/rapamycin_dose_sweep.toml"
     demo = timed(gc + ["sweep", str(sweep), "-o", str(scratch / "demo.h5"), "--overwrite", "-q"])
     demo += timed(gc + ["report", str(scratch / "demo.h5"), "-o", str(scratch / "demo")])
-    out.append(dict(benchmark="make_demo_equivalent", wall_s=demo,
-                    note="sweep + report of configs/rapamycin_dose_sweep.toml with a warm cache (no venv set-up)"))
+    out.append(
+        dict(
+            benchmark="make_demo_equivalent",
+            wall_s=demo,
+            note="sweep + report of configs/rapamycin_dose_sweep.toml with a warm cache (no venv set-up)",
+        )
+    )
     # 7 doses x 8 replicates: enough runs that each worker's start-up (imports, loading the
     # numba cache, ~1 s) weighs as little as in a real sweep
     small = ["--set", "sweep.replicates=8"] + (["--set", "simulation.hours=168"] if quick else [])
     rates = {}
     for workers in (1, 2):
-        wall = timed(gc + ["sweep", str(sweep), "-o", str(scratch / f"w{workers}.h5"), "--overwrite", "-q",
-                           "--workers", str(workers), *small])
+        wall = timed(
+            gc
+            + [
+                "sweep",
+                str(sweep),
+                "-o",
+                str(scratch / f"w{workers}.h5"),
+                "--overwrite",
+                "-q",
+                "--workers",
+                str(workers),
+                *small,
+            ]
+        )
         rates[workers] = 7 * 8 / wall * 60.0
-    out.append(dict(benchmark="sweep_runs_per_minute", workers_1=rates[1], workers_2=rates[2],
-                    speedup=rates[2] / rates[1], target_speedup=1.8))
+    out.append(
+        dict(
+            benchmark="sweep_runs_per_minute",
+            workers_1=rates[1],
+            workers_2=rates[2],
+            speedup=rates[2] / rates[1],
+            target_speedup=1.8,
+        )
+    )
     shutil.rmtree(scratch, ignore_errors=True)
     return out
 
@@ -163,13 +190,26 @@ def skin(quick: bool) -> list[dict]:
     gc = [PY, "-m", "geroconvert"]
     scratch = Path(tempfile.mkdtemp())
     years = 8 if quick else 80
-    aging = timed(gc + ["run", "configs/epidermis_aging.toml", "-o", str(scratch / "a.h5"), "--overwrite", "-q",
-                        "--set", f"simulation.hours={years * 8766.0}"])
+    aging = timed(
+        gc
+        + [
+            "run",
+            "configs/epidermis_aging.toml",
+            "-o",
+            str(scratch / "a.h5"),
+            "--overwrite",
+            "-q",
+            "--set",
+            f"simulation.hours={years * 8766.0}",
+        ]
+    )
     subjects = ["--set", "trial.subjects=2"] if quick else []
     trial = timed(gc + ["trial", "configs/split_hand_trial.toml", "-o", str(scratch / "trial"), *subjects])
     shutil.rmtree(scratch, ignore_errors=True)
-    return [dict(benchmark="skin_aging_1cm", years=years, wall_s=aging, target_s=120.0),
-            dict(benchmark="split_hand_trial", subjects=2 if quick else 12, wall_s=trial, target_s=600.0)]
+    return [
+        dict(benchmark="skin_aging_1cm", years=years, wall_s=aging, target_s=120.0),
+        dict(benchmark="split_hand_trial", subjects=2 if quick else 12, wall_s=trial, target_s=600.0),
+    ]
 
 
 def main(argv=None) -> int:
@@ -187,21 +227,45 @@ def main(argv=None) -> int:
             if threads == 2:
                 per_update[cells] = 1.0 / record["cell_updates_per_s"]
     big = max(sizes)
-    emit(dict(benchmark="linear_cost", time_per_update_ratio=per_update[big] / per_update[100_000],
-              between=f"{big:g} and 1e5 cells", target_max=1.5), results)
-    one = next(r for r in results if r.get("cells", 0) >= 900_000 and r.get("threads") == 1
-               and r["benchmark"] == "throughput")
-    two = next(r for r in results if r.get("cells", 0) >= 900_000 and r.get("threads") == 2
-               and r["benchmark"] == "throughput")
-    emit(dict(benchmark="threads", cells=two["cells"], speedup_1_to_2=two["cell_updates_per_s"]
-              / one["cell_updates_per_s"], target=1.7, cell_updates_per_s_2_threads=two["cell_updates_per_s"],
-              target_cell_updates_per_s=1e8, bytes_per_cell=two["bytes_per_cell"], target_bytes_per_cell=48),
-         results)
+    emit(
+        dict(
+            benchmark="linear_cost",
+            time_per_update_ratio=per_update[big] / per_update[100_000],
+            between=f"{big:g} and 1e5 cells",
+            target_max=1.5,
+        ),
+        results,
+    )
+    one = next(
+        r for r in results if r.get("cells", 0) >= 900_000 and r.get("threads") == 1 and r["benchmark"] == "throughput"
+    )
+    two = next(
+        r for r in results if r.get("cells", 0) >= 900_000 and r.get("threads") == 2 and r["benchmark"] == "throughput"
+    )
+    emit(
+        dict(
+            benchmark="threads",
+            cells=two["cells"],
+            speedup_1_to_2=two["cell_updates_per_s"] / one["cell_updates_per_s"],
+            target=1.7,
+            cell_updates_per_s_2_threads=two["cell_updates_per_s"],
+            target_cell_updates_per_s=1e8,
+            bytes_per_cell=two["bytes_per_cell"],
+            target_bytes_per_cell=48,
+        ),
+        results,
+    )
     bandwidth = in_fresh_process(BANDWIDTH_CODE)
     achieved = two["cell_updates_per_s"] * two["bytes_per_cell"] * 2  # each state byte read and written
-    emit(dict(bandwidth, core_state_bytes_per_s=achieved, fraction_of_copy_bandwidth=achieved
-              / bandwidth["bytes_per_s"], note="upper bound: assumes every state byte read and written per step"),
-         results)
+    emit(
+        dict(
+            bandwidth,
+            core_state_bytes_per_s=achieved,
+            fraction_of_copy_bandwidth=achieved / bandwidth["bytes_per_s"],
+            note="upper bound: assumes every state byte read and written per step",
+        ),
+        results,
+    )
     for cells, seconds in ((10_000, 5), (100_000, 20)):
         emit(in_fresh_process(MESA_CODE.format(cells=cells, mesa_seconds=seconds)), results)
     emit(in_fresh_process(PROFILE_CODE), results)

@@ -31,8 +31,13 @@ def build(cells: int, seed: int, geometry: str = "dish"):
         # every fate active: damage -> arrest, geroconversion, SASP, clearance, death, division
         environment={"damage_rate_per_h": 0.005, "rapamycin_nM": 1.0},
         # p21 lingers for days after damage, so some arrested cells geroconvert
-        cells={"clearance_beta_per_h": 0.01, "death_per_h": 0.001, "senescent_death_per_h": 0.001,
-               "p21_tau_h": 48.0, "gero_rate_per_h": 0.2},
+        cells={
+            "clearance_beta_per_h": 0.01,
+            "death_per_h": 0.001,
+            "senescent_death_per_h": 0.001,
+            "p21_tau_h": 48.0,
+            "gero_rate_per_h": 0.2,
+        },
     )
     return Simulation(params, seed=seed)
 
@@ -49,10 +54,17 @@ def epidermis_params(cells: int):
     per_column = dermis_rows * fibroblast_density + 1 + thickness  # dermis, basal row, suprabasal rows
     params = Params(cells=paramsets.cells("human_epidermis", {"gero_rate_per_h": 0.01}))
     return params.with_changes(
-        simulation={"geometry": "epidermis", "width": max(8, round(cells / per_column)), "height": 12,
-                    "dermis_rows": dermis_rows, "dt_h": 8.0, "initial_thickness_rows": thickness,
-                    "initial_density": fibroblast_density},
-        environment={"damage_rate_per_h": 2e-4})
+        simulation={
+            "geometry": "epidermis",
+            "width": max(8, round(cells / per_column)),
+            "height": 12,
+            "dermis_rows": dermis_rows,
+            "dt_h": 8.0,
+            "initial_thickness_rows": thickness,
+            "initial_density": fibroblast_density,
+        },
+        environment={"damage_rate_per_h": 2e-4},
+    )
 
 
 def measure(cells: int, threads: int, steps: int, warmup: int, geometry: str = "dish") -> dict:
@@ -98,8 +110,9 @@ def main(argv=None) -> None:
     parser.add_argument("--cells", type=int, default=1_000_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=0, help="default: about 2e8 cell-updates worth")
-    parser.add_argument("--warmup", type=int, default=120,
-                        help="steps before timing: compile, and let senescence appear")
+    parser.add_argument(
+        "--warmup", type=int, default=120, help="steps before timing: compile, and let senescence appear"
+    )
     parser.add_argument("--geometry", choices=("dish", "epidermis"), default="dish")
     args = parser.parse_args(argv)
     steps = args.steps or max(10, min(2000, int(2e8 / args.cells)))

@@ -1,9 +1,9 @@
 """Figures and numbers of the skin experiments, from their archives in out/.
 
-    geroconvert run   configs/epidermis_aging.toml     -o out/epidermis_aging.h5
-    geroconvert sweep configs/stem_exhaustion.toml     -o out/stem_exhaustion.h5
-    geroconvert sweep configs/topical_vs_systemic.toml -o out/topical_vs_systemic.h5
-    python experiments/skin_figures.py
+geroconvert run   configs/epidermis_aging.toml     -o out/epidermis_aging.h5
+geroconvert sweep configs/stem_exhaustion.toml     -o out/stem_exhaustion.h5
+geroconvert sweep configs/topical_vs_systemic.toml -o out/topical_vs_systemic.h5
+python experiments/skin_figures.py
 """
 
 from pathlib import Path
@@ -29,10 +29,12 @@ def aging():
     print("ageing by decade: p16+ % (epidermis, dermis), senescent %, half-life d, stems, suprabasal/column")
     for lo in range(20, 80, 10):
         m = (age >= lo) & (age < lo + 10)
-        print(f"  {lo}-{lo + 10}: {100 * ts['p16_positive_fraction_epidermis'][m].mean():.2f} "
-              f"{100 * ts['p16_positive_fraction_dermis'][m].mean():.2f}  "
-              f"{100 * ts['senescent_fraction'][m].mean():.3f}  {np.nanmedian(ts['senescent_half_life_h'][m]) / 24:.1f}  "
-              f"{ts['n_stem'][m].mean():.0f}  {ts['thickness_rows'][m].mean():.2f}")
+        print(
+            f"  {lo}-{lo + 10}: {100 * ts['p16_positive_fraction_epidermis'][m].mean():.2f} "
+            f"{100 * ts['p16_positive_fraction_dermis'][m].mean():.2f}  "
+            f"{100 * ts['senescent_fraction'][m].mean():.3f}  {np.nanmedian(ts['senescent_half_life_h'][m]) / 24:.1f}  "
+            f"{ts['n_stem'][m].mean():.0f}  {ts['thickness_rows'][m].mean():.2f}"
+        )
 
 
 def arms(name, labels):
@@ -53,16 +55,20 @@ def stem_exhaustion():
         years = ts["time_h"] / YEAR
         first = years <= 1
         at = [ts["n_stem"][np.argmin(abs(years - y))] for y in (5, 10, 20)]
-        print(f"  {label}: {ts['events_divisions'][first].sum():.0f}  {ts['thickness_rows'][1:].max():.2f}  "
-              f"{at[0]:.0f}/{at[1]:.0f}/{at[2]:.0f}  {ts['thickness_rows'][-4:].mean():.2f}")
+        print(
+            f"  {label}: {ts['events_divisions'][first].sum():.0f}  {ts['thickness_rows'][1:].max():.2f}  "
+            f"{at[0]:.0f}/{at[1]:.0f}/{at[2]:.0f}  {ts['thickness_rows'][-4:].mean():.2f}"
+        )
 
 
 def topical_vs_systemic():
     labels = ["none", "cream 10 uM daily", "cream 0.015% daily", "blood 1 ng/mL", "blood 10 ng/mL"]
     data, series = arms("topical_vs_systemic", labels)
     base = load_config(ROOT / "configs/topical_vs_systemic.toml")
-    print("topical vs systemic: arm, basal-layer rapamycin nM (mean over a day), blood ng/mL, p16+ % and senescent % "
-          "(mean of months 10-12)")
+    print(
+        "topical vs systemic: arm, basal-layer rapamycin nM (mean over a day), blood ng/mL, p16+ % and senescent % "
+        "(mean of months 10-12)"
+    )
     for point, label in zip(data.grid_points(), labels):
         over = dict(zip(sorted(data.swept), point))
         d = base.params.dosing.model_copy(update={k.split(".")[1]: v for k, v in over.items()})
@@ -71,8 +77,10 @@ def topical_vs_systemic():
         basal = np.mean([dosing.rapamycin_rows_nM(d, base.params.environment, t, 16, rows, True)[rows] for t in day])
         blood = d.blood_ng_per_mL + np.mean([dosing.topical_blood_ng_per_mL(d, t) for t in day])
         ts = series[label]
-        print(f"  {label}: {basal:.3g} nM  {blood:.3g} ng/mL  {100 * ts['p16_positive_fraction'][-3:].mean():.2f}  "
-              f"{100 * ts['senescent_fraction'][-3:].mean():.3f}")
+        print(
+            f"  {label}: {basal:.3g} nM  {blood:.3g} ng/mL  {100 * ts['p16_positive_fraction'][-3:].mean():.2f}  "
+            f"{100 * ts['senescent_fraction'][-3:].mean():.3f}"
+        )
 
 
 if __name__ == "__main__":

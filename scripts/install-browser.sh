@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the browser test of the web view (tests/test_webview.py) needs, idempotently:
+# Install what the browser test of the web view (tests/interfaces/test_webview.py) needs, idempotently:
 #   - Chromium from Debian (skipped when /usr/bin/chromium exists);
 #   - Playwright for Python in the venv (used only as a driver: it never downloads a
 #     browser of its own, the test launches /usr/bin/chromium);

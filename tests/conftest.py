@@ -27,8 +27,15 @@ def run_geroconvert(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess
     """``python -m geroconvert ARGS`` as a user would run it: no stdin, not a terminal."""
     env = dict(os.environ)
     env.pop("PYTHONWARNINGS", None)
-    return subprocess.run([sys.executable, "-m", "geroconvert", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env=env, stdin=subprocess.DEVNULL, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "geroconvert", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture
@@ -59,12 +66,21 @@ def dask_cluster(tmp_path):
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
-    scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                                 start_new_session=True)
-    workers = subprocess.Popen([dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
-                                "--host", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=env, cwd=tmp_path, start_new_session=True)
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    workers = subprocess.Popen(
+        [dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -77,3 +93,30 @@ def dask_cluster(tmp_path):
     finally:
         for process in (workers, scheduler):  # the nannies and their worker processes too
             kill_process_group(process)
+
+
+# The fast unit tests: one module or function at a time, in this process, no long runs.
+# `make test-unit` (pytest -m unit) runs them alone in well under a minute; `make test`
+# runs everything.  By folder (the folders mirror the package's layers) or by file.
+UNIT_TESTS = (
+    "parameters/",
+    "config/",
+    "core/",
+    "oracle/",
+    "archive/",
+    "analysis/",
+    "studies/test_sweep.py",
+    "interfaces/test_mesa_model.py",
+    "test_architecture.py",
+    "test_public_api.py",
+    "test_docs.py",
+    "test_smoke.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        where = Path(str(item.path)).resolve().relative_to(tests).as_posix()
+        if where.startswith(UNIT_TESTS):
+            item.add_marker(pytest.mark.unit)

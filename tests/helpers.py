@@ -19,8 +19,17 @@ def ht_p21(hours=96.0, environment=None, simulation=None, cells=None, rpp_times=
 def epidermis(hours=2000.0, environment=None, simulation=None, cells=None):
     params = Params(cells=paramsets.cells("human_epidermis", cells or {}))
     return params.with_changes(
-        simulation={"geometry": "epidermis", "width": 40, "height": 12, "dermis_rows": 2,
-                    "initial_thickness_rows": 3, "initial_density": 0.3, "dt_h": 2.0, "hours": hours,
-                    "record_every_h": 24.0, **(simulation or {})},
+        simulation={
+            "geometry": "epidermis",
+            "width": 40,
+            "height": 12,
+            "dermis_rows": 2,
+            "initial_thickness_rows": 3,
+            "initial_density": 0.3,
+            "dt_h": 2.0,
+            "hours": hours,
+            "record_every_h": 24.0,
+            **(simulation or {}),
+        },
         environment={"damage_rate_per_h": 2e-4, **(environment or {})},
     )

@@ -52,8 +52,7 @@ def imported_modules(path: Path) -> set[str]:
                 module = node.module or ""
             found.add(module)
             # ``from geroconvert.x import y`` may name a submodule y
-            found.update(f"{module}.{alias.name}" for alias in node.names
-                         if _is_module(f"{module}.{alias.name}"))
+            found.update(f"{module}.{alias.name}" for alias in node.names if _is_module(f"{module}.{alias.name}"))
     return {name for name in found if name == "geroconvert" or name.startswith("geroconvert.")}
 
 

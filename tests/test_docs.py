@@ -25,8 +25,8 @@ import pytest
 from pydantic import BaseModel
 
 from geroconvert.parameters import models, paramsets
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SCIENCE = ROOT / "docs" / "science.md"
 KINDS = ("assumption", "setting", "normalisation")
 # "Karin et al. 2019", "Leontieva & Blagosklonny 2013", "Blagosklonny 2019"
@@ -90,10 +90,14 @@ def source_problems(text: str, keys: list[str]) -> list[str]:
     """What is wrong with one source text (empty when it is fine)."""
     problems = []
     if not text.lower().startswith(KINDS) and not any(key in text for key in keys):
-        problems.append("names no source of docs/science.md and does not start with "
-                        + " / ".join(f"'{kind}:'" for kind in KINDS))
-    problems += [f"cites {cited!r}, which is not a key of docs/science.md"
-                 for cited in CITATION.findall(text) if cited not in keys]
+        problems.append(
+            "names no source of docs/science.md and does not start with " + " / ".join(f"'{kind}:'" for kind in KINDS)
+        )
+    problems += [
+        f"cites {cited!r}, which is not a key of docs/science.md"
+        for cited in CITATION.findall(text)
+        if cited not in keys
+    ]
     return problems
 
 
@@ -111,15 +115,23 @@ def test_every_parameter_names_a_source_or_says_what_it_is():
     keys = science_keys()
     sources = parameter_sources()
     assert len(sources) > 100, "too few parameters found; did the models move?"
-    wrong = [f"{where}: {problem}\n    {text!r}" for where, text in sources.items()
-             for problem in source_problems(text, keys)]
+    wrong = [
+        f"{where}: {problem}\n    {text!r}"
+        for where, text in sources.items()
+        for problem in source_problems(text, keys)
+    ]
     assert not wrong, "parameter sources that do not resolve to docs/science.md:\n" + "\n".join(wrong)
 
 
 def test_every_assumption_is_listed_in_science_md():
     listed = section(SCIENCE.read_text(encoding="utf-8"), "Assumptions")
-    missing = sorted({where.split(".")[-1] for where, text in parameter_sources().items()
-                      if "assum" in text.lower() and f"`{where.split('.')[-1]}`" not in listed})
+    missing = sorted(
+        {
+            where.split(".")[-1]
+            for where, text in parameter_sources().items()
+            if "assum" in text.lower() and f"`{where.split('.')[-1]}`" not in listed
+        }
+    )
     assert not missing, f"assumptions missing from the Assumptions section of docs/science.md: {missing}"
 
 
@@ -142,8 +154,11 @@ def strip_code(text: str) -> str:
 
 
 def markdown_files() -> list[Path]:
-    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
-            *sorted((ROOT / "experiments").glob("*/README.md"))]
+    return [
+        ROOT / "README.md",
+        *sorted((ROOT / "docs").glob("*.md")),
+        *sorted((ROOT / "experiments").glob("*/README.md")),
+    ]
 
 
 def link_problems(path: Path) -> list[str]:
@@ -195,9 +210,12 @@ OUTSIDE = [
 
 
 def outside_references(path: Path, text: str) -> list[str]:
-    return [f"{path}:{number}: {label}: {line.strip()[:100]}"
-            for number, line in enumerate(text.splitlines(), 1)
-            for pattern, label in OUTSIDE if pattern.search(line)]
+    return [
+        f"{path}:{number}: {label}: {line.strip()[:100]}"
+        for number, line in enumerate(text.splitlines(), 1)
+        for pattern, label in OUTSIDE
+        if pattern.search(line)
+    ]
 
 
 def tracked_text_files() -> list[Path]:
@@ -241,8 +259,11 @@ def test_the_checks_can_fail(tmp_path, monkeypatch):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.md").write_text("# A\n\n## Real heading\n", encoding="utf-8")
     page = tmp_path / "README.md"
-    page.write_text("[ok](docs/a.md#real-heading) [gone](docs/b.md) [anchor](docs/a.md#nope) "
-                    "[web](https://example.org) `[code](docs/b.md)`\n", encoding="utf-8")
+    page.write_text(
+        "[ok](docs/a.md#real-heading) [gone](docs/b.md) [anchor](docs/a.md#nope) "
+        "[web](https://example.org) `[code](docs/b.md)`\n",
+        encoding="utf-8",
+    )
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     problems = link_problems(page)
     assert len(problems) == 3, problems

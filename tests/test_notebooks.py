@@ -11,15 +11,15 @@ from __future__ import annotations
 import re
 import sys
 import time
-from pathlib import Path
 
 import pytest
+
+from tests.conftest import ROOT
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-ROOT = Path(__file__).resolve().parents[1]
 TEACHING = ROOT / "experiments" / "teaching"
 NOTEBOOKS = sorted(TEACHING.glob("*.ipynb"))
 SMALL = {"01_quiescence_vs_senescence.ipynb": 24, "02_rapamycin_dose.ipynb": 24, "03_split_hand_trial.ipynb": 24}
@@ -60,23 +60,34 @@ def test_notebooks_are_generated_from_make_notebooks(tmp_path):
     for path in make_notebooks.write_all(tmp_path):
         committed = nbformat.read(TEACHING / path.name, as_version=4)
         fresh = nbformat.read(path, as_version=4)
-        assert [c.source for c in committed.cells] == [c.source for c in fresh.cells], \
+        assert [c.source for c in committed.cells] == [c.source for c in fresh.cells], (
             f"{path.name} differs from make_notebooks.py: run `python experiments/teaching/make_notebooks.py`"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_small(path, tmp_path):
     nb = small(nbformat.read(path, as_version=4), SMALL[path.name])
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError on any error
     wall = time.perf_counter() - start
-    errors = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
-              if out.get("output_type") == "error"]
+    errors = [
+        out
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error"
+    ]
     assert not errors
-    images = sum("image/png" in out.get("data", {}) for cell in nb.cells if cell.cell_type == "code"
-                 for out in cell.get("outputs", []))
+    images = sum(
+        "image/png" in out.get("data", {})
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+    )
     assert images >= 1, "each lesson draws at least one figure"
     # about 5-15 s each with numba's cache warm; the first run in a fresh clone also compiles
     print(f"{path.name}: {wall:.1f} s at SIZE={SMALL[path.name]}")

@@ -13,8 +13,6 @@ import pytest
 
 import geroconvert
 
-pytestmark = pytest.mark.unit
-
 HEAVY = ("numba", "h5py", "matplotlib", "mesa", "scipy")
 
 
@@ -43,18 +41,22 @@ def test_the_package_ships_its_type_marker():
 
 
 def test_importing_the_package_loads_nothing_heavy_and_writes_nothing(tmp_path):
-    code = ("import json, sys, geroconvert, geroconvert.config, geroconvert.core.layout, "
-            "geroconvert.parameters.models; "
-            f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {list(HEAVY)!r})))")
+    code = (
+        "import json, sys, geroconvert, geroconvert.config, geroconvert.core.layout, "
+        "geroconvert.parameters.models; "
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {list(HEAVY)!r})))"
+    )
     loaded = _fresh_python(code, tmp_path)
     assert loaded == [], f"import geroconvert loaded {loaded}"
     assert not (tmp_path / "geroconvert").exists(), "an import created a cache folder"
 
 
 def test_the_numba_cache_folder_is_settled_when_kernels_are_first_needed(tmp_path):
-    code = ("import json, geroconvert, numba; before = numba.config.CACHE_DIR; "
-            "import geroconvert.core.kernels; "
-            "print(json.dumps([str(before), str(numba.config.CACHE_DIR)]))")
+    code = (
+        "import json, geroconvert, numba; before = numba.config.CACHE_DIR; "
+        "import geroconvert.core.kernels; "
+        "print(json.dumps([str(before), str(numba.config.CACHE_DIR)]))"
+    )
     before, after = _fresh_python(code, tmp_path)
     assert after.startswith(str(tmp_path / "geroconvert" / "numba-")), after
     assert before != after

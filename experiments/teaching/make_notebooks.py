@@ -408,10 +408,13 @@ LESSONS = {
 def write_all(directory: Path = HERE) -> list[Path]:
     paths = []
     for name, cells in LESSONS.items():
-        nb = new_notebook(cells=cells, metadata={
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "language_info": {"name": "python"},
-        })
+        nb = new_notebook(
+            cells=cells,
+            metadata={
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                "language_info": {"name": "python"},
+            },
+        )
         nbformat.validate(nb)
         path = directory / name
         nbformat.write(nb, path)

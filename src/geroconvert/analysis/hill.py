@@ -63,8 +63,11 @@ class HillFit:
 
 def _hill_bounds(dose: np.ndarray, y: np.ndarray, bounds: dict | None) -> dict:
     d = dose[dose > 0]
-    out = {"log10_ec50": (math.log10(d.min()) - 3.0, math.log10(d.max()) + 3.0),
-           "smax": (1.0, max(10.0 * float(np.nanmax(y)), 10.0)), "hill": (0.1, 10.0)}
+    out = {
+        "log10_ec50": (math.log10(d.min()) - 3.0, math.log10(d.max()) + 3.0),
+        "smax": (1.0, max(10.0 * float(np.nanmax(y)), 10.0)),
+        "hill": (0.1, 10.0),
+    }
     out.update(bounds or {})
     return out
 
@@ -78,7 +81,7 @@ def _hill_start(dose: np.ndarray, y: np.ndarray, b: dict) -> np.ndarray:
     if above.size == 0 or above[0] == 0:
         log_ec50 = float(np.log10(levels[above[0]] if above.size else levels[-1]))
     else:
-        log_ec50 = float(np.mean(np.log10(levels[above[0] - 1: above[0] + 1])))
+        log_ec50 = float(np.mean(np.log10(levels[above[0] - 1 : above[0] + 1])))
     log_ec50 = float(np.clip(log_ec50, b["log10_ec50"][0] + 1e-3, b["log10_ec50"][1] - 1e-3))
     return np.array([log_ec50, smax, float(np.clip(1.0, *b["hill"]))])
 
@@ -155,8 +158,15 @@ class _Responses:
         return x[ok], y[ok], c[ok]
 
 
-def fit_hill(dose_nM, response, censored=None, n_boot: int = 500, seed: int = 0, coverage: float = 0.95,
-             bounds: dict | None = None) -> HillFit:
+def fit_hill(
+    dose_nM,
+    response,
+    censored=None,
+    n_boot: int = 500,
+    seed: int = 0,
+    coverage: float = 0.95,
+    bounds: dict | None = None,
+) -> HillFit:
     """Fit slowdown(C) = 1 + (Smax - 1) C^h / (C^h + EC50^h) to slowdown factors.
 
     ``dose_nM`` [doses] (nM); ``response`` [doses] (one value per dose, e.g. means)
@@ -173,8 +183,13 @@ def fit_hill(dose_nM, response, censored=None, n_boot: int = 500, seed: int = 0,
     x, y, c = data.pooled(np.arange(data.n_replicates))
     n_observed = np.unique(x[~c]).size
     if n_observed < 3:
-        return _failed_fit(f"need at least 3 positive doses with an uncensored response, have {n_observed};"
-                           " extend the run past the t50 of the higher doses", coverage, x.size, int(c.sum()))
+        return _failed_fit(
+            f"need at least 3 positive doses with an uncensored response, have {n_observed};"
+            " extend the run past the t50 of the higher doses",
+            coverage,
+            x.size,
+            int(c.sum()),
+        )
     b = _hill_bounds(x, y, bounds)
     p, cov, n_used, message = _fit_once(x, y, c, b)
     if p is None:
@@ -187,16 +202,30 @@ def fit_hill(dose_nM, response, censored=None, n_boot: int = 500, seed: int = 0,
         method, n_ok = "covariance", 0
         ci = _covariance_intervals(p, cov, n_used, coverage)
     with np.errstate(over="ignore"):
-        ec50_ci = tuple(float(v) for v in np.power(10.0, np.asarray(ci[0], np.float64)))
-    return HillFit(float(10.0 ** p[0]), ec50_ci, float(p[1]), tuple(map(float, ci[1])), float(p[2]),
-                   tuple(map(float, ci[2])), converged, message, int(x.size), int(c.sum()), method, n_ok,
-                   coverage, b)
+        low, high = (float(v) for v in np.power(10.0, np.asarray(ci[0], np.float64)))
+    return HillFit(
+        float(10.0 ** p[0]),
+        (low, high),
+        float(p[1]),
+        (float(ci[1][0]), float(ci[1][1])),
+        float(p[2]),
+        (float(ci[2][0]), float(ci[2][1])),
+        converged,
+        message,
+        int(x.size),
+        int(c.sum()),
+        method,
+        n_ok,
+        coverage,
+        b,
+    )
 
 
 def _failed_fit(message: str, coverage: float, n_points=0, n_cens=0, b=None) -> HillFit:
     nan2 = (math.nan, math.nan)
-    return HillFit(math.nan, nan2, math.nan, nan2, math.nan, nan2, False, message, n_points, n_cens,
-                   "none", 0, coverage, b or {})
+    return HillFit(
+        math.nan, nan2, math.nan, nan2, math.nan, nan2, False, message, n_points, n_cens, "none", 0, coverage, b or {}
+    )
 
 
 def _check_converged(p: np.ndarray, b: dict, x: np.ndarray, message: str) -> tuple[bool, str]:

@@ -62,8 +62,9 @@ class T50Interval:
     coverage: float
 
 
-def t50_interval(time_h, rpp_runs, n_boot: int = 2000, seed: int = 0, level: float = 0.5,
-                 coverage: float = 0.95) -> T50Interval:
+def t50_interval(
+    time_h, rpp_runs, n_boot: int = 2000, seed: int = 0, level: float = 0.5, coverage: float = 0.95
+) -> T50Interval:
     """t50 (h) of the mean of ``rpp_runs`` [replicates, times] with a bootstrap over replicates.
 
     Each bootstrap sample draws replicates with replacement, averages their curves
@@ -78,8 +79,9 @@ def t50_interval(time_h, rpp_runs, n_boot: int = 2000, seed: int = 0, level: flo
     last = censor_time(t, mean)
     censored = bool(math.isnan(estimate) and not math.isnan(last))
     if n_rep < 2 or n_boot <= 0:
-        return T50Interval(estimate, math.nan, math.nan, censored, last if censored else math.nan, n_rep, 0,
-                           math.nan, level, coverage)
+        return T50Interval(
+            estimate, math.nan, math.nan, censored, last if censored else math.nan, n_rep, 0, math.nan, level, coverage
+        )
     boot = np.empty(n_boot)
     for b, idx in enumerate(resample_indices(n_rep, n_boot, seed)):
         curve = nanmean_rows(runs[idx])
@@ -88,8 +90,18 @@ def t50_interval(time_h, rpp_runs, n_boot: int = 2000, seed: int = 0, level: flo
             value = math.inf
         boot[b] = value
     low, high = percentile_interval(boot, coverage)
-    return T50Interval(estimate, low, high, censored, last if censored else math.nan, n_rep, n_boot,
-                       float(np.mean(np.isinf(boot))), level, coverage)
+    return T50Interval(
+        estimate,
+        low,
+        high,
+        censored,
+        last if censored else math.nan,
+        n_rep,
+        n_boot,
+        float(np.mean(np.isinf(boot))),
+        level,
+        coverage,
+    )
 
 
 def rpp_band(rpp_runs, coverage: float = 0.95, clip: tuple[float, float] | None = (0.0, 1.0)) -> dict:
@@ -141,8 +153,9 @@ class PairedSlowdown:
     coverage: float
 
 
-def paired_slowdown(t50_treated, t50_control, n_boot: int = 2000, seed: int = 0, censor_time_h=None,
-                    coverage: float = 0.95) -> PairedSlowdown:
+def paired_slowdown(
+    t50_treated, t50_control, n_boot: int = 2000, seed: int = 0, censor_time_h=None, coverage: float = 0.95
+) -> PairedSlowdown:
     """Slowdown of treated vs control t50 (h), paired by replicate index.
 
     ``t50_treated[r]`` and ``t50_control[r]`` come from runs that share seed r.  A
@@ -154,8 +167,7 @@ def paired_slowdown(t50_treated, t50_control, n_boot: int = 2000, seed: int = 0,
     control = np.asarray(t50_control, np.float64).ravel()
     if treated.shape != control.shape:
         raise ValueError(f"paired_slowdown: {treated.size} treated vs {control.size} control replicates")
-    bound = np.broadcast_to(np.asarray(np.nan if censor_time_h is None else censor_time_h, np.float64),
-                            treated.shape)
+    bound = np.broadcast_to(np.asarray(np.nan if censor_time_h is None else censor_time_h, np.float64), treated.shape)
     keep = np.isfinite(control) & (control > 0)
     cens = keep & ~np.isfinite(treated)
     ratios = np.where(cens, bound / np.where(keep, control, 1.0), treated / np.where(keep, control, 1.0))[keep]
@@ -172,5 +184,6 @@ def paired_slowdown(t50_treated, t50_control, n_boot: int = 2000, seed: int = 0,
         logs = np.log(ratios)
         boot = np.exp(logs[resample_indices(ratios.size, n_boot, seed)].mean(axis=1))
         low, high = percentile_interval(boot, coverage)
-    return PairedSlowdown(ratio, lower, low, high, ratios, cens, n_cens, int(ratios.size),
-                          int(treated.size - ratios.size), coverage)
+    return PairedSlowdown(
+        ratio, lower, low, high, ratios, cens, n_cens, int(ratios.size), int(treated.size - ratios.size), coverage
+    )

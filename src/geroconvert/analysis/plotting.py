@@ -93,8 +93,7 @@ def _rpp_panel(ax, sweep, level=0.5, legend=True):
     if sweep.rpp_time_h.size:
         ax.set_xticks(_day_ticks(sweep.rpp_time_h))
     if legend and points:
-        ax.legend(fontsize=8, frameon=False, title=f"mean of {n_rep} replicate(s); band 95% CI",
-                  title_fontsize=7)
+        ax.legend(fontsize=8, frameon=False, title=f"mean of {n_rep} replicate(s); band 95% CI", title_fontsize=7)
     return ax
 
 
@@ -116,8 +115,7 @@ def dose_response(dr, title: str | None = None):
     # per-replicate factors, faint
     for j in range(ratio.shape[0]):
         ok = positive & ~cens[j]
-        ax.plot(doses[ok], ratio[j, ok], ".", color="0.6", ms=4, zorder=2,
-                label="single replicate" if j == 0 else None)
+        ax.plot(doses[ok], ratio[j, ok], ".", color="0.6", ms=4, zorder=2, label="single replicate" if j == 0 else None)
     # per-dose paired estimate with interval
     labelled = set()
     for i in np.flatnonzero(positive):
@@ -126,8 +124,15 @@ def dose_response(dr, title: str | None = None):
             continue
         low, high = slow.ci_low, slow.ci_high
         if slow.n_censored:
-            ax.plot([doses[i]], [slow.lower_bound], "^", color="C3", ms=8, zorder=4,
-                    label=None if "bound" in labelled else "lower bound (t50 censored), 95% CI")
+            ax.plot(
+                [doses[i]],
+                [slow.lower_bound],
+                "^",
+                color="C3",
+                ms=8,
+                zorder=4,
+                label=None if "bound" in labelled else "lower bound (t50 censored), 95% CI",
+            )
             labelled.add("bound")
             if np.isfinite(low):
                 ax.vlines(doses[i], low, high, color="C3", lw=1.5, zorder=3)
@@ -135,17 +140,32 @@ def dose_response(dr, title: str | None = None):
             yerr = None
             if np.isfinite(low):
                 yerr = [[slow.ratio - low], [high - slow.ratio]]
-            ax.errorbar([doses[i]], [slow.ratio], yerr=yerr, fmt="o", color="C0", ms=6, capsize=3, zorder=4,
-                        label=None if "ratio" in labelled else "paired slowdown, 95% CI")
+            ax.errorbar(
+                [doses[i]],
+                [slow.ratio],
+                yerr=yerr,
+                fmt="o",
+                color="C0",
+                ms=6,
+                capsize=3,
+                zorder=4,
+                label=None if "ratio" in labelled else "paired slowdown, 95% CI",
+            )
             labelled.add("ratio")
     ax.axhline(1.0, color="0.5", ls=":", lw=1, label="control (dose 0) = 1")
     hill = dr.hill
     if positive.any():
         grid = np.logspace(math.log10(doses[positive].min()) - 0.5, math.log10(doses[positive].max()) + 0.5, 300)
         if np.isfinite(hill.ec50_nM):
-            ax.plot(grid, hill.predict(grid), "-", color="k", lw=1.3,
-                    label=f"Hill fit: Smax {hill.smax:.2f}, h {hill.hill:.2f}"
-                          + ("" if hill.converged else " (not converged)"))
+            ax.plot(
+                grid,
+                hill.predict(grid),
+                "-",
+                color="k",
+                lw=1.3,
+                label=f"Hill fit: Smax {hill.smax:.2f}, h {hill.hill:.2f}"
+                + ("" if hill.converged else " (not converged)"),
+            )
             ax.axvline(hill.ec50_nM, color="C1", ls="--", lw=1.2, label=f"EC50 {hill.ec50_nM:.3g} nM")
             if np.isfinite(hill.ec50_ci).all():
                 ax.axvspan(*hill.ec50_ci, color="C1", alpha=0.15, lw=0)

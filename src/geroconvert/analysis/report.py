@@ -64,6 +64,7 @@ def _slowdown_text(slow: analysis.PairedSlowdown | None, is_control: bool) -> st
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+
     def line(cells):
         return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
 
@@ -90,24 +91,36 @@ def dose_slices(sweep) -> list[tuple[str, dict]]:
 def _hill_lines(dr: analysis.DoseResponse) -> list[str]:
     h = dr.hill
     drug = plotting.short_name(dr.dose_path)
-    lines = [f"Hill fit of {drug}: slowdown(C) = 1 + (Smax - 1) C^h / (C^h + EC50^h), C in nM",
-             (f"  converged: {'yes' if h.converged else 'no'} ({h.message}); {h.n_points} points"
-              f" ({h.n_censored} censored, used as lower bounds)")]
+    lines = [
+        f"Hill fit of {drug}: slowdown(C) = 1 + (Smax - 1) C^h / (C^h + EC50^h), C in nM",
+        (
+            f"  converged: {'yes' if h.converged else 'no'} ({h.message}); {h.n_points} points"
+            f" ({h.n_censored} censored, used as lower bounds)"
+        ),
+    ]
     if not math.isnan(h.ec50_nM):
-        lines += [f"  EC50  = {_num(h.ec50_nM)} nM {_interval(*h.ec50_ci)}",
-                  f"  Smax  = {_num(h.smax)} {_interval(*h.smax_ci)}",
-                  f"  h     = {_num(h.hill)} {_interval(*h.hill_ci)}",
-                  (f"  fitted slowdown at the highest dose ({_num(dr.doses_nM.max())} nM):"
-                   f" {_num(float(h.predict(dr.doses_nM.max())))}")]
+        lines += [
+            f"  EC50  = {_num(h.ec50_nM)} nM {_interval(*h.ec50_ci)}",
+            f"  Smax  = {_num(h.smax)} {_interval(*h.smax_ci)}",
+            f"  h     = {_num(h.hill)} {_interval(*h.hill_ci)}",
+            (
+                f"  fitted slowdown at the highest dose ({_num(dr.doses_nM.max())} nM):"
+                f" {_num(float(h.predict(dr.doses_nM.max())))}"
+            ),
+        ]
     else:
         lines.append("  EC50  = n/a (no fit)")
     if h.interval_method == "bootstrap":
         n_rep = dr.replicates.size
-        lines.append(f"  intervals: {h.coverage:.0%} percentile bootstrap over {n_rep} replicates"
-                     f" ({h.n_boot_ok} successful refits)")
+        lines.append(
+            f"  intervals: {h.coverage:.0%} percentile bootstrap over {n_rep} replicates"
+            f" ({h.n_boot_ok} successful refits)"
+        )
         if n_rep <= 3:
-            lines.append(f"  note: with {n_rep} replicates the bootstrap has few distinct resamples;"
-                         " read the intervals as the spread of the replicates.")
+            lines.append(
+                f"  note: with {n_rep} replicates the bootstrap has few distinct resamples;"
+                " read the intervals as the spread of the replicates."
+            )
     elif h.interval_method == "covariance":
         lines.append(f"  intervals: {h.coverage:.0%}, t-based from the fit covariance (one response per dose)")
     return lines
@@ -116,14 +129,22 @@ def _hill_lines(dr: analysis.DoseResponse) -> list[str]:
 def _dose_lines(dr: analysis.DoseResponse) -> list[str]:
     drug = plotting.short_name(dr.dose_path)
     where = plotting.point_label(list(dr.where), list(dr.where.values()))
-    lines = [f"Dose response: {drug}" + (f" at {where}" if dr.where else ""),
-             "  slowdown = geometric mean over replicates of t50(dose, seed r) / t50(0 nM, seed r);",
-             "  '>=' marks doses with censored t50: the value and its interval are lower bounds"]
+    lines = [
+        f"Dose response: {drug}" + (f" at {where}" if dr.where else ""),
+        "  slowdown = geometric mean over replicates of t50(dose, seed r) / t50(0 nM, seed r);",
+        "  '>=' marks doses with censored t50: the value and its interval are lower bounds",
+    ]
     rows = []
     for i, dose in enumerate(dr.doses_nM):
         fitted = float(dr.hill.predict(dose)) if dose > 0 else 1.0
-        rows.append([_num(dose), str(dr.slowdown[i].n_pairs if dr.slowdown[i] else 0),
-                     _slowdown_text(dr.slowdown[i], dose == 0), _num(fitted)])
+        rows.append(
+            [
+                _num(dose),
+                str(dr.slowdown[i].n_pairs if dr.slowdown[i] else 0),
+                _slowdown_text(dr.slowdown[i], dose == 0),
+                _num(fitted),
+            ]
+        )
     lines += ["  " + x for x in _table(["dose (nM)", "pairs", "slowdown [95% CI]", "Hill fit"], rows)]
     return lines + [""] + _hill_lines(dr)
 
@@ -132,21 +153,27 @@ def _summary_header(sweep) -> list[str]:
     paths = sorted(sweep.swept)
     points = sweep.grid_points()
     reps = np.unique(sweep.replicate).size
-    lines = ["geroconvert report", "",
-             f"runs: {sweep.n_runs} ({len(points)} grid point(s) x up to {reps} replicate(s))",
-             f"swept: {', '.join(paths) if paths else 'nothing (single configuration)'}"]
+    lines = [
+        "geroconvert report",
+        "",
+        f"runs: {sweep.n_runs} ({len(points)} grid point(s) x up to {reps} replicate(s))",
+        f"swept: {', '.join(paths) if paths else 'nothing (single configuration)'}",
+    ]
     if sweep.rpp_time_h.size:
         lines.append("RPP assay times (h): " + " ".join(_num(t) for t in sweep.rpp_time_h))
-        lines.append("t50 = first time the replicate-mean RPP falls to 0.5 (linear interpolation);"
-                     " '>T (censored)' = not reached by the last assay time T;"
-                     " intervals: 95% percentile bootstrap over replicates.")
+        lines.append(
+            "t50 = first time the replicate-mean RPP falls to 0.5 (linear interpolation);"
+            " '>T (censored)' = not reached by the last assay time T;"
+            " intervals: 95% percentile bootstrap over replicates."
+        )
     else:
         lines.append("no RPP assay in these runs")
     return lines + [""]
 
 
-def write_report(sweep, out_dir, n_boot: int = 2000, hill_boot: int = 500, seed: int = 0,
-                 title: str | None = None) -> list[Path]:
+def write_report(
+    sweep, out_dir, n_boot: int = 2000, hill_boot: int = 500, seed: int = 0, title: str | None = None
+) -> list[Path]:
     """Write figures (PNG + SVG), ``summary.txt`` and ``summary.csv`` into ``out_dir``; returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -183,15 +210,25 @@ def _readouts(sweep, n_boot: int, hill_boot: int, seed: int) -> _Readouts:
     has_rpp = sweep.rpp_time_h.size > 0 and sweep.rpp.size > 0
     has_mass = "mean_mass" in sweep.series and sweep.series_time_h.size > 0
 
-    t50s = {p: analysis.t50_interval(sweep.rpp_time_h, sweep.rpp[sweep.runs_at(p)], n_boot, seed)
-            for p in points} if has_rpp else {}
+    t50s = (
+        {p: analysis.t50_interval(sweep.rpp_time_h, sweep.rpp[sweep.runs_at(p)], n_boot, seed) for p in points}
+        if has_rpp
+        else {}
+    )
     mass_last = {}
     if has_mass:
         hyp = analysis.hypertrophy(sweep, times_h=[sweep.series_time_h[-1]])
-        mass_last = {p: (hyp["mass_mean"][k, 0], hyp["mass_low"][k, 0], hyp["mass_high"][k, 0])
-                     for k, p in enumerate(points)}
-    responses = [analysis.dose_response(sweep, dose_path, where, n_boot=n_boot, hill_boot=hill_boot, seed=seed)
-                 for dose_path, where in dose_slices(sweep)] if has_rpp else []
+        mass_last = {
+            p: (hyp["mass_mean"][k, 0], hyp["mass_low"][k, 0], hyp["mass_high"][k, 0]) for k, p in enumerate(points)
+        }
+    responses = (
+        [
+            analysis.dose_response(sweep, dose_path, where, n_boot=n_boot, hill_boot=hill_boot, seed=seed)
+            for dose_path, where in dose_slices(sweep)
+        ]
+        if has_rpp
+        else []
+    )
     return _Readouts(sweep, paths, points, has_rpp, has_mass, t50s, mass_last, responses)
 
 
@@ -239,15 +276,23 @@ def _point_row(readouts: _Readouts, point: tuple, slow_at: dict) -> tuple[list[s
         ti = readouts.t50s[point]
         rpp_last = float(np.nanmean(sweep.rpp[sweep.runs_at(point), -1]))
         row += [_t50_text(ti, sweep.rpp_time_h[-1]), _num(rpp_last)]
-        record.update(t50_h=ti.estimate_h, t50_ci_low_h=ti.ci_low_h, t50_ci_high_h=ti.ci_high_h,
-                      t50_censored=ti.censored, t50_lower_bound_h=ti.lower_bound_h, rpp_last=rpp_last)
+        record.update(
+            t50_h=ti.estimate_h,
+            t50_ci_low_h=ti.ci_low_h,
+            t50_ci_high_h=ti.ci_high_h,
+            t50_censored=ti.censored,
+            t50_lower_bound_h=ti.lower_bound_h,
+            rpp_last=rpp_last,
+        )
     if slow_at:
         slow, is_control = slow_at.get(point, (None, False))
         row.append(_slowdown_text(slow, is_control) if point in slow_at else "")
-        record.update(slowdown=(1.0 if is_control else slow.ratio) if slow else math.nan,
-                      slowdown_lower_bound=slow.lower_bound if slow else math.nan,
-                      slowdown_ci_low=slow.ci_low if slow else math.nan,
-                      slowdown_ci_high=slow.ci_high if slow else math.nan)
+        record.update(
+            slowdown=(1.0 if is_control else slow.ratio) if slow else math.nan,
+            slowdown_lower_bound=slow.lower_bound if slow else math.nan,
+            slowdown_ci_low=slow.ci_low if slow else math.nan,
+            slowdown_ci_high=slow.ci_high if slow else math.nan,
+        )
     if readouts.has_mass:
         m, lo, hi = readouts.mass_last[point]
         row.append(f"{_num(m)} {_interval(lo, hi)}".rstrip())

@@ -24,8 +24,12 @@ def aging(ts: dict, start_age_years: float, path_without_suffix) -> list:
     age = start_age_years + ts["time_h"] / HOURS_PER_YEAR
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), constrained_layout=True)
     panels = (
-        (axes[0, 0], [("p16_positive_fraction_epidermis", "epidermis"), ("p16_positive_fraction_dermis", "dermis")],
-         100.0, "p16+ cells (%)"),
+        (
+            axes[0, 0],
+            [("p16_positive_fraction_epidermis", "epidermis"), ("p16_positive_fraction_dermis", "dermis")],
+            100.0,
+            "p16+ cells (%)",
+        ),
         (axes[0, 1], [("senescent_fraction", "senescent")], 100.0, "senescent cells (%)"),
         (axes[1, 0], [("n_stem", "stem cells")], 1.0, "stem cells (not senescent)"),
         (axes[1, 1], [("thickness_rows", "suprabasal cells per column")], 1.0, "suprabasal cells per column"),
@@ -59,8 +63,7 @@ def arms(series_by_arm: dict[str, dict], path_without_suffix, title: str, start_
         axes[0].plot(years, ts["n_stem"], label=label)
         axes[1].plot(years, ts["thickness_rows"], label=label)
         axes[2].plot(years, ts["events_divisions"] / interval, label=label)
-    for ax, ylabel in zip(axes, ("stem cells (not senescent)", "suprabasal cells per column",
-                                 "divisions per year")):
+    for ax, ylabel in zip(axes, ("stem cells (not senescent)", "suprabasal cells per column", "divisions per year")):
         ax.set_xlabel(f"years from age {start_age_years:g}")
         ax.set_ylabel(ylabel)
     axes[0].legend(frameon=False)

@@ -35,8 +35,18 @@ from geroconvert.analysis.sweep_readouts import DoseResponse, dose_response, hyp
 from geroconvert.core.readouts import censor_time, summarise, t50
 
 __all__ = [
-    "t50", "censor_time", "summarise",
-    "T50Interval", "t50_interval", "rpp_band", "PairedSlowdown", "paired_slowdown",
-    "hill_slowdown", "HillFit", "fit_hill",
-    "DoseResponse", "dose_response", "hypertrophy",
+    "t50",
+    "censor_time",
+    "summarise",
+    "T50Interval",
+    "t50_interval",
+    "rpp_band",
+    "PairedSlowdown",
+    "paired_slowdown",
+    "hill_slowdown",
+    "HillFit",
+    "fit_hill",
+    "DoseResponse",
+    "dose_response",
+    "hypertrophy",
 ]

@@ -63,14 +63,21 @@ class DoseResponse:
         out = []
         for i, dose in enumerate(self.doses_nM):
             curve, slow = self.t50_curve[i], self.slowdown[i]
-            out.append({"dose_nM": float(dose), "n_replicates": int(np.isfinite(self.censor_time_h[i]).sum()),
-                        "t50_h": curve.estimate_h, "t50_ci_h": (curve.ci_low_h, curve.ci_high_h),
-                        "t50_censored": curve.censored, "t50_lower_bound_h": curve.lower_bound_h,
-                        "slowdown": slow.ratio if slow else math.nan,
-                        "slowdown_lower_bound": slow.lower_bound if slow else math.nan,
-                        "slowdown_ci": (slow.ci_low, slow.ci_high) if slow else (math.nan, math.nan),
-                        "slowdown_n_censored": slow.n_censored if slow else 0,
-                        "hill_fitted_slowdown": float(self.hill.predict(float(dose))) if dose > 0 else 1.0})
+            out.append(
+                {
+                    "dose_nM": float(dose),
+                    "n_replicates": int(np.isfinite(self.censor_time_h[i]).sum()),
+                    "t50_h": curve.estimate_h,
+                    "t50_ci_h": (curve.ci_low_h, curve.ci_high_h),
+                    "t50_censored": curve.censored,
+                    "t50_lower_bound_h": curve.lower_bound_h,
+                    "slowdown": slow.ratio if slow else math.nan,
+                    "slowdown_lower_bound": slow.lower_bound if slow else math.nan,
+                    "slowdown_ci": (slow.ci_low, slow.ci_high) if slow else (math.nan, math.nan),
+                    "slowdown_n_censored": slow.n_censored if slow else 0,
+                    "hill_fitted_slowdown": float(self.hill.predict(float(dose))) if dose > 0 else 1.0,
+                }
+            )
         return out
 
 
@@ -88,9 +95,16 @@ def _select(sweep, where: dict | None, exclude: str) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def dose_response(sweep, dose_path: str = "environment.rapamycin_nM", where: dict | None = None,
-                  level: float = 0.5, n_boot: int = 2000, hill_boot: int = 500, seed: int = 0,
-                  coverage: float = 0.95) -> DoseResponse:
+def dose_response(
+    sweep,
+    dose_path: str = "environment.rapamycin_nM",
+    where: dict | None = None,
+    level: float = 0.5,
+    n_boot: int = 2000,
+    hill_boot: int = 500,
+    seed: int = 0,
+    coverage: float = 0.95,
+) -> DoseResponse:
     """t50 per run, paired slowdown vs dose 0 per replicate, and the Hill fit, from a SweepData.
 
     ``dose_path`` is the swept config path holding the dose in nM.  When the sweep
@@ -113,20 +127,46 @@ def dose_response(sweep, dose_path: str = "environment.rapamycin_nM", where: dic
         t50_h[i, j] = t50(sweep.rpp_time_h, sweep.rpp[r], level)
         bound[i, j] = censor_time(sweep.rpp_time_h, sweep.rpp[r])
     censored = np.isnan(t50_h) & np.isfinite(bound)
-    t50_curve = [t50_interval(sweep.rpp_time_h, curves[i][np.isfinite(bound[i])], n_boot, seed, level, coverage)
-                 for i in range(doses.size)]
+    t50_curve = [
+        t50_interval(sweep.rpp_time_h, curves[i][np.isfinite(bound[i])], n_boot, seed, level, coverage)
+        for i in range(doses.size)
+    ]
     has_control = bool(np.any(doses == 0))
     slowdown: list = [None] * doses.size
     if has_control:
         c = int(np.flatnonzero(doses == 0)[0])
         for i in range(doses.size):
             present = np.isfinite(bound[i]) & np.isfinite(bound[c])
-            slowdown[i] = paired_slowdown(t50_h[i][present], t50_h[c][present], n_boot, seed,
-                                          censor_time_h=bound[i][present], coverage=coverage)
-    result = DoseResponse(dose_path, dict(where or {}), doses, replicates, t50_h, censored, bound, t50_curve,
-                          slowdown, HillFit(math.nan, (math.nan,) * 2, math.nan, (math.nan,) * 2, math.nan,
-                                            (math.nan,) * 2, False, "no dose-0 control", 0, 0, "none", 0,
-                                            coverage), has_control)
+            slowdown[i] = paired_slowdown(
+                t50_h[i][present], t50_h[c][present], n_boot, seed, censor_time_h=bound[i][present], coverage=coverage
+            )
+    result = DoseResponse(
+        dose_path,
+        dict(where or {}),
+        doses,
+        replicates,
+        t50_h,
+        censored,
+        bound,
+        t50_curve,
+        slowdown,
+        HillFit(
+            math.nan,
+            (math.nan,) * 2,
+            math.nan,
+            (math.nan,) * 2,
+            math.nan,
+            (math.nan,) * 2,
+            False,
+            "no dose-0 control",
+            0,
+            0,
+            "none",
+            0,
+            coverage,
+        ),
+        has_control,
+    )
     if has_control:
         ratio, cens = result.slowdown_matrix()
         hill = fit_hill(doses, ratio, censored=cens, n_boot=hill_boot, seed=seed, coverage=coverage)
@@ -162,8 +202,10 @@ def hypertrophy(sweep, times_h=None, series: str = "mean_mass", coverage: float 
         times_h = sweep.rpp_time_h if sweep.rpp_time_h.size else st[[0, -1]]
     at = np.asarray(times_h, np.float64)
     points = sweep.grid_points()
-    out = {name: np.full((len(points), at.size), np.nan)
-           for name in ("mass_mean", "mass_low", "mass_high", "fold_change", "rpp_mean")}
+    out = {
+        name: np.full((len(points), at.size), np.nan)
+        for name in ("mass_mean", "mass_low", "mass_high", "fold_change", "rpp_mean")
+    }
     for k, point in enumerate(points):
         idx = sweep.runs_at(point)
         values = np.asarray(sweep.series[series][idx], np.float64)

@@ -32,8 +32,9 @@ def _module_version(name: str) -> str:
 
 def _git(*args: str) -> str:
     try:
-        done = subprocess.run(["git", "-C", str(SOURCE_DIR), *args], capture_output=True, text=True,
-                              timeout=5, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            ["git", "-C", str(SOURCE_DIR), *args], capture_output=True, text=True, timeout=5, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.SubprocessError):
         return ""
     return done.stdout.strip() if done.returncode == 0 else ""

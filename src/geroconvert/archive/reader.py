@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from geroconvert.archive.schema import (
     READ_ERRORS,
@@ -44,8 +45,10 @@ def open_checked(path: str | Path):
         if version is None or "runs" not in f:
             raise ArchiveError(f"{path}: an HDF5 file but not a geroconvert archive (no schema_version or /runs)")
         if int(version) > SCHEMA_VERSION:
-            raise ArchiveError(f"{path}: archive schema {int(version)} is newer than this geroconvert reads "
-                               f"({SCHEMA_VERSION}); upgrade geroconvert")
+            raise ArchiveError(
+                f"{path}: archive schema {int(version)} is newer than this geroconvert reads "
+                f"({SCHEMA_VERSION}); upgrade geroconvert"
+            )
     except ArchiveError:
         f.close()
         raise
@@ -61,13 +64,15 @@ def read_archive(path: str | Path) -> dict:
         try:
             config = f["config"] if "config" in f else None  # noqa: SIM401 - the check h5py answers for damaged files
             toml = plain(config["toml"][()]) if config is not None and "toml" in config else ""
+            runs: dict[str, dict] = {}
+            summary: dict[str, Any] = {}
             out = {
                 "path": str(path),
                 "attrs": {name: plain(value) for name, value in f.attrs.items()},
                 "config_toml": toml,
                 "config_sha256": plain(config.attrs.get("sha256", "")) if config is not None else "",
-                "runs": {},
-                "summary": {},
+                "runs": runs,
+                "summary": summary,
             }
             for key in sorted(f["runs"], key=natural_key):
                 group = f["runs"][key]
@@ -75,14 +80,15 @@ def read_archive(path: str | Path) -> dict:
                 for name in ("overrides", "swept"):
                     if isinstance(attrs.get(name), str):
                         attrs[name] = json.loads(attrs[name])
-                attrs["summary"] = ({n: float(plain(v)) for n, v in group["summary"].attrs.items()}
-                                    if "summary" in group else {})
-                out["runs"][key] = attrs
+                attrs["summary"] = (
+                    {n: float(plain(v)) for n, v in group["summary"].attrs.items()} if "summary" in group else {}
+                )
+                runs[key] = attrs
             if "summary" in f:
                 order = json.loads(plain(f["summary"].attrs.get("columns", "[]"))) or list(f["summary"])
                 for name in order:
                     data = f["summary"][name]
-                    out["summary"][name] = (data.asstr()[()] if data.dtype.kind == "O" else data[()])
+                    summary[name] = data.asstr()[()] if data.dtype.kind == "O" else data[()]
         except READ_ERRORS as error:
             raise ArchiveError(f"{path}: corrupt archive ({error})") from None
     return out
@@ -101,8 +107,9 @@ def complete_run_keys(path: str | Path, config_text: str | None = None) -> list[
         except READ_ERRORS as error:
             raise ArchiveError(f"{path}: corrupt archive ({error})") from None
     if config_text is not None and stored != sha256_text(config_text):
-        raise ArchiveError(f"{path}: its /config differs from this config; "
-                           "runs of different configs do not belong in one archive")
+        raise ArchiveError(
+            f"{path}: its /config differs from this config; runs of different configs do not belong in one archive"
+        )
     return sorted(keys, key=natural_key)
 
 

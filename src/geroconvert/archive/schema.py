@@ -39,8 +39,12 @@ SCHEMA_VERSION = 1
 STATUS_COMPLETE = "complete"
 STATUS_WRITING = "writing"
 SNAPSHOT_FIELDS = ("phase", "kind", "mass", "p16", "gero", "sasp")
-RPP_UNITS = {"time_h": "h", "rpp": "fraction of replated cells forming colonies", "n_replated": "cells",
-             "n_colonies": "colonies"}
+RPP_UNITS = {
+    "time_h": "h",
+    "rpp": "fraction of replated cells forming colonies",
+    "n_replated": "cells",
+    "n_colonies": "colonies",
+}
 
 
 # What h5py raises on damaged files: OSError or RuntimeError from the HDF5 library (bad

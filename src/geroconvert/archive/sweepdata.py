@@ -16,13 +16,13 @@ import numpy as np
 
 @dataclass
 class SweepData:
-    keys: list[str]                       # run keys, e.g. "g003_r01"
-    replicate: np.ndarray                 # int, replicate index of each run (same seed at every grid point)
-    swept: dict[str, np.ndarray]          # config path -> value per run, e.g. "environment.rapamycin_nM"
-    rpp_time_h: np.ndarray                # assay times (shared by all runs)
-    rpp: np.ndarray                       # [runs, assay times]
-    series_time_h: np.ndarray             # record times (shared by all runs)
-    series: dict[str, np.ndarray] = field(default_factory=dict)   # name -> [runs, record times]
+    keys: list[str]  # run keys, e.g. "g003_r01"
+    replicate: np.ndarray  # int, replicate index of each run (same seed at every grid point)
+    swept: dict[str, np.ndarray]  # config path -> value per run, e.g. "environment.rapamycin_nM"
+    rpp_time_h: np.ndarray  # assay times (shared by all runs)
+    rpp: np.ndarray  # [runs, assay times]
+    series_time_h: np.ndarray  # record times (shared by all runs)
+    series: dict[str, np.ndarray] = field(default_factory=dict)  # name -> [runs, record times]
     summary: dict[str, np.ndarray] = field(default_factory=dict)  # name -> value per run
     config_toml: str = ""
 
@@ -56,17 +56,29 @@ class SweepData:
         swept = {p: np.array([swept.get(p, np.nan) for _, _, swept, _ in runs]) for p in paths}
         results = [res for _, _, _, res in runs]
         first = results[0]
-        rpp = np.array([res.rpp["rpp"] for res in results], np.float64) if len(first.rpp.get("time_h", ())) \
+        rpp = (
+            np.array([res.rpp["rpp"] for res in results], np.float64)
+            if len(first.rpp.get("time_h", ()))
             else np.zeros((len(runs), 0))
-        series = {name: np.array([res.timeseries[name] for res in results]) for name in first.timeseries
-                  if name != "time_h"}
+        )
+        series = {
+            name: np.array([res.timeseries[name] for res in results]) for name in first.timeseries if name != "time_h"
+        }
         summary_names = sorted({name for res in results for name in res.summary})
-        summary = {name: np.array([res.summary.get(name, np.nan) for res in results], np.float64)
-                   for name in summary_names}
-        return cls(keys=keys, replicate=replicate, swept=swept,
-                   rpp_time_h=np.asarray(first.rpp.get("time_h", np.zeros(0)), np.float64), rpp=rpp,
-                   series_time_h=np.asarray(first.timeseries.get("time_h", np.zeros(0))), series=series,
-                   summary=summary, config_toml=config_toml)
+        summary = {
+            name: np.array([res.summary.get(name, np.nan) for res in results], np.float64) for name in summary_names
+        }
+        return cls(
+            keys=keys,
+            replicate=replicate,
+            swept=swept,
+            rpp_time_h=np.asarray(first.rpp.get("time_h", np.zeros(0)), np.float64),
+            rpp=rpp,
+            series_time_h=np.asarray(first.timeseries.get("time_h", np.zeros(0))),
+            series=series,
+            summary=summary,
+            config_toml=config_toml,
+        )
 
 
 def load_sweep(path: str | Path):
@@ -77,8 +89,15 @@ def load_sweep(path: str | Path):
     keys = [k for k, attrs in archive["runs"].items() if attrs.get("status") == "complete"]
     runs = [read_run(path, key) for key in keys]
     if not runs:
-        return SweepData(keys=[], replicate=np.zeros(0, np.int64), swept={}, rpp_time_h=np.zeros(0),
-                         rpp=np.zeros((0, 0)), series_time_h=np.zeros(0), config_toml=archive["config_toml"])
+        return SweepData(
+            keys=[],
+            replicate=np.zeros(0, np.int64),
+            swept={},
+            rpp_time_h=np.zeros(0),
+            rpp=np.zeros((0, 0)),
+            series_time_h=np.zeros(0),
+            config_toml=archive["config_toml"],
+        )
     paths = sorted({p for run in runs for p in run["attrs"].get("swept", {})})
     first = runs[0]
     rpp_time = np.asarray(first["rpp"].get("time_h", np.zeros(0)), np.float64)
@@ -91,8 +110,11 @@ def load_sweep(path: str | Path):
         rpp_time_h=rpp_time,
         rpp=np.array([run["rpp"].get("rpp", np.zeros(0)) for run in runs], np.float64),
         series_time_h=series_time,
-        series={name: np.array([run["timeseries"][name] for run in runs]) for name in first["timeseries"]
-                if name != "time_h"},
+        series={
+            name: np.array([run["timeseries"][name] for run in runs])
+            for name in first["timeseries"]
+            if name != "time_h"
+        },
         summary={n: np.array([run["summary"].get(n, math.nan) for run in runs]) for n in summary_names},
         config_toml=archive["config_toml"],
     )

@@ -38,8 +38,14 @@ class ArchiveWriter:
     ``config_text`` given then must match the stored one).  Use as a context manager.
     """
 
-    def __init__(self, path: str | Path, config_text: str | None = None, mode: str = "w",
-                 provenance: dict | None = None, command: str | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        config_text: str | None = None,
+        mode: str = "w",
+        provenance: dict | None = None,
+        command: str | None = None,
+    ):
         h5py = import_h5py()
         self.path = Path(path)
         if mode == "w":
@@ -52,8 +58,10 @@ class ArchiveWriter:
             stored = self.file["config"].attrs.get("sha256", "") if "config" in self.file else ""
             if config_text is not None and plain(stored) != sha256_text(config_text):
                 self.file.close()
-                raise ArchiveError(f"{self.path}: its /config differs from this config; "
-                                   "runs of different configs do not belong in one archive")
+                raise ArchiveError(
+                    f"{self.path}: its /config differs from this config; "
+                    "runs of different configs do not belong in one archive"
+                )
             self.file.require_group("runs")
         else:
             raise ValueError(f"mode must be 'w' or 'a', not {mode!r}")
@@ -94,9 +102,19 @@ class ArchiveWriter:
     def has_run(self, key: str) -> bool:
         return key in self.run_keys()
 
-    def add_run(self, key: str, results, seed: int, overrides: dict | None = None, replicate: int = 0,
-                swept: dict | None = None, status: str = STATUS_COMPLETE, snapshots: bool = True,
-                wall_s: float | None = None, replace: bool = False) -> None:
+    def add_run(
+        self,
+        key: str,
+        results,
+        seed: int,
+        overrides: dict | None = None,
+        replicate: int = 0,
+        swept: dict | None = None,
+        status: str = STATUS_COMPLETE,
+        snapshots: bool = True,
+        wall_s: float | None = None,
+        replace: bool = False,
+    ) -> None:
         """Write one finished run (a :class:`~geroconvert.core.recorder.Results`), rebuild /summary, flush.
 
         ``swept`` maps config paths to this run's values (they become /summary columns);
@@ -167,8 +185,7 @@ class ArchiveWriter:
             snap.attrs["time_h"] = float(time_h)
             for name, array in snapshots[time_h].items():
                 array = np.asarray(array)
-                snap.create_dataset(name, data=array, chunks=True, compression="gzip", compression_opts=4,
-                                    shuffle=True)
+                snap.create_dataset(name, data=array, chunks=True, compression="gzip", compression_opts=4, shuffle=True)
 
     def rebuild_summary(self) -> None:
         """Recreate /summary from the ``summary`` attributes of every complete run."""
@@ -203,13 +220,17 @@ def summary_table(f) -> dict[str, np.ndarray]:
     rows = []
     for key in keys:
         group = runs[key]
-        rows.append({
-            "key": key,
-            "replicate": int(plain(group.attrs.get("replicate", 0))),
-            "seed": int(plain(group.attrs.get("seed", 0))),
-            "swept": json.loads(plain(group.attrs.get("swept", "{}"))),
-            "summary": {n: float(plain(v)) for n, v in group["summary"].attrs.items()} if "summary" in group else {},
-        })
+        rows.append(
+            {
+                "key": key,
+                "replicate": int(plain(group.attrs.get("replicate", 0))),
+                "seed": int(plain(group.attrs.get("seed", 0))),
+                "swept": json.loads(plain(group.attrs.get("swept", "{}"))),
+                "summary": {n: float(plain(v)) for n, v in group["summary"].attrs.items()}
+                if "summary" in group
+                else {},
+            }
+        )
     table: dict[str, np.ndarray] = {
         "run_key": np.array([r["key"] for r in rows], dtype=object),
         "replicate": np.array([r["replicate"] for r in rows], np.int64),
@@ -229,8 +250,9 @@ def summary_table(f) -> dict[str, np.ndarray]:
             else:
                 table[name] = np.array([math.nan if v is None else float(v) for v in values], np.float64)
         else:
-            table[name] = np.array(["" if v is None else (v if isinstance(v, str) else json.dumps(v))
-                                    for v in values], dtype=object)
+            table[name] = np.array(
+                ["" if v is None else (v if isinstance(v, str) else json.dumps(v)) for v in values], dtype=object
+            )
     for name in result_names:
         if name in table:
             continue

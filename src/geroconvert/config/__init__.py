@@ -59,16 +59,42 @@ from geroconvert.errors import ConfigError
 
 __all__ = [
     # loading
-    "LoadedConfig", "load_config", "load_mapping", "read_toml", "ConfigError",
+    "LoadedConfig",
+    "load_config",
+    "load_mapping",
+    "read_toml",
+    "ConfigError",
     # mapping -> Params and back
-    "build", "config_from_mapping", "params_to_mapping", "from_validation_error",
+    "build",
+    "config_from_mapping",
+    "params_to_mapping",
+    "from_validation_error",
     # paths and overrides
-    "parse_value", "parse_override", "set_path", "get_path", "merge",
+    "parse_value",
+    "parse_override",
+    "set_path",
+    "get_path",
+    "merge",
     # sections and keys
-    "MODEL_SECTIONS", "SECTIONS", "RAW_SECTIONS", "TOP_LEVEL_KEYS", "RPP_HELPERS", "RPP_GROUP", "SCHEDULE_KEYS",
-    "fields_of", "check_keys", "suggest", "suggest_path",
+    "MODEL_SECTIONS",
+    "SECTIONS",
+    "RAW_SECTIONS",
+    "TOP_LEVEL_KEYS",
+    "RPP_HELPERS",
+    "RPP_GROUP",
+    "SCHEDULE_KEYS",
+    "fields_of",
+    "check_keys",
+    "suggest",
+    "suggest_path",
     # limits
-    "MAX_RECORDS", "MAX_SNAPSHOT_BYTES", "MAX_RPP_TIMES", "MAX_EXTENDS_DEPTH", "MAX_STEPS", "SNAPSHOT_BYTES_PER_SITE",
+    "MAX_RECORDS",
+    "MAX_SNAPSHOT_BYTES",
+    "MAX_RPP_TIMES",
+    "MAX_EXTENDS_DEPTH",
+    "MAX_STEPS",
+    "SNAPSHOT_BYTES_PER_SITE",
     # writing TOML and the reference
-    "dumps_toml", "reference_markdown",
+    "dumps_toml",
+    "reference_markdown",
 ]

@@ -12,10 +12,10 @@ from geroconvert.config.sections import value_text
 from geroconvert.errors import ConfigError
 from geroconvert.parameters.models import MAX_SITES, AssayParams, SimulationParams
 
-MAX_RECORDS = 2_000_000          # time-series rows (each row holds ~50 float64 series)
-MAX_SNAPSHOT_BYTES = 4 * 2**30   # lattice snapshots kept in memory and written to the archive
+MAX_RECORDS = 2_000_000  # time-series rows (each row holds ~50 float64 series)
+MAX_SNAPSHOT_BYTES = 4 * 2**30  # lattice snapshots kept in memory and written to the archive
 MAX_RPP_TIMES = 10_000
-MAX_STEPS = 20_000_000           # time steps of the run plus those of its RPP regrowth plates
+MAX_STEPS = 20_000_000  # time steps of the run plus those of its RPP regrowth plates
 SNAPSHOT_BYTES_PER_SITE = 1 + 1 + 4 * 4  # phase, kind (uint8) + mass, p16, gero, sasp (float32)
 
 
@@ -28,33 +28,43 @@ def work_limits(sim: SimulationParams, assays: AssayParams, schedule) -> list[st
 def _refuse_too_much_work(sim: SimulationParams, assays: AssayParams) -> None:
     records = sim.hours / max(sim.record_every_h, sim.dt_h)
     if records > MAX_RECORDS:
-        raise ConfigError(f"simulation.record_every_h: {records:.3g} time-series rows (hours / record_every_h) "
-                          f"is more than {MAX_RECORDS:,}; raise record_every_h or shorten hours")
+        raise ConfigError(
+            f"simulation.record_every_h: {records:.3g} time-series rows (hours / record_every_h) "
+            f"is more than {MAX_RECORDS:,}; raise record_every_h or shorten hours"
+        )
     if sim.snapshot_every_h > 0:
         count = int(sim.hours / max(sim.snapshot_every_h, sim.dt_h)) + 1
         sites = sim.width * (sim.height + sim.dermis_rows)
         size = count * sites * SNAPSHOT_BYTES_PER_SITE
         if size > MAX_SNAPSHOT_BYTES:
-            raise ConfigError(f"simulation.snapshot_every_h: {count} snapshots of {sites:,} sites need "
-                              f"{size / 2**30:.1f} GiB (limit {MAX_SNAPSHOT_BYTES / 2**30:.0f} GiB); "
-                              "raise snapshot_every_h or set it to 0")
+            raise ConfigError(
+                f"simulation.snapshot_every_h: {count} snapshots of {sites:,} sites need "
+                f"{size / 2**30:.1f} GiB (limit {MAX_SNAPSHOT_BYTES / 2**30:.0f} GiB); "
+                "raise snapshot_every_h or set it to 0"
+            )
     steps = sim.hours / sim.dt_h
     if steps > MAX_STEPS:
-        raise ConfigError(f"simulation.dt_h: {steps:.3g} time steps (hours / dt_h) is more than {MAX_STEPS:,}; "
-                          "raise dt_h or shorten hours")
+        raise ConfigError(
+            f"simulation.dt_h: {steps:.3g} time steps (hours / dt_h) is more than {MAX_STEPS:,}; "
+            "raise dt_h or shorten hours"
+        )
     assayed = [t for t in assays.rpp_times_h if t <= sim.hours + 1e-9]
     regrowth = len(assayed) * assays.replate_hours / sim.dt_h
     if steps + regrowth > MAX_STEPS:
-        raise ConfigError(f"assays.replate_hours: {len(assayed)} RPP assays of {value_text(assays.replate_hours)} h "
-                          f"need {regrowth:.3g} time steps (more than {MAX_STEPS:,}); shorten replate_hours, "
-                          "measure RPP less often or raise simulation.dt_h")
+        raise ConfigError(
+            f"assays.replate_hours: {len(assayed)} RPP assays of {value_text(assays.replate_hours)} h "
+            f"need {regrowth:.3g} time steps (more than {MAX_STEPS:,}); shorten replate_hours, "
+            "measure RPP less often or raise simulation.dt_h"
+        )
     if assayed:  # the replated cells sit one per tile on a square plate
         replated = min(assays.max_cells, sim.width * (sim.height + sim.dermis_rows))
         plate = (math.ceil(math.sqrt(replated)) * assays.tile_sites) ** 2
         if plate > MAX_SITES:
-            raise ConfigError(f"assays.max_cells: replating up to {replated:,} cells {assays.tile_sites} sites apart "
-                              f"needs a plate of {plate:,} sites (more than {MAX_SITES:,}); "
-                              "lower max_cells or tile_sites")
+            raise ConfigError(
+                f"assays.max_cells: replating up to {replated:,} cells {assays.tile_sites} sites apart "
+                f"needs a plate of {plate:,} sites (more than {MAX_SITES:,}); "
+                "lower max_cells or tile_sites"
+            )
     if len(assays.rpp_times_h) > MAX_RPP_TIMES:
         raise ConfigError(f"assays.rpp_times_h: {len(assays.rpp_times_h)} RPP assays is more than {MAX_RPP_TIMES}")
 
@@ -63,10 +73,14 @@ def _late_warnings(sim: SimulationParams, assays: AssayParams, schedule) -> list
     warnings = []
     late = [t for t in assays.rpp_times_h if t > sim.hours + 1e-9]
     if late:
-        warnings.append(f"assays.rpp_times_h: {len(late)} time(s) after the end of the run "
-                        f"(simulation.hours = {value_text(sim.hours)}) will not be measured")
+        warnings.append(
+            f"assays.rpp_times_h: {len(late)} time(s) after the end of the run "
+            f"(simulation.hours = {value_text(sim.hours)}) will not be measured"
+        )
     late_events = [e.time_h for e in schedule if e.time_h > sim.hours + 1e-9]
     if late_events:
-        warnings.append(f"schedule: {len(late_events)} change(s) after the end of the run "
-                        f"(simulation.hours = {value_text(sim.hours)}) will not happen")
+        warnings.append(
+            f"schedule: {len(late_events)} change(s) after the end of the run "
+            f"(simulation.hours = {value_text(sim.hours)}) will not happen"
+        )
     return warnings

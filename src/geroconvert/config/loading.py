@@ -74,7 +74,7 @@ def load_mapping(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
     parent_name = data.pop("extends", None)
     if parent_name is None:
         return data
-    parent_path = (path.parent / parent_name)
+    parent_path = path.parent / parent_name
     if not parent_path.is_file():
         raise ConfigError(f"{path}: extends: file {parent_name!r} not found (looked for {parent_path})")
     parent = load_mapping(parent_path, (*_chain, resolved))
@@ -126,7 +126,12 @@ def load_config(path: str | Path | None = None, overrides=None, mapping: dict | 
         header.append(f"# source: {path}")
     if items:
         header.append("# overrides: " + json.dumps(dict(items), default=str))
-    return LoadedConfig(params=params, sweep=copy.deepcopy(base.get("sweep")),
-                        resolved_toml="\n".join(header) + "\n\n" + dumps_toml(resolved),
-                        source_path=Path(path) if path is not None else None, overrides=dict(items),
-                        mapping=base, warnings=tuple(warnings))
+    return LoadedConfig(
+        params=params,
+        sweep=copy.deepcopy(base.get("sweep")),
+        resolved_toml="\n".join(header) + "\n\n" + dumps_toml(resolved),
+        source_path=Path(path) if path is not None else None,
+        overrides=dict(items),
+        mapping=base,
+        warnings=tuple(warnings),
+    )

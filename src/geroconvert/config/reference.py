@@ -41,13 +41,17 @@ def _intros() -> dict[str, str]:
     return {
         "simulation": "Lattice, clock and recording (`SimulationParams`).",
         "environment": "The environment at t = 0 (`Environment`); `[[schedule]]` changes it later.",
-        "cells": ("Cell biology (`CellParams`). `paramset` picks a named, cited set "
-                  f"({', '.join(f'`{n}`' for n in paramsets.NAMES)}); any other key overrides one value of it. "
-                  "Defaults shown are the HT-p21 line."),
+        "cells": (
+            "Cell biology (`CellParams`). `paramset` picks a named, cited set "
+            f"({', '.join(f'`{n}`' for n in paramsets.NAMES)}); any other key overrides one value of it. "
+            "Defaults shown are the HT-p21 line."
+        ),
         "assays": "The virtual colony-formation (RPP) assay (`AssayParams`).",
-        "dosing": ("Rapamycin reaching skin (`Dosing`): topical cream on a schedule, decaying between "
-                   "applications and with depth, plus systemic (blood) exposure; added to "
-                   "`environment.rapamycin_nM`."),
+        "dosing": (
+            "Rapamycin reaching skin (`Dosing`): topical cream on a schedule, decaying between "
+            "applications and with depth, plus systemic (blood) exposure; added to "
+            "`environment.rapamycin_nM`."
+        ),
     }
 
 
@@ -71,19 +75,31 @@ def _field_row(name: str, info) -> str:
 
 
 def _sections_without_model() -> list[str]:
-    return ["### `[[schedule]]`", "",
-            "One table per change, applied when the clock reaches `time_h` (h, >= 0): any of "
-            + ", ".join(f"`{k}`" for k in ENVIRONMENT_KEYS) + " (same units and bounds as `[environment]`).", "",
-            "### `[trial]`", "", "Used by `geroconvert trial` (the split-hand trial; see `geroconvert.studies.trial`): "
-            "`subjects`, `seed`, `age_min_years`, `age_max_years`, `damage_sd_log`, `visits_months`, "
-            "`start_age_years`.", "",
-            "### `[sweep]`", "",
-            "Used by `geroconvert sweep` (ignored by `run`): `replicates` (runs per grid point, default 1), "
-            "`seed` (replicate r uses seed + r at every grid point: common random numbers; default "
-            "`simulation.seed`), `[sweep.grid]` (config path -> list of values; the axes are crossed) and "
-            "`[sweep.zip]` (config path -> list; all lists one length, varied together as one axis). "
-            "A list may be written `{ logspace = [first, last, count], zero = true }` or "
-            "`{ linspace = [first, last, count] }`.", "",
-            "### `extends`", "",
-            "Top-level `extends = \"base.toml\"` (relative to this file) loads that config first; this file "
-            "overlays it section by section, key by key; a `[[schedule]]` list replaces the parent's.", ""]
+    return [
+        "### `[[schedule]]`",
+        "",
+        "One table per change, applied when the clock reaches `time_h` (h, >= 0): any of "
+        + ", ".join(f"`{k}`" for k in ENVIRONMENT_KEYS)
+        + " (same units and bounds as `[environment]`).",
+        "",
+        "### `[trial]`",
+        "",
+        "Used by `geroconvert trial` (the split-hand trial; see `geroconvert.studies.trial`): "
+        "`subjects`, `seed`, `age_min_years`, `age_max_years`, `damage_sd_log`, `visits_months`, "
+        "`start_age_years`.",
+        "",
+        "### `[sweep]`",
+        "",
+        "Used by `geroconvert sweep` (ignored by `run`): `replicates` (runs per grid point, default 1), "
+        "`seed` (replicate r uses seed + r at every grid point: common random numbers; default "
+        "`simulation.seed`), `[sweep.grid]` (config path -> list of values; the axes are crossed) and "
+        "`[sweep.zip]` (config path -> list; all lists one length, varied together as one axis). "
+        "A list may be written `{ logspace = [first, last, count], zero = true }` or "
+        "`{ linspace = [first, last, count] }`.",
+        "",
+        "### `extends`",
+        "",
+        'Top-level `extends = "base.toml"` (relative to this file) loads that config first; this file '
+        "overlays it section by section, key by key; a `[[schedule]]` list replaces the parent's.",
+        "",
+    ]

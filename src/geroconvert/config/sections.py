@@ -62,8 +62,14 @@ def value_text(value: Any) -> str:
 
 def type_name(value: Any) -> str:
     """The kind of a value as an error message names it: ``"an integer"``, ``"a table"``, ..."""
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
-            dict: "a table"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
 
 
 def suggest(word: str, choices) -> str:
@@ -114,8 +120,10 @@ def check_keys(mapping: dict, where: str = "") -> None:
             continue
         if key == "schedule":
             if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
-                raise ConfigError(f"{prefix}schedule: must be a list of tables, written [[schedule]] "
-                                  "with time_h = ... and environment keys")
+                raise ConfigError(
+                    f"{prefix}schedule: must be a list of tables, written [[schedule]] "
+                    "with time_h = ... and environment keys"
+                )
             for i, entry in enumerate(value):
                 for name in entry:
                     if name not in SCHEDULE_KEYS:

@@ -38,8 +38,12 @@ def _check_finite(value: Any, where: str) -> None:
             _check_finite(item, f"{where}[{i}]")
 
 
-_BOUND_WORDS = {"greater_than_equal": (">=", "ge", "or more"), "greater_than": (">", "gt", "above"),
-                "less_than_equal": ("<=", "le", "or less"), "less_than": ("<", "lt", "below")}
+_BOUND_WORDS = {
+    "greater_than_equal": (">=", "ge", "or more"),
+    "greater_than": (">", "gt", "above"),
+    "less_than_equal": ("<=", "le", "or less"),
+    "less_than": ("<", "lt", "below"),
+}
 
 
 def _field_fix(section: str, name: str) -> str:
@@ -64,11 +68,13 @@ def from_validation_error(error: ValidationError, section: str, data: dict | Non
     name = loc[-1] if loc else section
     if kind in _BOUND_WORDS:
         symbol, key, words = _BOUND_WORDS[kind]
-        bound = value_text(float(ctx.get(key)))
+        bound = value_text(float(ctx[key]))
         what = _field_fix(section, name)
-        return ConfigError(f"{where}: must be {symbol} {bound}{got_text}; set a {what} of {bound} {words}"
-                           if symbol in (">=", "<=") else
-                           f"{where}: must be {symbol} {bound}{got_text}; set a {what} {words} {bound}")
+        return ConfigError(
+            f"{where}: must be {symbol} {bound}{got_text}; set a {what} of {bound} {words}"
+            if symbol in (">=", "<=")
+            else f"{where}: must be {symbol} {bound}{got_text}; set a {what} {words} {bound}"
+        )
     if kind in ("int_type", "int_from_float", "int_parsing"):
         return ConfigError(f"{where}: must be a whole number{got_text}; write it without quotes or decimals")
     if kind in ("float_type", "float_parsing"):
@@ -106,15 +112,19 @@ def _expand_rpp(assays: dict, hours: float) -> tuple[dict, list[str]]:
     start = assays.pop("rpp_from_h", None)
     times = assays.get("rpp_times_h", [])
     if not isinstance(times, (list, tuple)):
-        raise ConfigError(f"assays.rpp_times_h: must be an array of numbers (got {value_text(times)}); "
-                          "write e.g. rpp_times_h = [0, 24, 48]")
+        raise ConfigError(
+            f"assays.rpp_times_h: must be an array of numbers (got {value_text(times)}); "
+            "write e.g. rpp_times_h = [0, 24, 48]"
+        )
     for i, value in enumerate(times):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"assays.rpp_times_h[{i}]: must be a number (got {value_text(value)}); "
-                              "write it without quotes")
+            raise ConfigError(
+                f"assays.rpp_times_h[{i}]: must be a number (got {value_text(value)}); write it without quotes"
+            )
         if value < 0:
-            raise ConfigError(f"assays.rpp_times_h[{i}]: must be >= 0 (got {value_text(value)}); "
-                              "RPP times are hours after the start")
+            raise ConfigError(
+                f"assays.rpp_times_h[{i}]: must be >= 0 (got {value_text(value)}); RPP times are hours after the start"
+            )
     for name, value in (("rpp_every_h", every), ("rpp_until_h", until), ("rpp_from_h", start)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ConfigError(f"assays.{name}: must be a number (got {value_text(value)}); write it without quotes")
@@ -133,8 +143,10 @@ def _expand_rpp(assays: dict, hours: float) -> tuple[dict, list[str]]:
         raise ConfigError(f"assays.rpp_until_h: must be >= rpp_from_h ({value_text(start)}) (got {value_text(until)})")
     count = int(math.floor((until - start) / every + 1e-9)) + 1
     if count > MAX_RPP_TIMES:
-        raise ConfigError(f"assays.rpp_every_h: gives {count} RPP assays (more than {MAX_RPP_TIMES}); "
-                          "raise rpp_every_h or lower rpp_until_h")
+        raise ConfigError(
+            f"assays.rpp_every_h: gives {count} RPP assays (more than {MAX_RPP_TIMES}); "
+            "raise rpp_every_h or lower rpp_until_h"
+        )
     expanded = [round(start + i * every, 9) for i in range(count)]
     assays["rpp_times_h"] = sorted(set(float(t) for t in times) | set(expanded))
     return assays, warnings
@@ -146,8 +158,10 @@ def _cells(data: dict) -> CellParams:
     data = dict(data)
     name = data.pop("paramset", "ht_p21")
     if not isinstance(name, str):
-        raise ConfigError(f"cells.paramset: must be a string (got {value_text(name)}); "
-                          f"one of {', '.join(repr(n) for n in paramsets.NAMES)}")
+        raise ConfigError(
+            f"cells.paramset: must be a string (got {value_text(name)}); "
+            f"one of {', '.join(repr(n) for n in paramsets.NAMES)}"
+        )
     if name not in paramsets.NAMES:
         raise ConfigError(f"cells.paramset: unknown parameter set {name!r}{suggest(name, paramsets.NAMES)}")
     # strict check first (rejects "1.5" strings and booleans), then the set's own constructor
@@ -198,8 +212,9 @@ def build(mapping: dict) -> tuple[Params, dict, list[str]]:
     dosing = _validate(Dosing, mapping.get("dosing", {}), "dosing")
     warnings += work_limits(sim, assays, schedule)
     try:
-        params = Params(simulation=sim, environment=environment, cells=cells, schedule=schedule, assays=assays,
-                        dosing=dosing)
+        params = Params(
+            simulation=sim, environment=environment, cells=cells, schedule=schedule, assays=assays, dosing=dosing
+        )
     except ValidationError as error:  # pragma: no cover - the sections were validated one by one
         raise from_validation_error(error, "params") from None
     resolved = params_to_mapping(params)

@@ -13,9 +13,9 @@ import math
 import numpy as np
 
 from geroconvert.core import layout as L
-from geroconvert.parameters.models import Environment
 from geroconvert.core.kernels.rng import derive_seed, uniforms
 from geroconvert.core.state import MOVING_FIELDS, CellState
+from geroconvert.parameters.models import Environment
 
 
 def sample_cells(state: CellState, seed: int, max_cells: int) -> np.ndarray:
@@ -72,9 +72,18 @@ def rpp_assay(sim, time_h: float) -> tuple[float, float, int, int]:
     # washout: default culture conditions, but the genotype (mTOR gain) stays
     culture = Environment(mtor_gain=sim.environment.mtor_gain)
     params = sim.params.with_changes(
-        simulation={"geometry": "dish", "width": plate.width, "height": plate.rows, "dermis_rows": 0,
-                    "hours": assays.replate_hours, "snapshot_every_h": 0.0},
-        environment=culture.model_dump(), schedule=(), assays={"rpp_times_h": ()})
+        simulation={
+            "geometry": "dish",
+            "width": plate.width,
+            "height": plate.rows,
+            "dermis_rows": 0,
+            "hours": assays.replate_hours,
+            "snapshot_every_h": 0.0,
+        },
+        environment=culture.model_dump(),
+        schedule=(),
+        assays={"rpp_times_h": ()},
+    )
     regrowth = type(sim)(params, seed=derive_seed(sim.seed, int(round(time_h * 1000))), state=plate, record=False)
     regrowth.run()
     sizes = colony_sizes(regrowth.state, sites.size)

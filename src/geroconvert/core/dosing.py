@@ -55,8 +55,9 @@ def depth_um(rows: int, basal_row: int, dosing: Dosing) -> np.ndarray:
     return np.where(r >= basal_row, above, below)
 
 
-def rapamycin_rows_nM(dosing: Dosing, env: Environment, time_h: float, rows: int, basal_row: int,
-                      epidermis: bool) -> np.ndarray:
+def rapamycin_rows_nM(
+    dosing: Dosing, env: Environment, time_h: float, rows: int, basal_row: int, epidermis: bool
+) -> np.ndarray:
     """Rapamycin (nM) in every lattice row at ``time_h``.
 
     In-vitro dose + blood level + topical level (depth profile in the epidermis; a dish

@@ -32,17 +32,17 @@ import numba
 import numpy as np
 
 from geroconvert.core import layout as L
+from geroconvert.core.inputs import kernel_constants, sasp_substeps, step_inputs
 from geroconvert.core.kernels.cells import update_cells
 from geroconvert.core.kernels.divisions import apply_pending
 from geroconvert.core.kernels.field import diffuse
 from geroconvert.core.kernels.reduce import in_cycle_by_kind, tally
 from geroconvert.core.kernels.seeding import seed_dish, seed_epidermis
-from geroconvert.core.inputs import kernel_constants, sasp_substeps, step_inputs
-from geroconvert.parameters.models import Environment, Params
 from geroconvert.core.readouts import summarise
-from geroconvert.core.schedule import Schedule
 from geroconvert.core.recorder import SERIES_UNITS, Recorder, Results
+from geroconvert.core.schedule import Schedule
 from geroconvert.core.state import CellState
+from geroconvert.parameters.models import Environment, Params
 
 MAX_UID = 2**32 - 1  # uid is uint32 (4 bytes per cell instead of 8)
 ONE_THREAD_BELOW_SITES = 20_000  # smaller lattices run on one thread: waking threads costs more than the work
@@ -51,8 +51,7 @@ ONE_THREAD_BELOW_SITES = 20_000  # smaller lattices run on one thread: waking th
 class Simulation:
     """``Simulation(params, seed=...)``; ``.step()``, ``.run(hours)`` -> :class:`Results`."""
 
-    def __init__(self, params: Params, seed: int | None = None, state: CellState | None = None,
-                 record: bool = True):
+    def __init__(self, params: Params, seed: int | None = None, state: CellState | None = None, record: bool = True):
         self.params = params
         sim = params.simulation
         self.seed = int(sim.seed if seed is None else seed)
@@ -84,9 +83,18 @@ class Simulation:
         else:
             cells = self.params.cells
             rest = cells.rest_mean_h / (cells.rest_mean_h + cells.cycle_h)
-            state.next_uid = seed_epidermis(sim.width, rows, self.basal_row, sim.initial_thickness_rows,
-                                            sim.initial_density, cells.stem_fraction, rest, arrays, self.k,
-                                            self.seed)
+            state.next_uid = seed_epidermis(
+                sim.width,
+                rows,
+                self.basal_row,
+                sim.initial_thickness_rows,
+                sim.initial_density,
+                cells.stem_fraction,
+                rest,
+                arrays,
+                self.k,
+                self.seed,
+            )
         return state
 
     def _count_live(self) -> tuple[int, int]:
@@ -109,8 +117,9 @@ class Simulation:
 
     def step_inputs(self):
         """Step 1 in numbers: (p vector, s6k factor per row, e4bp factor per row)."""
-        inputs = step_inputs(self.params, self.environment, self.time_h, self.n_cells, self.n_senescent,
-                             self.state.rows, self.basal_row)
+        inputs = step_inputs(
+            self.params, self.environment, self.time_h, self.n_cells, self.n_senescent, self.state.rows, self.basal_row
+        )
         p = np.zeros(L.N_P, np.float64)
         p[L.P_DRIVE] = inputs.drive
         p[L.P_INDUCER] = inputs.inducer
@@ -138,18 +147,31 @@ class Simulation:
 
     def _step(self) -> None:
         if self.state.next_uid + self.state.capacity > MAX_UID:  # a step adds at most one cell per site
-            raise RuntimeError(f"this run has used {self.state.next_uid:,} cell ids, the most a run can hold "
-                               f"({MAX_UID:,}); split it into shorter runs or use a smaller lattice")
+            raise RuntimeError(
+                f"this run has used {self.state.next_uid:,} cell ids, the most a run can hold "
+                f"({MAX_UID:,}); split it into shorter runs or use a smaller lattice"
+            )
         self._apply_schedule()
         p, s6k, e4bp = self.step_inputs()
         self._diffuse_sasp()
         s = self.state
         arrays = s.cell_arrays()
-        arrests, resumes, conversions = update_cells(self.geometry, s.width, s.rows, arrays, self.k, p, s6k, e4bp,
-                                                     self.seed, self.step_index)
+        arrests, resumes, conversions = update_cells(
+            self.geometry, s.width, s.rows, arrays, self.k, p, s6k, e4bp, self.seed, self.step_index
+        )
         before = self.events.copy()
-        s.next_uid = apply_pending(self.geometry, s.width, s.rows, self.basal_row, arrays, self.k, self.seed,
-                                   self.step_index, s.next_uid, self.events)
+        s.next_uid = apply_pending(
+            self.geometry,
+            s.width,
+            s.rows,
+            self.basal_row,
+            arrays,
+            self.k,
+            self.seed,
+            self.step_index,
+            s.next_uid,
+            self.events,
+        )
         self.events[L.E_ARRESTS] += arrests
         self.events[L.E_RESUMES] += resumes
         self.events[L.E_CONVERSIONS] += conversions
@@ -168,16 +190,32 @@ class Simulation:
         counts, p16pos, sums = self.tally()
         s = self.state
         thickness = counts[L.DIFFERENTIATED].sum() / s.width if self.geometry == L.EPIDERMIS else 0.0
-        self.recorder.record(self.time_h, counts, p16pos, sums, s.capacity, thickness,
-                             self.events - self._events_at_record, in_cycle_by_kind(s.cell_arrays()))
+        assert self.recorder is not None
+        self.recorder.record(
+            self.time_h,
+            counts,
+            p16pos,
+            sums,
+            s.capacity,
+            thickness,
+            self.events - self._events_at_record,
+            in_cycle_by_kind(s.cell_arrays()),
+        )
         self._events_at_record = self.events.copy()
+
+    def _recorded_now(self) -> bool:
+        """Whether the last record is of this very time (a continued run starts where one ended)."""
+        recorder = self.recorder
+        assert recorder is not None
+        return recorder.n > 0 and recorder.data["time_h"][recorder.n - 1] == self.time_h
 
     def snapshot(self) -> dict[str, np.ndarray]:
         """The lattice as 2-D arrays (rows x width) for plots and archives."""
         s = self.state
         shape = (s.rows, s.width)
-        return {name: getattr(s, name).reshape(shape).copy()
-                for name in ("phase", "kind", "mass", "p16", "gero", "sasp")}
+        return {
+            name: getattr(s, name).reshape(shape).copy() for name in ("phase", "kind", "mass", "p16", "gero", "sasp")
+        }
 
     def run(self, hours: float | None = None, progress=None) -> Results:
         """Run for ``hours`` (default: the config's), recording, assaying and snapshotting on schedule.
@@ -193,8 +231,7 @@ class Simulation:
         snapshot_stride = int(round(sim.snapshot_every_h / self.dt)) if sim.snapshot_every_h > 0 else 0
         start = self.step_index
         end_h = (start + n_steps) * self.dt
-        rpp_steps = {int(round(t / self.dt)): t for t in assays.rpp_times_h
-                     if self.time_h - 1e-9 <= t <= end_h + 1e-9}
+        rpp_steps = {int(round(t / self.dt)): t for t in assays.rpp_times_h if self.time_h - 1e-9 <= t <= end_h + 1e-9}
         if self._record:
             if self.recorder is None:
                 self.recorder = Recorder(0)
@@ -203,9 +240,8 @@ class Simulation:
         last_report = wall
         for n in range(n_steps + 1):
             here = start + n
-            if self._record and (here % record_stride == 0 or n == n_steps):
-                if self.recorder.n == 0 or self.recorder.data["time_h"][self.recorder.n - 1] != self.time_h:
-                    self._record_now()
+            if self._record and (here % record_stride == 0 or n == n_steps) and not self._recorded_now():
+                self._record_now()
             if snapshot_stride and here % snapshot_stride == 0:
                 self.snapshots[self.time_h] = self.snapshot()
             if here in rpp_steps:
@@ -222,11 +258,20 @@ class Simulation:
 
     def results(self, wall_s: float = 0.0) -> Results:
         series = self.recorder.series() if self.recorder is not None else {}
-        rpp = {name: np.array([row[i] for row in self.rpp_rows], dtype)
-               for i, (name, dtype) in enumerate((("time_h", np.float64), ("rpp", np.float64),
-                                                   ("n_replated", np.int64), ("n_colonies", np.int64)))}
+        rpp = {
+            name: np.array([row[i] for row in self.rpp_rows], dtype)
+            for i, (name, dtype) in enumerate(
+                (("time_h", np.float64), ("rpp", np.float64), ("n_replated", np.int64), ("n_colonies", np.int64))
+            )
+        }
         events = {name: int(self.events[i]) for i, name in enumerate(L.EVENT_NAMES)}
         summary = summarise(series, rpp)
         summary["wall_s"] = wall_s
-        return Results(timeseries=series, units=dict(SERIES_UNITS), rpp=rpp, summary=summary, events=events,
-                       snapshots=dict(self.snapshots))
+        return Results(
+            timeseries=series,
+            units=dict(SERIES_UNITS),
+            rpp=rpp,
+            summary=summary,
+            events=events,
+            snapshots=dict(self.snapshots),
+        )

@@ -20,11 +20,11 @@ MAX_DIFFUSION_COEF = 0.2  # D*dt per SASP diffusion sub-step; the explicit schem
 
 @dataclass(frozen=True)
 class StepInputs:
-    drive: float          # environmental mTOR drive (before contact and drugs)
+    drive: float  # environmental mTOR drive (before contact and drugs)
     inducer: float
-    damage_p: float       # per-step probability of a DNA-damage event
-    clear_p: float        # per-step probability that one senescent cell is cleared
-    s6k_row: np.ndarray   # remaining S6K-branch activity per row
+    damage_p: float  # per-step probability of a DNA-damage event
+    clear_p: float  # per-step probability that one senescent cell is cleared
+    s6k_row: np.ndarray  # remaining S6K-branch activity per row
     e4bp_row: np.ndarray  # remaining 4E-BP1-branch activity per row
     rapamycin_row_nM: np.ndarray
 
@@ -33,14 +33,16 @@ def age_years(params: Params, time_h: float) -> float:
     return params.simulation.start_age_years + time_h / HOURS_PER_YEAR
 
 
-def step_inputs(params: Params, env: Environment, time_h: float, n_cells: int, n_senescent: int, rows: int,
-                basal_row: int) -> StepInputs:
+def step_inputs(
+    params: Params, env: Environment, time_h: float, n_cells: int, n_senescent: int, rows: int, basal_row: int
+) -> StepInputs:
     cells, dt = params.cells, params.simulation.dt_h
     damage_rate = env.damage_rate_per_h + env.damage_increase_per_h_per_year * age_years(params, time_h)
     # saturating removal (Karin et al. 2019): per-cell rate beta / (kappa + burden)
     burden = n_senescent / max(n_cells, 1) / cells.clearance_burden_ref
-    rapamycin = dosing.rapamycin_rows_nM(params.dosing, env, time_h, rows, basal_row,
-                                         params.simulation.geometry == "epidermis")
+    rapamycin = dosing.rapamycin_rows_nM(
+        params.dosing, env, time_h, rows, basal_row, params.simulation.geometry == "epidermis"
+    )
     s6k, e4bp = pharmacology.branch_factors(cells, rapamycin, np.full(rows, env.pan_mtor_nM))
     return StepInputs(
         drive=float(pharmacology.mtor_drive(cells, env)),

@@ -28,9 +28,9 @@ EPIDERMIS = 1
 # pending actions (uint8), decided in parallel and carried out in one ordered pass
 NONE = 0
 DIVIDE = 1
-CLEAR = 2          # immune clearance of a senescent cell
-DIE = 3            # death
-SHED = 4           # differentiated cell leaves the tissue surface
+CLEAR = 2  # immune clearance of a senescent cell
+DIE = 3  # death
+SHED = 4  # differentiated cell leaves the tissue surface
 
 # random streams: one per kind of decision, so that draws never collide
 S_INIT = 1
@@ -54,11 +54,21 @@ E_CLEARANCES = 4
 E_DEATHS = 5
 E_SHED = 6
 E_DIFFERENTIATIONS = 7
-E_BIRTHS = 8        # cells added (daughters); equals divisions
+E_BIRTHS = 8  # cells added (daughters); equals divisions
 E_SENESCENT_LOST = 9  # senescent cells removed by clearance, death or shedding
 N_EVENTS = 10
-EVENT_NAMES = ("divisions", "arrests", "resumes", "conversions", "clearances", "deaths",
-               "shed", "differentiations", "births", "senescent_lost")
+EVENT_NAMES = (
+    "divisions",
+    "arrests",
+    "resumes",
+    "conversions",
+    "clearances",
+    "deaths",
+    "shed",
+    "differentiations",
+    "births",
+    "senescent_lost",
+)
 
 # kernel constants (float64 vector, fixed for a run); see params.kernel_constants
 K_DT = 0
@@ -74,7 +84,7 @@ K_W_GROW = 9
 K_GERO_RATE = 10
 K_THR_MEDIAN = 11
 K_THR_SIGMA = 12
-K_P21_RELAX = 13        # 1 - exp(-dt / tau)
+K_P21_RELAX = 13  # 1 - exp(-dt / tau)
 K_P16_RELAX = 14
 K_P21_THRESHOLD = 15
 K_P16_THRESHOLD = 16
@@ -88,7 +98,7 @@ K_P16_RISE_ARRESTED = 23
 K_P16_RISE_SENESCENT = 24
 K_P16_RISE_AGE = 25
 K_SASP_SECRETION = 26
-K_SENESCENT_DEATH_P = 27   # per-step probability
+K_SENESCENT_DEATH_P = 27  # per-step probability
 K_DEATH_P = 28
 K_STEM_RENEW_GAP = 29
 K_STEM_SYMMETRIC_LOSS = 30
@@ -96,12 +106,12 @@ K_PROG_DIV_MIN = 31
 K_PROG_DIV_MAX = 32
 K_TRANSIT_H = 33
 K_FIBROBLAST_CYCLE_H = 34
-K_STEM_MTOR = 35       # stem cells' mTOR drive relative to other cells
+K_STEM_MTOR = 35  # stem cells' mTOR drive relative to other cells
 N_K = 36
 
 # step inputs (float64 vector, recomputed from the environment every step)
-P_DRIVE = 0          # m0 * mitogen * nutrients * hypoxia * gain
+P_DRIVE = 0  # m0 * mitogen * nutrients * hypoxia * gain
 P_INDUCER = 1
-P_DAMAGE_P = 2       # per-step probability of a damage event
-P_CLEAR_P = 3        # per-step clearance probability of one senescent cell
+P_DAMAGE_P = 2  # per-step probability of a damage event
+P_CLEAR_P = 3  # per-step clearance probability of one senescent cell
 N_P = 4

@@ -1,9 +1,9 @@
 """Drug action and the environment's mTOR drive (step 1 of docs/design.md; sources in docs/science.md).
 
-    drive = m0 * mitogen * nutrients * hypoxia(oxygen) * gain        (contact: per cell, in the kernel)
-    s6k   = drive * (1 - I_rapa_s6k(C_rapa)) * (1 - I_pan(C_pan))
-    e4bp  = drive * (1 - I_rapa_4e(C_rapa))  * (1 - I_pan(C_pan))
-    I(C)  = Imax * C^h / (C^h + IC50^h)
+drive = m0 * mitogen * nutrients * hypoxia(oxygen) * gain        (contact: per cell, in the kernel)
+s6k   = drive * (1 - I_rapa_s6k(C_rapa)) * (1 - I_pan(C_pan))
+e4bp  = drive * (1 - I_rapa_4e(C_rapa))  * (1 - I_pan(C_pan))
+I(C)  = Imax * C^h / (C^h + IC50^h)
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ def hypoxia_factor(oxygen: float, half_o2: float) -> float:
 def mtor_drive(cells: CellParams, env: Environment) -> float:
     """Environmental mTOR drive before contact and drugs."""
     mitogen = cells.mitogen_floor + (1.0 - cells.mitogen_floor) * env.mitogen
-    return (cells.mtor_m0 * mitogen * env.nutrients * hypoxia_factor(env.oxygen, cells.hypoxia_half_o2)
-            * env.mtor_gain)
+    return cells.mtor_m0 * mitogen * env.nutrients * hypoxia_factor(env.oxygen, cells.hypoxia_half_o2) * env.mtor_gain
 
 
 def gero_drive_ratio(cells: CellParams, rapamycin_nM=0.0, pan_mtor_nM=0.0):

@@ -39,8 +39,7 @@ def summarise(series: dict, rpp: dict) -> dict[str, float]:
         out["t50_h"] = t50(rpp["time_h"], rpp["rpp"])
         out["rpp_final"] = float(rpp["rpp"][-1])
     if series and len(series.get("time_h", ())):
-        for name in ("n_cells", "p16_positive_fraction", "senescent_fraction", "mean_mass", "n_stem",
-                     "thickness_rows"):
+        for name in ("n_cells", "p16_positive_fraction", "senescent_fraction", "mean_mass", "n_stem", "thickness_rows"):
             out[f"final_{name}"] = float(series[name][-1])
     return out
 
@@ -51,6 +50,7 @@ def censor_time(time_h, rpp) -> float:
     ok = np.isfinite(np.asarray(rpp, np.float64))
     return float(t[ok][-1]) if ok.any() else math.nan
 
+
 # ---- readouts of one tally -------------------------------------------------------------------
 # The recorder (every record of a run), GeroModel (every step) and the trial (every visit)
 # read the same numbers from the same tally, here, so they cannot disagree.  Fractions of
@@ -60,9 +60,21 @@ EPIDERMAL_KINDS = (L.STEM, L.PROGENITOR, L.DIFFERENTIATED)
 BASAL_KINDS = (L.STEM, L.PROGENITOR)
 ALL_KINDS = tuple(range(L.N_KINDS))
 
-TALLY_READOUTS = ("n_cells", "n_cycling", "n_arrested", "n_senescent", "n_stem", "n_stem_senescent",
-                  "p16_positive_fraction", "senescent_fraction", "mean_mass", "mean_p16", "mean_sasp",
-                  "p16_positive_fraction_epidermis", "p16_positive_fraction_dermis")
+TALLY_READOUTS = (
+    "n_cells",
+    "n_cycling",
+    "n_arrested",
+    "n_senescent",
+    "n_stem",
+    "n_stem_senescent",
+    "p16_positive_fraction",
+    "senescent_fraction",
+    "mean_mass",
+    "mean_p16",
+    "mean_sasp",
+    "p16_positive_fraction_epidermis",
+    "p16_positive_fraction_dermis",
+)
 
 
 def p16_positive_fraction(counts, p16pos, kinds=ALL_KINDS) -> float:

@@ -20,8 +20,8 @@ SERIES_UNITS = {
     "n_stem_senescent": "cells",
     "p16_positive_fraction": "fraction of cells",
     "senescent_fraction": "fraction of cells",
-    "mean_mass": "newborn masses (NaN when no cell lives)",
-    "mean_p16": "0-1 (NaN when no cell lives)",
+    "mean_mass": "newborn masses",
+    "mean_p16": "0-1",
     "mean_sasp": "SASP units per site",
     "thickness_rows": "cell layers above the basal row (epidermis)",
     "p16_positive_fraction_epidermis": "fraction of epidermal cells (stem, progenitor, differentiated)",
@@ -62,8 +62,17 @@ class Recorder:
                 grown[: self.n] = values[: self.n]
                 self.data[name] = grown
 
-    def record(self, time_h: float, counts, p16pos, sums, n_sites: int, thickness_rows: float,
-               events_since: np.ndarray, in_cycle: np.ndarray):
+    def record(
+        self,
+        time_h: float,
+        counts,
+        p16pos,
+        sums,
+        n_sites: int,
+        thickness_rows: float,
+        events_since: np.ndarray,
+        in_cycle: np.ndarray,
+    ):
         """One row from a tally: counts[kind, phase], p16+ counts[kind, phase], float sums (reduce.F_*)."""
         row = self.n
         d = self.data
@@ -72,8 +81,9 @@ class Recorder:
             d[name][row] = value
         d["thickness_rows"][row] = thickness_rows
         d["basal_in_cycle_fraction"][row] = basal_in_cycle_fraction(counts, in_cycle)
-        d["senescent_half_life_h"][row] = self._half_life(time_h, d["n_senescent"][row],
-                                                          events_since[L.E_SENESCENT_LOST])
+        d["senescent_half_life_h"][row] = self._half_life(
+            time_h, d["n_senescent"][row], events_since[L.E_SENESCENT_LOST]
+        )
         for k, kind in enumerate(L.KIND_NAMES):
             for p in range(1, L.N_PHASES):
                 d[f"n_{kind}_{L.PHASE_NAMES[p]}"][row] = counts[k, p]
@@ -86,8 +96,9 @@ class Recorder:
         if self.n == 0:
             return float("nan")
         previous = self.n - 1
-        return senescent_half_life_h(time_h - self.data["time_h"][previous], self.data["n_senescent"][previous],
-                                     n_senescent, lost)
+        return senescent_half_life_h(
+            time_h - self.data["time_h"][previous], self.data["n_senescent"][previous], n_senescent, lost
+        )
 
     def series(self) -> dict[str, np.ndarray]:
         return {name: values[: self.n].copy() for name, values in self.data.items()}

@@ -39,7 +39,7 @@ class Schedule:
     def add(self, time_h: float, changes: dict) -> TimedChange:
         """Add an event still to come; returns it."""
         event = TimedChange(float(time_h), len(self._events), tuple(sorted(changes.items())))
-        pending = sorted(self._events[self._next:] + [event])
+        pending = sorted(self._events[self._next :] + [event])
         self._events = self._events[: self._next] + pending
         self.next_time_h = pending[0].time_h
         return event
@@ -57,4 +57,4 @@ class Schedule:
 
     def pending(self) -> tuple[TimedChange, ...]:
         """Events still to come."""
-        return tuple(self._events[self._next:])
+        return tuple(self._events[self._next :])

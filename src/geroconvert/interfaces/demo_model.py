@@ -28,8 +28,13 @@ PAN_MTOR_STEPS_NM = (0.0, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
 # colours (RGB 0-255) per kind x phase; row EMPTY is the background
 BACKGROUND = (245, 245, 240)
 PHASE_COLOURS = {L.CYCLING: (46, 160, 67), L.ARRESTED: (49, 110, 200), L.SENESCENT: (222, 90, 40)}
-KIND_CYCLING_COLOURS = {L.STEM: (140, 60, 180), L.PROGENITOR: (46, 160, 67), L.DIFFERENTIATED: (214, 190, 140),
-                        L.FIBROBLAST: (150, 120, 100), L.LINE: (46, 160, 67)}
+KIND_CYCLING_COLOURS = {
+    L.STEM: (140, 60, 180),
+    L.PROGENITOR: (46, 160, 67),
+    L.DIFFERENTIATED: (214, 190, 140),
+    L.FIBROBLAST: (150, 120, 100),
+    L.LINE: (46, 160, 67),
+}
 
 
 def colour_table() -> np.ndarray:
@@ -74,13 +79,22 @@ def builtin_params(geometry: str = "dish") -> Params:
         params = Params(cells=paramsets.cells("ht_p21"))
         return params.with_changes(
             simulation={"geometry": "dish", "width": 100, "height": 100, "dt_h": 1.0, "initial_density": 0.15},
-            environment={"inducer": 1.0})
+            environment={"inducer": 1.0},
+        )
     if geometry == "epidermis":
         params = Params(cells=paramsets.cells("human_epidermis"))
         return params.with_changes(
-            simulation={"geometry": "epidermis", "width": 100, "height": 16, "dermis_rows": 3,
-                        "initial_thickness_rows": 8, "initial_density": 0.3, "dt_h": 12.0},
-            environment={"damage_rate_per_h": 2e-4})
+            simulation={
+                "geometry": "epidermis",
+                "width": 100,
+                "height": 16,
+                "dermis_rows": 3,
+                "initial_thickness_rows": 8,
+                "initial_density": 0.3,
+                "dt_h": 12.0,
+            },
+            environment={"damage_rate_per_h": 2e-4},
+        )
     raise ValueError(f"geometry must be 'dish' or 'epidermis', not {geometry!r}")
 
 
@@ -109,8 +123,14 @@ def demo_params(config=None, geometry: str | None = None, size: int | None = Non
 class DemoModel(GeroModel):
     """The page's model: keyword arguments only, so SolaraViz can rebuild it on Reset."""
 
-    def __init__(self, geometry: str | None = None, size: int | None = None, seed: int = 0,
-                 config: str | None = None, rpp_every_h: float | None = None):
+    def __init__(
+        self,
+        geometry: str | None = None,
+        size: int | None = None,
+        seed: int = 0,
+        config: str | None = None,
+        rpp_every_h: float | None = None,
+    ):
         params = demo_params(config if config is not None else os.environ.get(CONFIG_ENV), geometry, size)
         if rpp_every_h is None:
             rpp_every_h = 24.0 if params.simulation.geometry == "dish" else 0.0
@@ -122,10 +142,20 @@ def model_params(config=None) -> dict:
     params = demo_params(config if config is not None else os.environ.get(CONFIG_ENV))
     sim = params.simulation
     return {
-        "geometry": {"type": "Select", "value": sim.geometry, "values": ["dish", "epidermis"],
-                     "label": "geometry (on Reset)"},
-        "size": {"type": "SliderInt", "value": sim.width, "min": 10, "max": 200, "step": 10,
-                 "label": "lattice width (on Reset)"},
+        "geometry": {
+            "type": "Select",
+            "value": sim.geometry,
+            "values": ["dish", "epidermis"],
+            "label": "geometry (on Reset)",
+        },
+        "size": {
+            "type": "SliderInt",
+            "value": sim.width,
+            "min": 10,
+            "max": 200,
+            "step": 10,
+            "label": "lattice width (on Reset)",
+        },
         "seed": {"type": "SliderInt", "value": sim.seed, "min": 0, "max": 99, "step": 1, "label": "seed (on Reset)"},
     }
 
@@ -154,9 +184,13 @@ def readout_text(model: GeroModel) -> dict[str, str]:
         "rapamycin": f"rapamycin at the cells: {format_nM(env.rapamycin_nM)}",
         "pan_mtor": f"pan-mTOR inhibitor at the cells: {format_nM(env.pan_mtor_nM)}",
         "branches": f"S6K activity left: {100 * float(s6k):.0f}%, 4E-BP1 branch left: {100 * float(e4bp):.0f}%",
-        "environment": (f"oxygen {100 * env.oxygen:.0f}% of normoxia, mTOR gain {env.mtor_gain:g}, "
-                        f"inducer {'on' if env.inducer > 0 else 'off'}"),
-        "cells": (f"{r['n_cells']} cells: {r['n_cycling']} cycling, {r['n_arrested']} arrested, "
-                  f"{r['n_senescent']} senescent; mean mass {r['mean_mass']:.2f}, "
-                  f"p16+ {100 * r['p16_positive_fraction']:.0f}%"),
+        "environment": (
+            f"oxygen {100 * env.oxygen:.0f}% of normoxia, mTOR gain {env.mtor_gain:g}, "
+            f"inducer {'on' if env.inducer > 0 else 'off'}"
+        ),
+        "cells": (
+            f"{r['n_cells']} cells: {r['n_cycling']} cycling, {r['n_arrested']} arrested, "
+            f"{r['n_senescent']} senescent; mean mass {r['mean_mass']:.2f}, "
+            f"p16+ {100 * r['p16_positive_fraction']:.0f}%"
+        ),
     }

@@ -44,8 +44,21 @@ from geroconvert.parameters.models import ENVIRONMENT_KEYS, Environment, Params
 MAX_SEED = 2**63 - 1
 
 # values a cell view holds (the engine's arrays that travel with a cell)
-CELL_VIEW_FIELDS = ("uid", "kind", "phase", "divisions_left", "mass", "cycle", "p21", "p16", "gero",
-                    "gero_threshold", "age_h", "arrest_h", "clone")
+CELL_VIEW_FIELDS = (
+    "uid",
+    "kind",
+    "phase",
+    "divisions_left",
+    "mass",
+    "cycle",
+    "p21",
+    "p16",
+    "gero",
+    "gero_threshold",
+    "age_h",
+    "arrest_h",
+    "clone",
+)
 LATTICE_FIELDS = (*CELL_VIEW_FIELDS, "sasp", "occupied")
 
 # model-level reporters collected every step (name -> description); "rpp" is NaN except at assays
@@ -66,6 +79,7 @@ REPORTERS = {
 
 
 ScenarioEvent = TimedChange  # a scenario event: at ``time_h``, set ``changes`` ((key, value) pairs)
+
 
 def engine_seed_from(value) -> int:
     """An engine seed (0 .. 2**63-1) from a Mesa ``seed`` value; refuses what is not an integer."""
@@ -116,13 +130,25 @@ class GeroModel(mesa.Model):
             (``rapamycin_nM=500``, ``inducer=1``, ``oxygen=0.05``, ``mtor_gain=2``, ...).
     """
 
-    def __init__(self, config=None, *, params: Params | None = None, overrides=None, seed=None, rng=None,
-                 events=(), rpp_every_h: float = 0.0, state=None, **environment):
+    def __init__(
+        self,
+        config=None,
+        *,
+        params: Params | None = None,
+        overrides=None,
+        seed=None,
+        rng=None,
+        events=(),
+        rpp_every_h: float = 0.0,
+        state=None,
+        **environment,
+    ):
         params = resolve_params(config, params, overrides)
         unknown = sorted(set(environment) - set(ENVIRONMENT_KEYS))
         if unknown:
-            raise TypeError(f"unknown argument(s) {', '.join(unknown)}; environment keys: "
-                            f"{', '.join(ENVIRONMENT_KEYS)}")
+            raise TypeError(
+                f"unknown argument(s) {', '.join(unknown)}; environment keys: {', '.join(ENVIRONMENT_KEYS)}"
+            )
         if environment:
             params = params.with_changes(environment=environment)
         if seed is not None and rng is not None:
@@ -139,8 +165,7 @@ class GeroModel(mesa.Model):
             raise ValueError("rpp_every_h must be a finite number >= 0")
         self.params = params
         self.engine_seed = engine_seed
-        self.sim = Simulation(params, seed=engine_seed, record=False,
-                              state=state.copy() if state is not None else None)
+        self.sim = Simulation(params, seed=engine_seed, record=False, state=state.copy() if state is not None else None)
         self.rpp_every_h = float(rpp_every_h)
         self.rpp_rows: list[tuple[float, float, int, int]] = []
         self._rpp_now = math.nan
@@ -149,8 +174,7 @@ class GeroModel(mesa.Model):
             self.schedule(time_h, **changes)
         self._readout_step = -1
         self._readout: dict[str, float] = {}
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: _reporter(name) for name in REPORTERS})
+        self.datacollector = mesa.DataCollector(model_reporters={name: _reporter(name) for name in REPORTERS})
         self._assay_if_due()
         self.datacollector.collect(self)
 
@@ -263,8 +287,11 @@ class GeroModel(mesa.Model):
     def _compute_readout(self) -> dict[str, float]:
         counts, p16pos, sums = self.sim.tally()
         numbers = tally_readouts(counts, p16pos, sums, self.sim.state.capacity)
-        out = {"time_h": self.time_h, **{name: numbers[name] for name in REPORTERS if name in numbers},
-               "rpp": self._rpp_now}
+        out = {
+            "time_h": self.time_h,
+            **{name: numbers[name] for name in REPORTERS if name in numbers},
+            "rpp": self._rpp_now,
+        }
         for key in ENVIRONMENT_KEYS:
             out[f"env_{key}"] = float(getattr(self.environment, key))
         self.kind_phase_counts = counts

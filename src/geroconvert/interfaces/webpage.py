@@ -34,8 +34,13 @@ def make_page():
     @solara.component
     def Page():
         model = solara.use_memo(lambda: DemoModel(**{k: v["value"] for k, v in model_params().items()}), [])
-        SolaraViz(model, components=components, model_params=model_params(), play_interval=150,
-                  name="geroconvert: geroconversion, live")
+        SolaraViz(
+            model,
+            components=components,
+            model_params=model_params(),
+            play_interval=150,
+            name="geroconvert: geroconversion, live",
+        )
 
     return Page
 
@@ -56,9 +61,12 @@ def _lattice_component():
         geometry = model.params.simulation.geometry
         with solara.Column(gap="4px", classes=["gc-lattice"]):
             solara.Image(png, format="png")
-            legend = ("green cycling, blue arrested (quiescent), orange senescent" if geometry == "dish" else
-                      "purple stem, green progenitor, tan differentiated, brown fibroblast; "
-                      "blue arrested, orange senescent (basal row at the bottom)")
+            legend = (
+                "green cycling, blue arrested (quiescent), orange senescent"
+                if geometry == "dish"
+                else "purple stem, green progenitor, tan differentiated, brown fibroblast; "
+                "blue arrested, orange senescent (basal row at the bottom)"
+            )
             solara.Text(legend, style={"font-size": "12px"})
 
     return Lattice
@@ -82,23 +90,48 @@ def _controls_component():
             solara.Markdown(f"**{text['time']}**", style={"font-size": "13px"})
             rapa_index = RAPAMYCIN_STEPS_NM.index(nearest(RAPAMYCIN_STEPS_NM, env.rapamycin_nM))
             with solara.Div(classes=["gc-rapamycin"]):
-                solara.SliderInt(f"rapamycin {format_nM(env.rapamycin_nM)}", value=rapa_index, min=0,
-                                 max=len(RAPAMYCIN_STEPS_NM) - 1, thumb_label=False,
-                                 on_value=lambda i: change(rapamycin_nM=RAPAMYCIN_STEPS_NM[int(i)]))
+                solara.SliderInt(
+                    f"rapamycin {format_nM(env.rapamycin_nM)}",
+                    value=rapa_index,
+                    min=0,
+                    max=len(RAPAMYCIN_STEPS_NM) - 1,
+                    thumb_label=False,
+                    on_value=lambda i: change(rapamycin_nM=RAPAMYCIN_STEPS_NM[int(i)]),
+                )
             pan_index = PAN_MTOR_STEPS_NM.index(nearest(PAN_MTOR_STEPS_NM, env.pan_mtor_nM))
             with solara.Div(classes=["gc-pan-mtor"]):
-                solara.SliderInt(f"pan-mTOR {format_nM(env.pan_mtor_nM)}", value=pan_index, min=0,
-                                 max=len(PAN_MTOR_STEPS_NM) - 1, thumb_label=False,
-                                 on_value=lambda i: change(pan_mtor_nM=PAN_MTOR_STEPS_NM[int(i)]))
+                solara.SliderInt(
+                    f"pan-mTOR {format_nM(env.pan_mtor_nM)}",
+                    value=pan_index,
+                    min=0,
+                    max=len(PAN_MTOR_STEPS_NM) - 1,
+                    thumb_label=False,
+                    on_value=lambda i: change(pan_mtor_nM=PAN_MTOR_STEPS_NM[int(i)]),
+                )
             with solara.Div(classes=["gc-gain"]):
-                solara.SliderFloat(f"mTOR gain {env.mtor_gain:g}", value=env.mtor_gain, min=0.0, max=5.0, step=0.1,
-                                   on_value=lambda v: change(mtor_gain=float(v)))
+                solara.SliderFloat(
+                    f"mTOR gain {env.mtor_gain:g}",
+                    value=env.mtor_gain,
+                    min=0.0,
+                    max=5.0,
+                    step=0.1,
+                    on_value=lambda v: change(mtor_gain=float(v)),
+                )
             with solara.Div(classes=["gc-oxygen"]):
-                solara.SliderFloat(f"oxygen {env.oxygen:g} x normoxia", value=env.oxygen, min=0.0, max=1.0, step=0.05,
-                                   on_value=lambda v: change(oxygen=float(v)))
+                solara.SliderFloat(
+                    f"oxygen {env.oxygen:g} x normoxia",
+                    value=env.oxygen,
+                    min=0.0,
+                    max=1.0,
+                    step=0.05,
+                    on_value=lambda v: change(oxygen=float(v)),
+                )
             with solara.Div(classes=["gc-inducer"]):
-                solara.Switch(label="inducer (IPTG) on", value=env.inducer > 0,
-                              on_value=lambda v: change(inducer=1.0 if v else 0.0))
+                solara.Switch(
+                    label="inducer (IPTG) on",
+                    value=env.inducer > 0,
+                    on_value=lambda v: change(inducer=1.0 if v else 0.0),
+                )
             for key in ("rapamycin", "pan_mtor", "branches", "environment", "cells"):
                 with solara.Div(classes=[f"gc-readout-{key.replace('_', '-')}"]):
                     solara.Text(text[key], style={"font-size": "12px"})
@@ -115,8 +148,8 @@ def _plot_component(which: str):
         update_counter.get()
         fig = plot_figure(model, which)
         with solara.Div(classes=[f"gc-plot-{which}"]):
-            solara.FigureMatplotlib(fig, format="png", dependencies=[id(model), model.steps, which,
-                                                                       model.environment])
+            solara.FigureMatplotlib(fig, format="png", dependencies=[id(model), model.steps, which, model.environment])
+
     Plot.__name__ = f"Plot_{which}"
     return Plot
 
@@ -151,6 +184,13 @@ def plot_figure(model: GeroModel, which: str):
         ax_rpp.set_title("RPP and p16+ fraction", fontsize=10)
         ax_rpp.legend(fontsize=8, loc="lower left")
         if not seen.any():
-            ax_rpp.text(0.5, 0.5, "RPP: no assay yet" if model.rpp_every_h > 0 else "RPP: not assayed",
-                        transform=ax_rpp.transAxes, ha="center", fontsize=8, color="0.4")
+            ax_rpp.text(
+                0.5,
+                0.5,
+                "RPP: no assay yet" if model.rpp_every_h > 0 else "RPP: not assayed",
+                transform=ax_rpp.transAxes,
+                ha="center",
+                fontsize=8,
+                color="0.4",
+            )
     return fig

@@ -47,11 +47,33 @@ from geroconvert.interfaces.demo_model import (
 from geroconvert.interfaces.webpage import make_page, plot_figure
 
 __all__ = [
-    "serve", "main", "install_assets", "missing_assets", "required_assets", "assets_cache_dir",
-    "quiet_solara_environment", "DEFAULT_PORT", "make_page", "plot_figure",
-    "DemoModel", "builtin_params", "demo_params", "model_params", "readout_text", "nearest", "format_nM",
-    "CONFIG_ENV", "RAPAMYCIN_STEPS_NM", "PAN_MTOR_STEPS_NM",
-    "BACKGROUND", "PHASE_COLOURS", "KIND_CYCLING_COLOURS", "COLOURS", "colour_table", "lattice_rgb", "lattice_png",
+    "serve",
+    "main",
+    "install_assets",
+    "missing_assets",
+    "required_assets",
+    "assets_cache_dir",
+    "quiet_solara_environment",
+    "DEFAULT_PORT",
+    "make_page",
+    "plot_figure",
+    "DemoModel",
+    "builtin_params",
+    "demo_params",
+    "model_params",
+    "readout_text",
+    "nearest",
+    "format_nM",
+    "CONFIG_ENV",
+    "RAPAMYCIN_STEPS_NM",
+    "PAN_MTOR_STEPS_NM",
+    "BACKGROUND",
+    "PHASE_COLOURS",
+    "KIND_CYCLING_COLOURS",
+    "COLOURS",
+    "colour_table",
+    "lattice_rgb",
+    "lattice_png",
 ]
 
 DEFAULT_PORT = 8765
@@ -123,8 +145,9 @@ def install_assets(quiet: bool = False) -> list[str]:
     cache = assets_cache_dir()
     with tempfile.TemporaryDirectory() as tmp:
         for spec in todo:
-            out = subprocess.run([npm, "pack", spec, "--silent", "--pack-destination", tmp], capture_output=True,
-                                 text=True, timeout=600)
+            out = subprocess.run(
+                [npm, "pack", spec, "--silent", "--pack-destination", tmp], capture_output=True, text=True, timeout=600
+            )
             if out.returncode != 0:
                 raise RuntimeError(f"npm pack {spec} failed: {out.stderr.strip()[-500:]}")
             tarball = Path(tmp) / out.stdout.strip().splitlines()[-1]
@@ -174,19 +197,23 @@ def serve(port: int = DEFAULT_PORT, host: str = "127.0.0.1", config=None, log_le
     solara_settings.telemetry.mixpanel_enable = False
     solara_settings.assets.fontawesome_enabled = False
     solara_settings.main.mode = "production"
-    uvicorn.run("solara.server.starlette:app", host=host, port=int(port), log_level=log_level,
-                ws_max_size=2**26)
+    uvicorn.run("solara.server.starlette:app", host=host, port=int(port), log_level=log_level, ws_max_size=2**26)
 
 
 def main(argv=None) -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m geroconvert.interfaces.webview", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m geroconvert.interfaces.webview", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("config", nargs="?", help="TOML config to start from (default: built-in HT-p21 dish)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--install-assets", action="store_true",
-                        help="put the page's JavaScript into Solara's cache (npm pack) for offline use, then exit")
+    parser.add_argument(
+        "--install-assets",
+        action="store_true",
+        help="put the page's JavaScript into Solara's cache (npm pack) for offline use, then exit",
+    )
     args = parser.parse_args(argv)
     if args.install_assets:
         installed = install_assets()

@@ -7,7 +7,7 @@ that grid.  The rules every cell follows are the functions of
 :mod:`geroconvert.oracle.reference`); a ``TissueCell`` is the cell those functions expect
 and :class:`MesaCellModel` is their world: it answers their lattice questions and makes
 their moves with Mesa's grid.  The fast engine (:mod:`geroconvert.core.engine`, numba
-kernels over arrays) follows exactly the same rules, and ``tests/test_mesa_agents.py``
+kernels over arrays) follows exactly the same rules, and ``tests/oracle/test_mesa_agents.py``
 checks, step by step on small lattices, that both give the same cells at the same sites
 with the same events.  It is also the baseline the engine's speed is measured against.
 
@@ -73,13 +73,13 @@ class TissueCell(CellAgent):
 
     def __init__(self, model: MesaCellModel, site, **values):
         super().__init__(model)
-        self.uid = int(values["uid"])             # the engine's uid (Mesa's unique_id is separate)
-        self.kind = int(values["kind"])           # STEM, PROGENITOR, DIFFERENTIATED, FIBROBLAST, LINE
-        self.phase = int(values["phase"])         # CYCLING, ARRESTED, SENESCENT
+        self.uid = int(values["uid"])  # the engine's uid (Mesa's unique_id is separate)
+        self.kind = int(values["kind"])  # STEM, PROGENITOR, DIFFERENTIATED, FIBROBLAST, LINE
+        self.phase = int(values["phase"])  # CYCLING, ARRESTED, SENESCENT
         self.divisions_left = int(values.get("divisions_left", 0))
-        self.pending = NONE                       # the action decided this step
-        self.mass = f32(values["mass"])           # newborn = 1
-        self.cycle = f32(values["cycle"])         # < 0: G0 rest still to go; 0..1: through the cycle
+        self.pending = NONE  # the action decided this step
+        self.mass = f32(values["mass"])  # newborn = 1
+        self.cycle = f32(values["cycle"])  # < 0: G0 rest still to go; 0..1: through the cycle
         self.p21 = f32(values.get("p21", 0.0))
         self.p16 = f32(values.get("p16", 0.0))
         self.gero = f32(values.get("gero", 0.0))  # geroconversion progress
@@ -87,7 +87,7 @@ class TissueCell(CellAgent):
         self.age_h = f32(values.get("age_h", 0.0))
         self.arrest_h = f32(values.get("arrest_h", 0.0))
         self.clone = int(values.get("clone", self.uid))
-        self.cell = site                          # Mesa puts the agent on that grid site
+        self.cell = site  # Mesa puts the agent on that grid site
 
     # what the rules read besides the cell's own values
     @property
@@ -160,8 +160,17 @@ class MesaCellModel(mesa.Model, RunSetup):
             if uniform(self.seed, S_INIT, index, 0) < density:
                 start = uniform(self.seed, S_INIT, index, 1)  # a random point in the cycle
                 uid = self.new_uid()
-                TissueCell(self, site, uid=uid, kind=LINE, phase=CYCLING, mass=2.0 ** max(start, 0.0), cycle=start,
-                           gero_threshold=rules.gero_threshold_at_birth(self, uid), clone=uid)
+                TissueCell(
+                    self,
+                    site,
+                    uid=uid,
+                    kind=LINE,
+                    phase=CYCLING,
+                    mass=2.0 ** max(start, 0.0),
+                    cycle=start,
+                    gero_threshold=rules.gero_threshold_at_birth(self, uid),
+                    clone=uid,
+                )
 
     def load_state(self, state: CellState) -> None:
         """Put one agent on every occupied site of ``state`` (and copy its SASP field)."""
@@ -176,6 +185,11 @@ class MesaCellModel(mesa.Model, RunSetup):
     def occupant(site) -> TissueCell | None:
         agents = site.agents
         return agents[0] if agents else None
+
+    @staticmethod
+    def resident(site) -> TissueCell:
+        """The cell at a site known to be occupied."""
+        return site.agents[0]
 
     def neighbours(self, site, row_lo: int = 0, row_hi: int | None = None) -> list:
         """Von Neumann neighbours in the engine's order: left, right, down, up.
@@ -212,7 +226,7 @@ class MesaCellModel(mesa.Model, RunSetup):
     def sideways_neighbours(self, cell: TissueCell) -> list[TissueCell]:
         links = cell.cell.connections  # dict.fromkeys: two sites wide, left and right are one site
         sites = dict.fromkeys((links[LEFT], links[RIGHT]))
-        return [self.occupant(site) for site in sites if not site.is_empty]
+        return [self.resident(site) for site in sites if not site.is_empty]
 
     def new_uid(self) -> int:
         uid = self.next_uid
@@ -236,9 +250,9 @@ class MesaCellModel(mesa.Model, RunSetup):
             top += 1
         if top == self.rows:  # the column is full: its top cell leaves the tissue
             top = self.rows - 1
-            rules.shed_from_top(self.occupant(self.grid[(top, col)]), self)
+            rules.shed_from_top(self.resident(self.grid[(top, col)]), self)
         for r in range(top, row + 1, -1):
-            self.occupant(self.grid[(r - 1, col)]).move_to(self.grid[(r, col)])
+            self.resident(self.grid[(r - 1, col)]).move_to(self.grid[(r, col)])
         return self.grid[(row + 1, col)]
 
     # ---- one step -----------------------------------------------------------------------
@@ -297,8 +311,10 @@ class MesaCellModel(mesa.Model, RunSetup):
     def snapshot(self) -> dict[str, np.ndarray]:
         """The lattice as 2-D arrays (rows x width), like ``Simulation.snapshot()``."""
         state = self.to_state()
-        return {name: getattr(state, name).reshape(self.rows, self.width)
-                for name in ("phase", "kind", "mass", "p16", "gero", "sasp")}
+        return {
+            name: getattr(state, name).reshape(self.rows, self.width)
+            for name in ("phase", "kind", "mass", "p16", "gero", "sasp")
+        }
 
     def run(self, hours: float) -> None:
         for _ in range(int(round(hours / self.dt))):

@@ -8,7 +8,7 @@ themselves live in :mod:`geroconvert.oracle.rules` (shared with the Mesa agents 
 arrays (:class:`~geroconvert.core.state.CellState`), shows the rules one site of it at a
 time (:class:`SiteView`) and does what is particular to arrays: neighbour indices,
 moving a cell's values from one index to another, pushing a column, diffusing the SASP
-field.  It is meant for lattices of a few hundred sites; ``tests/test_reference.py`` runs
+field.  It is meant for lattices of a few hundred sites; ``tests/oracle/test_reference.py`` runs
 it side by side with :class:`geroconvert.core.engine.Simulation` and requires the same
 lattice at every step.
 
@@ -89,7 +89,6 @@ def normal(seed: int, stream_a: int, stream_b: int, uid: int, step: int) -> floa
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
-
 # ---------------------------------------------------------------------------------------
 # Lattice geometry
 # ---------------------------------------------------------------------------------------
@@ -119,8 +118,7 @@ def count_occupied_neighbours(i: int, width: int, rows: int, geometry: int, phas
     return sum(1 for j in neighbour_sites(i, width, rows, geometry) if phase[j] != EMPTY)
 
 
-def choose_free_neighbour(i: int, width: int, rows: int, geometry: int, row_lo: int, row_hi: int, phase,
-                          draw: float):
+def choose_free_neighbour(i: int, width: int, rows: int, geometry: int, row_lo: int, row_hi: int, phase, draw: float):
     """The ``int(draw * n_free)``-th free neighbour in neighbour order, or None."""
     free = [j for j in neighbour_sites(i, width, rows, geometry, row_lo, row_hi) if phase[j] == EMPTY]
     if not free:
@@ -180,6 +178,10 @@ class RunSetup:
     random numbers, step 1's inputs and the counters (the "world" of :mod:`.rules`).
     A subclass provides ``rows``, ``n_cells``, ``n_senescent`` and the lattice operations."""
 
+    rows: int
+    n_cells: int
+    n_senescent: int
+
     def setup_run(self, params: Params, seed: int) -> None:
         sim = params.simulation
         self.params = params
@@ -216,8 +218,9 @@ class RunSetup:
 
     def environment_inputs(self) -> StepInputs:
         """Step 1's numbers, from the function the engine uses (``core.inputs``, not under test here)."""
-        return step_inputs(self.params, self.environment, self.time_h, self.n_cells, self.n_senescent,
-                           self.rows, self.basal_row)
+        return step_inputs(
+            self.params, self.environment, self.time_h, self.n_cells, self.n_senescent, self.rows, self.basal_row
+        )
 
     def uniform(self, stream: int, uid: int) -> float:
         """This step's random number for one cell and one kind of decision."""
@@ -244,11 +247,8 @@ class ReferenceSimulation(RunSetup):
     def __init__(self, params: Params, seed: int, state: CellState):
         self.setup_run(params, seed)
         self.state = state.copy()
+        self.rows = self.state.rows
         self.n_cells, self.n_senescent = self.count_cells()
-
-    @property
-    def rows(self) -> int:
-        return self.state.rows
 
     def count_cells(self) -> tuple[int, int]:
         """Live and senescent cells, counted on the lattice."""
@@ -292,8 +292,12 @@ class ReferenceSimulation(RunSetup):
             for col in range(width):
                 centre = field[row * width + col]
                 # float32 + float32 stays float32 in the kernel: same here with NumPy scalars
-                around = (field[row * width + (col - 1) % width] + field[row * width + (col + 1) % width]
-                          + field[below * width + col] + field[above * width + col])
+                around = (
+                    field[row * width + (col - 1) % width]
+                    + field[row * width + (col + 1) % width]
+                    + field[below * width + col]
+                    + field[above * width + col]
+                )
                 laplacian = float(around) - 4.0 * float(centre)
                 out[row * width + col] = keep * (float(centre) + coef * laplacian)
         return out

@@ -150,8 +150,12 @@ def decide(cell, world, inputs: StepInputs) -> None:
         action = arrested_fate(cell, world, blocked, gero_drive, growth_drive)
     else:
         action = senescent_fate(cell, world, inputs, event_draw, gero_drive, growth_drive)
-    if action == NONE and phase != SENESCENT and world.death_p > 0.0 and \
-            0.0 <= event_draw - inputs.damage_p < world.death_p:
+    if (
+        action == NONE
+        and phase != SENESCENT
+        and world.death_p > 0.0
+        and 0.0 <= event_draw - inputs.damage_p < world.death_p
+    ):
         action = DIE  # background death of any cell that is not senescent
     cell.pending = action
 
@@ -267,8 +271,7 @@ def arrested_fate(cell, world, blocked: bool, gero_drive: float, growth_drive: f
     return NONE
 
 
-def senescent_fate(cell, world, inputs: StepInputs, event_draw: float, gero_drive: float,
-                   growth_drive: float) -> int:
+def senescent_fate(cell, world, inputs: StepInputs, event_draw: float, gero_drive: float, growth_drive: float) -> int:
     """6. hypertrophy, SASP secretion in proportion to mTOR, immune clearance, rare death."""
     cells, dt = world.cells, world.dt
     cell.arrest_h = f32(cell.arrest_h + dt)
@@ -365,12 +368,20 @@ def daughter_values(mother, world, uid: int, mass: float, kind: int, phase: int,
     else:
         budget = progenitor_division_budget(world, uid)
     return {
-        "uid": uid, "kind": kind, "phase": phase, "divisions_left": budget, "pending": NONE,
+        "uid": uid,
+        "kind": kind,
+        "phase": phase,
+        "divisions_left": budget,
+        "pending": NONE,
         "mass": f32(mass),
         "cycle": f32(newborn_cycle_position(world, uid)) if phase == CYCLING else 0.0,
-        "p21": mother.p21, "p16": mother.p16, "gero": 0.0,
+        "p21": mother.p21,
+        "p16": mother.p16,
+        "gero": 0.0,
         "gero_threshold": f32(gero_threshold_at_birth(world, uid)),
-        "age_h": 0.0, "arrest_h": 0.0, "clone": mother.clone,
+        "age_h": 0.0,
+        "arrest_h": 0.0,
+        "clone": mother.clone,
     }
 
 
@@ -406,8 +417,11 @@ def basal_division(cell, world, direction: float):
     if cell.kind == PROGENITOR:
         cell.divisions_left = cell.divisions_left - 1
     if target is not None:
-        if mother_kind == STEM and fate >= cells.stem_symmetric_loss and \
-                world.uniform(S_RENEW, cell.uid) < cells.stem_renew_into_gap:
+        if (
+            mother_kind == STEM
+            and fate >= cells.stem_symmetric_loss
+            and world.uniform(S_RENEW, cell.uid) < cells.stem_renew_into_gap
+        ):
             world.branches["stem_renewal"] += 1
             return target, STEM, CYCLING
         return target, PROGENITOR, CYCLING
@@ -417,8 +431,11 @@ def basal_division(cell, world, direction: float):
 def make_way(cell, world, direction: float):
     """Crowding: an exhausted progenitor beside ``cell`` (chosen by ``direction`` when both
     are) delaminates, and its site is returned; None when there is none."""
-    exhausted = [other for other in world.sideways_neighbours(cell)
-                 if other.kind == PROGENITOR and other.phase == CYCLING and other.divisions_left <= 0]
+    exhausted = [
+        other
+        for other in world.sideways_neighbours(cell)
+        if other.kind == PROGENITOR and other.phase == CYCLING and other.divisions_left <= 0
+    ]
     if not exhausted:
         return None
     chosen = exhausted[0] if len(exhausted) == 1 or direction < 0.5 else exhausted[1]

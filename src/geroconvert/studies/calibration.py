@@ -76,32 +76,59 @@ def secant(f, x0: float, x1: float, target: float, lo: float, hi: float, tol: fl
 
 def calibrate(replicates: int = 4, rounds: int = 3, verbose: bool = True) -> dict:
     seeds = list(range(1000, 1000 + replicates))
-    cells = {name: getattr(paramsets.cells("ht_p21"), name)
-             for name in ("gero_rate_per_h", "gero_threshold_sigma", "w_gero")}
+    cells = {
+        name: getattr(paramsets.cells("ht_p21"), name) for name in ("gero_rate_per_h", "gero_threshold_sigma", "w_gero")
+    }
     log = []
     for round_ in range(rounds):
         # t50 ~ 1/rate: solve in log space
-        rate = math.exp(secant(
-            lambda lr: measure({**cells, "gero_rate_per_h": math.exp(lr)}, seeds, False)["t50_control_h"],
-            math.log(cells["gero_rate_per_h"]), math.log(cells["gero_rate_per_h"] * 1.1), TARGET_T50_H,
-            math.log(1e-3), math.log(1.0), tol=0.5))
+        rate = math.exp(
+            secant(
+                lambda lr: measure({**cells, "gero_rate_per_h": math.exp(lr)}, seeds, False)["t50_control_h"],
+                math.log(cells["gero_rate_per_h"]),
+                math.log(cells["gero_rate_per_h"] * 1.1),
+                TARGET_T50_H,
+                math.log(1e-3),
+                math.log(1.0),
+                tol=0.5,
+            )
+        )
         cells["gero_rate_per_h"] = rate
         cells["gero_threshold_sigma"] = secant(
             lambda s: measure({**cells, "gero_threshold_sigma": s}, seeds, False)["rpp_72h"],
-            cells["gero_threshold_sigma"], cells["gero_threshold_sigma"] * 1.2, TARGET_RPP_72, 0.01, 1.5,
-            tol=0.01)
+            cells["gero_threshold_sigma"],
+            cells["gero_threshold_sigma"] * 1.2,
+            TARGET_RPP_72,
+            0.01,
+            1.5,
+            tol=0.01,
+        )
         cells["w_gero"] = secant(
             lambda w: measure({**cells, "w_gero": w}, seeds)["slowdown"],
-            cells["w_gero"], min(1.0, cells["w_gero"] * 1.05), TARGET_SLOWDOWN, 0.0, 1.0, tol=0.03)
+            cells["w_gero"],
+            min(1.0, cells["w_gero"] * 1.05),
+            TARGET_SLOWDOWN,
+            0.0,
+            1.0,
+            tol=0.03,
+        )
         achieved = measure(cells, seeds)
         log.append({"round": round_ + 1, **cells, **achieved})
         if verbose:
             print(json.dumps(log[-1]))
-        if abs(achieved["t50_control_h"] - TARGET_T50_H) < 1.0 and abs(achieved["slowdown"] - TARGET_SLOWDOWN) < 0.05 \
-                and abs(achieved["rpp_72h"] - TARGET_RPP_72) < 0.02:
+        if (
+            abs(achieved["t50_control_h"] - TARGET_T50_H) < 1.0
+            and abs(achieved["slowdown"] - TARGET_SLOWDOWN) < 0.05
+            and abs(achieved["rpp_72h"] - TARGET_RPP_72) < 0.02
+        ):
             break
-    return {"fitted": cells, "achieved": log[-1], "rounds": log, "seeds": seeds,
-            "targets": {"t50_control_h": TARGET_T50_H, "rpp_72h": TARGET_RPP_72, "slowdown": TARGET_SLOWDOWN}}
+    return {
+        "fitted": cells,
+        "achieved": log[-1],
+        "rounds": log,
+        "seeds": seeds,
+        "targets": {"t50_control_h": TARGET_T50_H, "rpp_72h": TARGET_RPP_72, "slowdown": TARGET_SLOWDOWN},
+    }
 
 
 def main(argv=None) -> int:
@@ -109,8 +136,11 @@ def main(argv=None) -> int:
     parser.add_argument("--replicates", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", help="write the fitted values and the achieved numbers here")
-    parser.add_argument("--write", action="store_true",
-                        help="make the fitted values the package's calibrated constants (parameters/calibrated.json)")
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="make the fitted values the package's calibrated constants (parameters/calibrated.json)",
+    )
     args = parser.parse_args(argv)
     result = calibrate(args.replicates, args.rounds)
     print("fitted:", json.dumps({k: round(v, 5) for k, v in result["fitted"].items()}))
@@ -118,8 +148,12 @@ def main(argv=None) -> int:
         with open(args.json, "w") as handle:
             json.dump(result, handle, indent=2)
     if args.write:
-        fit = {"command": f"geroconvert calibrate --replicates {args.replicates} --rounds {args.rounds}",
-               "seeds": result["seeds"], "targets": result["targets"], "achieved": result["achieved"]}
+        fit = {
+            "command": f"geroconvert calibrate --replicates {args.replicates} --rounds {args.rounds}",
+            "seeds": result["seeds"],
+            "targets": result["targets"],
+            "achieved": result["achieved"],
+        }
         print(f"wrote {calibrated.write(result['fitted'], fit)}")
     return 0
 

@@ -69,16 +69,21 @@ def on_dask(specs, mapping, scheduler, timeout_s=30):
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
-        raise ClusterError("--scheduler: dask.distributed is not installed; pip install 'geroconvert[cluster]'") \
-            from None
+        raise ClusterError(
+            "--scheduler: dask.distributed is not installed; pip install 'geroconvert[cluster]'"
+        ) from None
     try:
         client = Client(scheduler, timeout=timeout_s)
     except (OSError, TimeoutError) as error:
-        raise ClusterError(f"--scheduler {scheduler}: cannot connect ({error}); start `dask scheduler` and "
-                          "`dask worker ADDRESS`, or drop --scheduler to run locally") from None
+        raise ClusterError(
+            f"--scheduler {scheduler}: cannot connect ({error}); start `dask scheduler` and "
+            "`dask worker ADDRESS`, or drop --scheduler to run locally"
+        ) from None
     try:
-        futures = {client.submit(run_task, mapping, spec.overrides, spec.seed, 1, pure=False, retries=2): spec
-                   for spec in specs}
+        futures = {
+            client.submit(run_task, mapping, spec.overrides, spec.seed, 1, pure=False, retries=2): spec
+            for spec in specs
+        }
         for future in as_completed(futures):
             spec = futures[future]
             try:

@@ -69,14 +69,24 @@ def _axis_values(path: str, spec: Any, where: str) -> list:
         if not spec:
             raise ConfigError(f"{where}.{path}: empty list; give at least one value")
         return list(spec)
-    if isinstance(spec, dict) and set(spec) <= {"logspace", "linspace", "zero"} and \
-            ("logspace" in spec) != ("linspace" in spec):
+    if (
+        isinstance(spec, dict)
+        and set(spec) <= {"logspace", "linspace", "zero"}
+        and ("logspace" in spec) != ("linspace" in spec)
+    ):
         kind = "logspace" if "logspace" in spec else "linspace"
         bounds = spec[kind]
-        if not (isinstance(bounds, list) and len(bounds) == 3 and all(_finite_number(b) for b in bounds)
-                and float(bounds[2]).is_integer() and 1 <= bounds[2] <= MAX_AXIS_VALUES):
-            raise ConfigError(f"{where}.{path}.{kind}: give [first, last, count] with finite numbers and a count "
-                              f"from 1 to {MAX_AXIS_VALUES}, e.g. [0.01, 1000, 6]")
+        if not (
+            isinstance(bounds, list)
+            and len(bounds) == 3
+            and all(_finite_number(b) for b in bounds)
+            and float(bounds[2]).is_integer()
+            and 1 <= bounds[2] <= MAX_AXIS_VALUES
+        ):
+            raise ConfigError(
+                f"{where}.{path}.{kind}: give [first, last, count] with finite numbers and a count "
+                f"from 1 to {MAX_AXIS_VALUES}, e.g. [0.01, 1000, 6]"
+            )
         if not isinstance(spec.get("zero", False), bool):
             raise ConfigError(f"{where}.{path}.zero: must be true or false (got {spec['zero']!r})")
         lo, hi, n = float(bounds[0]), float(bounds[1]), int(bounds[2])
@@ -101,6 +111,7 @@ def parse_sweep(sweep: dict, default_seed: int) -> tuple[list[dict], int, int]:
     for key in sweep:
         if key not in SWEEP_KEYS:
             from geroconvert.config import suggest
+
             raise ConfigError(f"sweep.{key}: unknown key{suggest(key, SWEEP_KEYS)}")
     replicates = sweep.get("replicates", 1)
     if not isinstance(replicates, int) or isinstance(replicates, bool) or not 1 <= replicates <= 10_000:
@@ -110,8 +121,10 @@ def parse_sweep(sweep: dict, default_seed: int) -> tuple[list[dict], int, int]:
         raise ConfigError(f"sweep.seed: must be a non-negative integer (got {seed!r})")
     for name in ("grid", "zip"):
         if not isinstance(sweep.get(name, {}), dict):
-            raise ConfigError(f"sweep.{name}: must be a table of config path = list of values, "
-                              f"written [sweep.{name}] (got {sweep[name]!r})")
+            raise ConfigError(
+                f"sweep.{name}: must be a table of config path = list of values, "
+                f"written [sweep.{name}] (got {sweep[name]!r})"
+            )
     axes: list[list[dict]] = []
     for path, spec in sweep.get("grid", {}).items():
         axes.append([{path: value} for value in _axis_values(path, spec, "sweep.grid")])
@@ -120,14 +133,17 @@ def parse_sweep(sweep: dict, default_seed: int) -> tuple[list[dict], int, int]:
         columns = {path: _axis_values(path, spec, "sweep.zip") for path, spec in zipped.items()}
         lengths = {len(values) for values in columns.values()}
         if len(lengths) != 1:
-            raise ConfigError(f"sweep.zip: lists must have one length (got {sorted(lengths)}); "
-                              "pad them or move one to sweep.grid")
+            raise ConfigError(
+                f"sweep.zip: lists must have one length (got {sorted(lengths)}); pad them or move one to sweep.grid"
+            )
         n = lengths.pop()
         axes.append([{path: columns[path][i] for path in columns} for i in range(n)])
     runs = math.prod(len(axis) for axis in axes) * replicates
     if runs > MAX_SWEEP_RUNS:
-        raise ConfigError(f"sweep: {runs:,} runs ({runs // replicates:,} grid points x {replicates} replicates) "
-                          f"is more than {MAX_SWEEP_RUNS:,}; use fewer values or replicates")
+        raise ConfigError(
+            f"sweep: {runs:,} runs ({runs // replicates:,} grid points x {replicates} replicates) "
+            f"is more than {MAX_SWEEP_RUNS:,}; use fewer values or replicates"
+        )
     points = [{k: v for part in combo for k, v in part.items()} for combo in itertools.product(*axes)]
     return points or [{}], replicates, seed
 
@@ -147,8 +163,9 @@ def plan_runs(mapping: dict) -> list[RunSpec]:
         except ConfigError as error:
             raise ConfigError(f"sweep point {g} ({_describe(point)}): {error}") from None
         for r in range(replicates):
-            specs.append(RunSpec(key=f"g{g:03d}_r{r:02d}", grid_index=g, replicate=r, seed=seed + r,
-                                 overrides=dict(point)))
+            specs.append(
+                RunSpec(key=f"g{g:03d}_r{r:02d}", grid_index=g, replicate=r, seed=seed + r, overrides=dict(point))
+            )
     return specs
 
 
@@ -192,16 +209,29 @@ def commit_runs(path: Path, batch: list[tuple[RunSpec, Any]], config_text: str, 
     with writer:
         for spec, results in batch:
             swept = {p: v for p, v in spec.overrides.items()}
-            writer.add_run(spec.key, results, seed=spec.seed, overrides=spec.overrides,
-                           replicate=spec.replicate, swept=swept, wall_s=results.summary.get("wall_s"))
+            writer.add_run(
+                spec.key,
+                results,
+                seed=spec.seed,
+                overrides=spec.overrides,
+                replicate=spec.replicate,
+                swept=swept,
+                wall_s=results.summary.get("wall_s"),
+            )
     with open(scratch, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(scratch, path)
 
 
-def run_sweep(mapping: dict, out: str | Path, workers: int | None = None, scheduler: str | None = None,
-              resume: bool = False, overwrite: bool = False,
-              progress: Callable[[int, int, int, int], None] | None = None) -> SweepOutcome:
+def run_sweep(
+    mapping: dict,
+    out: str | Path,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[int, int, int, int], None] | None = None,
+) -> SweepOutcome:
     """Plan, execute and archive a sweep.  ``progress(done, failed, left, total)`` after each run."""
     from geroconvert.archive.hdf5 import ArchiveError, check_output, complete_run_keys, partial_path
 
@@ -249,5 +279,10 @@ def run_sweep(mapping: dict, out: str | Path, workers: int | None = None, schedu
     finally:
         if batch:  # also on Ctrl-C: keep what finished
             commit_runs(out, batch, config_text, create=False)
-    return SweepOutcome(planned=len(specs), skipped=len(specs) - len(todo), completed=completed, failed=failed,
-                        wall_s=time.perf_counter() - start)
+    return SweepOutcome(
+        planned=len(specs),
+        skipped=len(specs) - len(todo),
+        completed=completed,
+        failed=failed,
+        wall_s=time.perf_counter() - start,
+    )

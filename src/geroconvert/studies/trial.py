@@ -35,8 +35,7 @@ import numpy as np
 from geroconvert.config import ConfigError, config_from_mapping, set_path
 from geroconvert.units import HOURS_PER_MONTH, HOURS_PER_YEAR
 
-TRIAL_KEYS = ("subjects", "seed", "age_min_years", "age_max_years", "damage_sd_log", "visits_months",
-              "start_age_years")
+TRIAL_KEYS = ("subjects", "seed", "age_min_years", "age_max_years", "damage_sd_log", "visits_months", "start_age_years")
 MEASURES = ("p16_positive_fraction", "p16_positive_fraction_epidermis", "p16_positive_fraction_dermis")
 
 
@@ -56,17 +55,26 @@ class TrialSpec:
         for key in table:
             if key not in TRIAL_KEYS:
                 from geroconvert.config import suggest
+
                 raise ConfigError(f"trial.{key}: unknown key{suggest(key, TRIAL_KEYS)}")
         if "visits_months" in table:
             table["visits_months"] = tuple(float(v) for v in table["visits_months"])
         spec = cls(**table)
         checks = (
             (isinstance(spec.subjects, int) and 2 <= spec.subjects <= 10_000, "subjects", "an integer from 2 up"),
-            (0 <= spec.start_age_years <= spec.age_min_years <= spec.age_max_years <= 120, "age_min_years",
-             "start_age_years <= age_min_years <= age_max_years <= 120"),
+            (
+                0 <= spec.start_age_years <= spec.age_min_years <= spec.age_max_years <= 120,
+                "age_min_years",
+                "start_age_years <= age_min_years <= age_max_years <= 120",
+            ),
             (0 <= spec.damage_sd_log <= 3, "damage_sd_log", "between 0 and 3"),
-            (len(spec.visits_months) >= 2 and list(spec.visits_months) == sorted(set(spec.visits_months))
-             and spec.visits_months[0] == 0, "visits_months", "increasing, starting at 0, at least two"),
+            (
+                len(spec.visits_months) >= 2
+                and list(spec.visits_months) == sorted(set(spec.visits_months))
+                and spec.visits_months[0] == 0,
+                "visits_months",
+                "increasing, starting at 0, at least two",
+            ),
         )
         for ok, name, fix in checks:
             if not ok:
@@ -125,8 +133,12 @@ def run_subject(mapping: dict, spec_table: dict, subject: int) -> dict:
             for measure, value in visit_measures(counts, p16pos).items():
                 values[measure].append(value)
         hands[name] = values
-    return {"subject": subject, "age_years": age, "damage_multiplier": multiplier, **{
-        f"{hand}_{measure}": np.array(hands[hand][measure]) for hand in hands for measure in MEASURES}}
+    return {
+        "subject": subject,
+        "age_years": age,
+        "damage_multiplier": multiplier,
+        **{f"{hand}_{measure}": np.array(hands[hand][measure]) for hand in hands for measure in MEASURES},
+    }
 
 
 def visit_measures(counts, p16pos) -> dict[str, float]:
@@ -134,9 +146,11 @@ def visit_measures(counts, p16pos) -> dict[str, float]:
     from geroconvert.core import layout as L
     from geroconvert.core.readouts import EPIDERMAL_KINDS, p16_positive_fraction
 
-    return {"p16_positive_fraction": p16_positive_fraction(counts, p16pos),
-            "p16_positive_fraction_epidermis": p16_positive_fraction(counts, p16pos, EPIDERMAL_KINDS),
-            "p16_positive_fraction_dermis": p16_positive_fraction(counts, p16pos, (L.FIBROBLAST,))}
+    return {
+        "p16_positive_fraction": p16_positive_fraction(counts, p16pos),
+        "p16_positive_fraction_epidermis": p16_positive_fraction(counts, p16pos, EPIDERMAL_KINDS),
+        "p16_positive_fraction_dermis": p16_positive_fraction(counts, p16pos, (L.FIBROBLAST,)),
+    }
 
 
 @dataclass
@@ -183,11 +197,11 @@ class TrialResult:
     subjects: list[dict]
     measure: str
     visits_months: np.ndarray
-    treated: np.ndarray          # [subject, visit]
+    treated: np.ndarray  # [subject, visit]
     placebo: np.ndarray
     final_difference: PairedResult  # treated - placebo at the last visit
-    treated_change: PairedResult    # treated hand, last visit - first
-    placebo_change: PairedResult    # placebo hand, last visit - first
+    treated_change: PairedResult  # treated hand, last visit - first
+    placebo_change: PairedResult  # placebo hand, last visit - first
     n_for_80_power: float = math.nan
     verdict: str = ""
 
@@ -216,10 +230,17 @@ def analyse(spec: TrialSpec, subjects: list[dict], measure: str = "p16_positive_
     subjects = sorted(subjects, key=lambda s: s["subject"])
     treated = np.array([s[f"treated_{measure}"] for s in subjects])
     placebo = np.array([s[f"placebo_{measure}"] for s in subjects])
-    result = TrialResult(spec, subjects, measure, np.array(spec.visits_months), treated, placebo,
-                         final_difference=PairedResult.of(treated[:, -1] - placebo[:, -1]),
-                         treated_change=PairedResult.of(treated[:, -1] - treated[:, 0]),
-                         placebo_change=PairedResult.of(placebo[:, -1] - placebo[:, 0]))
+    result = TrialResult(
+        spec,
+        subjects,
+        measure,
+        np.array(spec.visits_months),
+        treated,
+        placebo,
+        final_difference=PairedResult.of(treated[:, -1] - placebo[:, -1]),
+        treated_change=PairedResult.of(treated[:, -1] - treated[:, 0]),
+        placebo_change=PairedResult.of(placebo[:, -1] - placebo[:, 0]),
+    )
     result.n_for_80_power = subjects_for_power(result.final_difference.mean, result.final_difference.sd)
     result.verdict = verdict(result)
     return result
@@ -232,8 +253,10 @@ def verdict(result: TrialResult) -> str:
     if lower and t.ci[1] < 0:
         return "reversal: the treated hand fell below its own baseline (and below placebo)"
     if lower:
-        return ("slowing: the treated hand ended below placebo but not below its own baseline; "
-                "the difference is ageing of the placebo hand")
+        return (
+            "slowing: the treated hand ended below placebo but not below its own baseline; "
+            "the difference is ageing of the placebo hand"
+        )
     return "no detectable effect at this cohort size"
 
 
@@ -245,7 +268,7 @@ def run_trial(mapping: dict, workers: int | None = None, progress=None) -> Trial
 
     spec = TrialSpec.from_table(mapping.get("trial"))
     if mapping.get("simulation", {}).get("geometry") != "epidermis":
-        raise ConfigError("simulation.geometry: the split-hand trial needs geometry = \"epidermis\"")
+        raise ConfigError('simulation.geometry: the split-hand trial needs geometry = "epidermis"')
     config_from_mapping(_hand_mapping(mapping, spec.age_min_years, 1.0, 1.0, mapping.get("dosing")))  # validate
     workers = workers or os.cpu_count() or 1
     base = {k: v for k, v in mapping.items() if k != "sweep"}
@@ -271,8 +294,10 @@ def plot(result: TrialResult, path_without_suffix) -> list:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     months = result.visits_months
-    for hand, values, colour in (("placebo", result.placebo, "tab:grey"), ("rapamycin cream", result.treated,
-                                                                            "tab:blue")):
+    for hand, values, colour in (
+        ("placebo", result.placebo, "tab:grey"),
+        ("rapamycin cream", result.treated, "tab:blue"),
+    ):
         for row in values:
             left.plot(months, 100 * row, color=colour, alpha=0.2, lw=0.8)
         left.plot(months, 100 * values.mean(0), color=colour, lw=2.5, marker="o", label=f"{hand} (mean)")
@@ -286,8 +311,14 @@ def plot(result: TrialResult, path_without_suffix) -> list:
         right.plot(months, row, color="tab:blue", alpha=0.25, lw=0.8)
     right.plot(months, diff.mean(0), color="tab:blue", lw=2.5, marker="o", label="mean")
     f = result.final_difference
-    right.errorbar([months[-1]], [100 * f.mean], yerr=[[100 * (f.mean - f.ci[0])], [100 * (f.ci[1] - f.mean)]],
-                   color="k", capsize=4, label=f"95% CI, p = {f.p_value:.2g}")
+    right.errorbar(
+        [months[-1]],
+        [100 * f.mean],
+        yerr=[[100 * (f.mean - f.ci[0])], [100 * (f.ci[1] - f.mean)]],
+        color="k",
+        capsize=4,
+        label=f"95% CI, p = {f.p_value:.2g}",
+    )
     right.set_xlabel("months of treatment")
     right.set_ylabel("treated - placebo (percentage points)")
     right.set_title("paired difference")

@@ -19,8 +19,10 @@ CONFIGS = configs_folder()  # the packaged configs (a wheel has them too)
 # homeostasis always on 1 cm: the growth fraction of a 3 mm patch swings with its few stem cells;
 # the trial needs ~11 subjects for 80% power at the simulated effect (its power analysis), so
 # even the quick suite runs the config's 12
-SIZES = {"quick": {"width": 1000, "subjects": 12, "aging_width": 300},
-         "full": {"width": 1000, "subjects": 24, "aging_width": 1000}}
+SIZES = {
+    "quick": {"width": 1000, "subjects": 12, "aging_width": 300},
+    "full": {"width": 1000, "subjects": 24, "aging_width": 1000},
+}
 
 
 def _series(config: str, sets: list[str], seed: int) -> dict:
@@ -36,15 +38,22 @@ def _series(config: str, sets: list[str], seed: int) -> dict:
 
 def jobs(size: str) -> list[tuple[str, tuple]]:
     s = SIZES[size]
-    young = ["simulation.hours=26298", "simulation.dermis_rows=0", "environment.damage_rate_per_h=0",
-             "environment.damage_increase_per_h_per_year=0", f"simulation.width={s['width']}"]
+    young = [
+        "simulation.hours=26298",
+        "simulation.dermis_rows=0",
+        "environment.damage_rate_per_h=0",
+        "environment.damage_increase_per_h_per_year=0",
+        f"simulation.width={s['width']}",
+    ]
     return [
         ("homeostasis", (str(CONFIGS / "human_skin.toml"), young, 4)),
         ("aging", (str(CONFIGS / "epidermis_aging.toml"), [f"simulation.width={s['aging_width']}"], 2)),
         ("stem_control", (str(CONFIGS / "stem_exhaustion.toml"), [], 1)),
         ("stem_wnt1", (str(CONFIGS / "stem_exhaustion.toml"), ["environment.mtor_gain=3"], 1)),
-        ("stem_wnt1_rapamycin", (str(CONFIGS / "stem_exhaustion.toml"),
-                                 ["environment.mtor_gain=3", "dosing.blood_ng_per_mL=10"], 1)),
+        (
+            "stem_wnt1_rapamycin",
+            (str(CONFIGS / "stem_exhaustion.toml"), ["environment.mtor_gain=3", "dosing.blood_ng_per_mL=10"], 1),
+        ),
     ]
 
 
@@ -77,8 +86,9 @@ def homeostasis_cases(ts) -> list[Case]:
     growth = float(ts["basal_in_cycle_fraction"][later].mean())
     basal = ts["n_stem"] + ts["n_progenitor_cycling"] + ts["n_progenitor_arrested"]
     record_h = float(np.diff(ts["time_h"]).mean())
-    cycle_h = float((ts["basal_in_cycle_fraction"] * basal)[later].sum() * record_h
-                    / ts["events_divisions"][later].sum())
+    cycle_h = float(
+        (ts["basal_in_cycle_fraction"] * basal)[later].sum() * record_h / ts["events_divisions"][later].sum()
+    )
     shed_per_h = ts["events_shed"][later].sum() / (later.sum() * record_h)
     transit_d = float(ts["n_differentiated_arrested"][later].mean() / shed_per_h / 24.0)
     year2 = ts["thickness_rows"][(ts["time_h"] >= HOURS_PER_YEAR) & (ts["time_h"] < 2 * HOURS_PER_YEAR)].mean()
@@ -86,15 +96,50 @@ def homeostasis_cases(ts) -> list[Case]:
     drift = float(abs(year3 - year2) / year2)
     weinstein = "Weinstein et al. 1984"
     return [
-        Case("epidermis: fraction of basal cells cycling", "~60%", weinstein, growth, (math.nan, math.nan),
-             0.5, 0.7, in_band(growth, 0.5, 0.7), "prediction of the tuned stem fraction"),
-        Case("epidermis: basal cell cycle time (h)", "~311 h", weinstein, cycle_h, (math.nan, math.nan),
-             250.0, 375.0, in_band(cycle_h, 250.0, 375.0), "input 311 h, measured from divisions"),
-        Case("epidermis: basal layer to shedding (days)", "~14 days", "BioNumbers 111965 (summary)", transit_d,
-             (math.nan, math.nan), 10.0, 16.0, in_band(transit_d, 10.0, 16.0), "stock / shedding rate"),
-        Case("epidermis: thickness drift, year 2 to 3", "stable in homeostasis", "model requirement", drift,
-             (math.nan, math.nan), 0.0, 0.15, in_band(drift, 0.0, 0.15),
-             f"{year3:.2f} suprabasal cells per column (real skin: ~10 layers; see README)"),
+        Case(
+            "epidermis: fraction of basal cells cycling",
+            "~60%",
+            weinstein,
+            growth,
+            (math.nan, math.nan),
+            0.5,
+            0.7,
+            in_band(growth, 0.5, 0.7),
+            "prediction of the tuned stem fraction",
+        ),
+        Case(
+            "epidermis: basal cell cycle time (h)",
+            "~311 h",
+            weinstein,
+            cycle_h,
+            (math.nan, math.nan),
+            250.0,
+            375.0,
+            in_band(cycle_h, 250.0, 375.0),
+            "input 311 h, measured from divisions",
+        ),
+        Case(
+            "epidermis: basal layer to shedding (days)",
+            "~14 days",
+            "BioNumbers 111965 (summary)",
+            transit_d,
+            (math.nan, math.nan),
+            10.0,
+            16.0,
+            in_band(transit_d, 10.0, 16.0),
+            "stock / shedding rate",
+        ),
+        Case(
+            "epidermis: thickness drift, year 2 to 3",
+            "stable in homeostasis",
+            "model requirement",
+            drift,
+            (math.nan, math.nan),
+            0.0,
+            0.15,
+            in_band(drift, 0.0, 0.15),
+            f"{year3:.2f} suprabasal cells per column (real skin: ~10 layers; see README)",
+        ),
     ]
 
 
@@ -106,13 +151,28 @@ def aging_cases(ts, start_age: float = 20.0) -> list[Case]:
     half_old = _window(ts, "senescent_half_life_h", start_age, 60, 80)
     half_ratio = half_old / half_young if half_young > 0 else math.nan
     return [
-        Case("ageing: p16+ cells, age 60-80 vs 20-40", "p16+ cells accumulate with age",
-             "Waaijer et al. 2012, Aging Cell 11:722", p16_ratio, (math.nan, math.nan), 1.0, math.inf,
-             in_band(p16_ratio, 1.0, math.inf), f"{100 * young:.2f}% -> {100 * old:.2f}%"),
-        Case("ageing: senescent-cell half-life, 60-80 vs 20-40", "days when young, weeks when old (slower)",
-             "Karin et al. 2019, Nat Commun 10:5495", half_ratio, (math.nan, math.nan), 1.0, math.inf,
-             in_band(half_ratio, 1.0, math.inf),
-             f"{half_young / 24:.1f} d -> {half_old / 24:.1f} d (Karin human fit: ~3.6 d at 40, ~8 d at 80)"),
+        Case(
+            "ageing: p16+ cells, age 60-80 vs 20-40",
+            "p16+ cells accumulate with age",
+            "Waaijer et al. 2012, Aging Cell 11:722",
+            p16_ratio,
+            (math.nan, math.nan),
+            1.0,
+            math.inf,
+            in_band(p16_ratio, 1.0, math.inf),
+            f"{100 * young:.2f}% -> {100 * old:.2f}%",
+        ),
+        Case(
+            "ageing: senescent-cell half-life, 60-80 vs 20-40",
+            "days when young, weeks when old (slower)",
+            "Karin et al. 2019, Nat Commun 10:5495",
+            half_ratio,
+            (math.nan, math.nan),
+            1.0,
+            math.inf,
+            in_band(half_ratio, 1.0, math.inf),
+            f"{half_young / 24:.1f} d -> {half_old / 24:.1f} d (Karin human fit: ~3.6 d at 40, ~8 d at 80)",
+        ),
     ]
 
 
@@ -123,29 +183,63 @@ def stem_cases(control, wnt1, rapa) -> list[Case]:
     kept = float(rapa["n_stem"][-1] / control["n_stem"][-1])
     castilho = "Castilho et al. 2009, Cell Stem Cell 5:279"
     return [
-        Case("Wnt1-like mTOR gain: early hyperproliferation (divisions, year 1, x control)",
-             "hyperproliferation first", castilho, hyper, (math.nan, math.nan), 1.5, math.inf,
-             in_band(hyper, 1.5, math.inf), "prediction"),
-        Case("Wnt1-like mTOR gain: stem cells left after 20 y (fraction of control)",
-             "then loss of the stem compartment", castilho, loss, (math.nan, math.nan), 0.0, 0.6,
-             in_band(loss, 0.0, 0.6), "prediction"),
-        Case("Wnt1-like + rapamycin: stem cells left (fraction of control)", "rapamycin prevents the loss",
-             castilho, kept, (math.nan, math.nan), 0.8, math.inf, in_band(kept, 0.8, math.inf),
-             "prediction; 10 ng/mL in blood"),
+        Case(
+            "Wnt1-like mTOR gain: early hyperproliferation (divisions, year 1, x control)",
+            "hyperproliferation first",
+            castilho,
+            hyper,
+            (math.nan, math.nan),
+            1.5,
+            math.inf,
+            in_band(hyper, 1.5, math.inf),
+            "prediction",
+        ),
+        Case(
+            "Wnt1-like mTOR gain: stem cells left after 20 y (fraction of control)",
+            "then loss of the stem compartment",
+            castilho,
+            loss,
+            (math.nan, math.nan),
+            0.0,
+            0.6,
+            in_band(loss, 0.0, 0.6),
+            "prediction",
+        ),
+        Case(
+            "Wnt1-like + rapamycin: stem cells left (fraction of control)",
+            "rapamycin prevents the loss",
+            castilho,
+            kept,
+            (math.nan, math.nan),
+            0.8,
+            math.inf,
+            in_band(kept, 0.8, math.inf),
+            "prediction; 10 ng/mL in blood",
+        ),
     ]
 
 
 def trial_case(result) -> Case:
     f = result.final_difference
     passed = f.ci[1] < 0
-    return Case("split-hand trial: p16+ treated - placebo at 8 months (points)",
-                "p16INK4A lower on the treated hand (P = 0.008)", "Chung et al. 2019, GeroScience 41:861",
-                100 * f.mean, (100 * f.ci[0], 100 * f.ci[1]), -math.inf, 0.0, passed,
-                f"{len(result.subjects)} subjects, p = {f.p_value:.2g}; upper CI bound must be < 0; "
-                f"verdict: {result.verdict.split(':')[0]}")
+    return Case(
+        "split-hand trial: p16+ treated - placebo at 8 months (points)",
+        "p16INK4A lower on the treated hand (P = 0.008)",
+        "Chung et al. 2019, GeroScience 41:861",
+        100 * f.mean,
+        (100 * f.ci[0], 100 * f.ci[1]),
+        -math.inf,
+        0.0,
+        passed,
+        f"{len(result.subjects)} subjects, p = {f.p_value:.2g}; upper CI bound must be < 0; "
+        f"verdict: {result.verdict.split(':')[0]}",
+    )
 
 
 def evaluate(data: dict) -> list[Case]:
-    return (homeostasis_cases(data["homeostasis"]) + aging_cases(data["aging"])
-            + stem_cases(data["stem_control"], data["stem_wnt1"], data["stem_wnt1_rapamycin"])
-            + [trial_case(data["trial"])])
+    return (
+        homeostasis_cases(data["homeostasis"])
+        + aging_cases(data["aging"])
+        + stem_cases(data["stem_control"], data["stem_wnt1"], data["stem_wnt1_rapamycin"])
+        + [trial_case(data["trial"])]
+    )

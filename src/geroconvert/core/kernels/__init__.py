@@ -25,8 +25,11 @@ from pathlib import Path
 def source_keyed_cache_dir() -> Path:
     """``~/.cache/geroconvert/numba-<hash of the kernel sources>`` (XDG_CACHE_HOME respected)."""
     here = Path(__file__).resolve().parent
-    sources = sorted(here.glob("*.py")) + [here.parent / name for name in ("layout.py", "state.py")] + \
-        [here.parents[1] / "units.py"]
+    sources = (
+        sorted(here.glob("*.py"))
+        + [here.parent / name for name in ("layout.py", "state.py")]
+        + [here.parents[1] / "units.py"]
+    )
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "geroconvert" / f"numba-{digest}"

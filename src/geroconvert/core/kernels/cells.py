@@ -19,11 +19,78 @@ import numpy as np
 from numba import njit, prange, uintp
 
 from geroconvert.core.kernels.rng import draw, normal_from_keys, stream_key
-from geroconvert.core.layout import ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, DIVIDE, EMPTY, FIBROBLAST, K_CONTACT_MAX, K_CYCLE_H, K_DAMAGE_P16, K_DAMAGE_P21, K_DEATH_P, K_DIVISION_MASS, K_DT, K_FIBROBLAST_CYCLE_H, K_GERO_RATE, K_HYPERTROPHY_RATE, K_INDUCER_P16, K_INDUCER_P21, K_MASS_MAX, K_P16_RELAX, K_P16_RISE_AGE, K_P16_RISE_ARRESTED, K_P16_RISE_SENESCENT, K_P16_THRESHOLD, K_P21_RELAX, K_P21_THRESHOLD, K_REST_MEAN_H, K_SASP_P21, K_SASP_SECRETION, K_SENESCENT_DEATH_P, K_STEM_CYCLE_FACTOR, K_STEM_MTOR, K_THR_MEDIAN, K_THR_SIGMA, K_TRANSIT_H, K_W_GERO, K_W_GROW, N_KINDS, NONE, P_CLEAR_P, P_DAMAGE_P, P_DRIVE, P_INDUCER, PROGENITOR, S_EVENTS, S_THRESHOLD_A, S_THRESHOLD_B, SENESCENT, SHED, STEM
-from geroconvert.core.state import (C_AGE_H, C_ARREST_H, C_CYCLE, C_DIVISIONS_LEFT, C_GERO, C_GERO_THRESHOLD, C_KIND,
-                                    C_MASS, C_P16, C_P21, C_PENDING, C_PHASE, C_SASP, C_UID)
+from geroconvert.core.layout import (
+    ARRESTED,
+    CLEAR,
+    CYCLING,
+    DIE,
+    DIFFERENTIATED,
+    DISH,
+    DIVIDE,
+    EMPTY,
+    FIBROBLAST,
+    K_CONTACT_MAX,
+    K_CYCLE_H,
+    K_DAMAGE_P16,
+    K_DAMAGE_P21,
+    K_DEATH_P,
+    K_DIVISION_MASS,
+    K_DT,
+    K_FIBROBLAST_CYCLE_H,
+    K_GERO_RATE,
+    K_HYPERTROPHY_RATE,
+    K_INDUCER_P16,
+    K_INDUCER_P21,
+    K_MASS_MAX,
+    K_P16_RELAX,
+    K_P16_RISE_AGE,
+    K_P16_RISE_ARRESTED,
+    K_P16_RISE_SENESCENT,
+    K_P16_THRESHOLD,
+    K_P21_RELAX,
+    K_P21_THRESHOLD,
+    K_REST_MEAN_H,
+    K_SASP_P21,
+    K_SASP_SECRETION,
+    K_SENESCENT_DEATH_P,
+    K_STEM_CYCLE_FACTOR,
+    K_STEM_MTOR,
+    K_THR_MEDIAN,
+    K_THR_SIGMA,
+    K_TRANSIT_H,
+    K_W_GERO,
+    K_W_GROW,
+    N_KINDS,
+    NONE,
+    P_CLEAR_P,
+    P_DAMAGE_P,
+    P_DRIVE,
+    P_INDUCER,
+    PROGENITOR,
+    S_EVENTS,
+    S_THRESHOLD_A,
+    S_THRESHOLD_B,
+    SENESCENT,
+    SHED,
+    STEM,
+)
+from geroconvert.core.state import (
+    C_AGE_H,
+    C_ARREST_H,
+    C_CYCLE,
+    C_DIVISIONS_LEFT,
+    C_GERO,
+    C_GERO_THRESHOLD,
+    C_KIND,
+    C_MASS,
+    C_P16,
+    C_P21,
+    C_PENDING,
+    C_PHASE,
+    C_SASP,
+    C_UID,
+)
 from geroconvert.units import LN2
-
 
 
 @njit(inline="always", cache=True, error_model="numpy")
@@ -92,14 +159,14 @@ def hypertrophy(mass, decay, k):
 # per cell: the exponentials of growth and hypertrophy are most of a cell's arithmetic.
 # The table repeats the per-cell expressions operation for operation, so results are
 # bit-identical to computing them cell by cell (the reference does that).
-T_CYCLE_STEP = 0   # cycle progress in one step: growth_drive * dt / cycle time
+T_CYCLE_STEP = 0  # cycle progress in one step: growth_drive * dt / cycle time
 T_MASS_FACTOR = 1  # exp(ln 2 * growth_drive * dt / cycle time)
-T_DECAY = 2        # logistic hypertrophy factor exp(-rate * growth_drive * dt)
-T_GERO_STEP = 3    # gero progress in one step: rate * gero_drive * dt
-T_SASP_STEP = 4    # SASP secreted in one step: secretion * gero_drive * dt
-T_P16_RISE = 5     # mTOR-driven p16 rise of an arrested cell: rise * gero_drive
+T_DECAY = 2  # logistic hypertrophy factor exp(-rate * growth_drive * dt)
+T_GERO_STEP = 3  # gero progress in one step: rate * gero_drive * dt
+T_SASP_STEP = 4  # SASP secreted in one step: secretion * gero_drive * dt
+T_P16_RISE = 5  # mTOR-driven p16 rise of an arrested cell: rise * gero_drive
 N_T = 6
-N_OCCUPIED = 5     # 0..4 occupied neighbours
+N_OCCUPIED = 5  # 0..4 occupied neighbours
 
 
 @njit(inline="always", cache=True, error_model="numpy")
@@ -159,8 +226,34 @@ _CONVERTED = 3
 
 
 @njit(inline="always", cache=True, error_model="numpy")
-def update_one(i, row, geometry, width, rows, kind, phase, divisions_left, pending, mass, cycle, p21, p16, gero,
-               gero_threshold, age_h, arrest_h, sasp, k, p, table, slot, event_key, uid, inducer21, target16):
+def update_one(
+    i,
+    row,
+    geometry,
+    width,
+    rows,
+    kind,
+    phase,
+    divisions_left,
+    pending,
+    mass,
+    cycle,
+    p21,
+    p16,
+    gero,
+    gero_threshold,
+    age_h,
+    arrest_h,
+    sasp,
+    k,
+    p,
+    table,
+    slot,
+    event_key,
+    uid,
+    inducer21,
+    target16,
+):
     """Steps 2-7 for the cell at site ``i``; returns what happened (for the counters).
 
     The cell arrays come one by one, by keyword (see :func:`update_cells`)."""
@@ -297,11 +390,34 @@ def update_cells(geometry, width, rows, arrays, k, p, s6k_row, e4bp_row, seed, s
             if phase[uintp(i)] == EMPTY:
                 continue
             # by keyword, so no array can land in another's place (p21 and p16, say)
-            report = update_one(i, row, geometry, width, rows, k=k, p=p, table=table, slot=slot, event_key=event_key,
-                                inducer21=inducer21, target16=target16, uid=uid, kind=kind, phase=phase,
-                                divisions_left=divisions_left, pending=pending, mass=mass, cycle=cycle, p21=p21,
-                                p16=p16, gero=gero, gero_threshold=gero_threshold, age_h=age_h, arrest_h=arrest_h,
-                                sasp=sasp)
+            report = update_one(
+                i,
+                row,
+                geometry,
+                width,
+                rows,
+                k=k,
+                p=p,
+                table=table,
+                slot=slot,
+                event_key=event_key,
+                inducer21=inducer21,
+                target16=target16,
+                uid=uid,
+                kind=kind,
+                phase=phase,
+                divisions_left=divisions_left,
+                pending=pending,
+                mass=mass,
+                cycle=cycle,
+                p21=p21,
+                p16=p16,
+                gero=gero,
+                gero_threshold=gero_threshold,
+                age_h=age_h,
+                arrest_h=arrest_h,
+                sasp=sasp,
+            )
             if report == _ARRESTED:
                 n_arrests += 1
             elif report == _RESUMED:

@@ -11,11 +11,62 @@ import math
 import numpy as np
 from numba import njit
 
-from geroconvert.core.kernels.rng import draw, stream_key
 from geroconvert.core.kernels.cells import threshold_from_keys
-from geroconvert.core.layout import ARRESTED, CLEAR, CYCLING, DIE, DIFFERENTIATED, DISH, E_BIRTHS, E_CLEARANCES, E_DEATHS, E_DIFFERENTIATIONS, E_DIVISIONS, E_SENESCENT_LOST, E_SHED, EMPTY, FIBROBLAST, K_DAMAGE_P16, K_DAMAGE_P21, K_DAMAGE_PER_DIVISION, K_PROG_DIV_MAX, K_PROG_DIV_MIN, K_REST_MEAN_H, K_STEM_RENEW_GAP, K_STEM_SYMMETRIC_LOSS, NONE, PROGENITOR, S_DIRECTION, S_DIVISIONS, S_FATE, S_RENEW, S_REPLICATION, S_REST, S_THRESHOLD_A, S_THRESHOLD_B, SENESCENT, SHED, STEM
-from geroconvert.core.state import (C_AGE_H, C_ARREST_H, C_CLONE, C_CYCLE, C_DIVISIONS_LEFT, C_GERO, C_GERO_THRESHOLD,
-                                    C_KIND, C_MASS, C_P16, C_P21, C_PENDING, C_PHASE, C_UID)
+from geroconvert.core.kernels.rng import draw, stream_key
+from geroconvert.core.layout import (
+    ARRESTED,
+    CLEAR,
+    CYCLING,
+    DIE,
+    DIFFERENTIATED,
+    DISH,
+    E_BIRTHS,
+    E_CLEARANCES,
+    E_DEATHS,
+    E_DIFFERENTIATIONS,
+    E_DIVISIONS,
+    E_SENESCENT_LOST,
+    E_SHED,
+    EMPTY,
+    FIBROBLAST,
+    K_DAMAGE_P16,
+    K_DAMAGE_P21,
+    K_DAMAGE_PER_DIVISION,
+    K_PROG_DIV_MAX,
+    K_PROG_DIV_MIN,
+    K_REST_MEAN_H,
+    K_STEM_RENEW_GAP,
+    K_STEM_SYMMETRIC_LOSS,
+    NONE,
+    PROGENITOR,
+    S_DIRECTION,
+    S_DIVISIONS,
+    S_FATE,
+    S_RENEW,
+    S_REPLICATION,
+    S_REST,
+    S_THRESHOLD_A,
+    S_THRESHOLD_B,
+    SENESCENT,
+    SHED,
+    STEM,
+)
+from geroconvert.core.state import (
+    C_AGE_H,
+    C_ARREST_H,
+    C_CLONE,
+    C_CYCLE,
+    C_DIVISIONS_LEFT,
+    C_GERO,
+    C_GERO_THRESHOLD,
+    C_KIND,
+    C_MASS,
+    C_P16,
+    C_P21,
+    C_PENDING,
+    C_PHASE,
+    C_UID,
+)
 
 
 @njit(inline="always", cache=True)
@@ -31,7 +82,7 @@ def shift_up(col, first_row, top, width, arrays):
         src = dst - width
         # Every array in state.MOVING_FIELDS, written out: numba's literal_unroll over the
         # tuple made each push 130 ns slower (the epidermis 5%; benchmarks/kernel_arguments.py).
-        # tests/test_state.py fails if an array FIELDS marks as moving is left out here.
+        # tests/core/test_state.py fails if an array FIELDS marks as moving is left out here.
         arrays[C_UID][dst] = arrays[C_UID][src]
         arrays[C_KIND][dst] = arrays[C_KIND][src]
         arrays[C_PHASE][dst] = arrays[C_PHASE][src]
@@ -87,12 +138,19 @@ def free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, u):
     """
     row = i // width
     col = i - row * width
-    cand = (row * width + (col - 1 if col > 0 else width - 1),
-            row * width + (col + 1 if col < width - 1 else 0),
-            -1, -1)
+    cand = (
+        row * width + (col - 1 if col > 0 else width - 1),
+        row * width + (col + 1 if col < width - 1 else 0),
+        -1,
+        -1,
+    )
     if geometry == DISH:
-        cand = (cand[0], cand[1], (row - 1 if row > 0 else rows - 1) * width + col,
-                (row + 1 if row < rows - 1 else 0) * width + col)
+        cand = (
+            cand[0],
+            cand[1],
+            (row - 1 if row > 0 else rows - 1) * width + col,
+            (row + 1 if row < rows - 1 else 0) * width + col,
+        )
     elif row_hi - row_lo > 1:
         down = (row - 1) * width + col if row - 1 >= row_lo else -1
         up = (row + 1) * width + col if row + 1 < row_hi else -1
@@ -120,8 +178,7 @@ def exhausted_neighbour(i, row, width, kind, phase, divisions_left, u):
     left = row * width + (col - 1 if col > 0 else width - 1)
     right = row * width + (col + 1 if col < width - 1 else 0)
     ok_left = kind[left] == PROGENITOR and phase[left] == CYCLING and divisions_left[left] <= 0
-    ok_right = kind[right] == PROGENITOR and phase[right] == CYCLING and divisions_left[right] <= 0 and \
-        right != left
+    ok_right = kind[right] == PROGENITOR and phase[right] == CYCLING and divisions_left[right] <= 0 and right != left
     if ok_left and ok_right:
         return left if u < 0.5 else right
     if ok_left:
@@ -185,7 +242,7 @@ def apply_pending(geometry, width, rows, basal_row, arrays, k, seed, step, next_
     # read as the pass goes, so an action pushed into a later word is still seen
     n = width * rows
     n_words = n // 8
-    words = pending[:n_words * 8].view(np.uint64)
+    words = pending[: n_words * 8].view(np.uint64)
     for w in range(n_words + 1):
         if w < n_words and words[w] == 0:
             continue
@@ -234,8 +291,11 @@ def apply_pending(geometry, width, rows, basal_row, arrays, k, seed, step, next_
                 if kind[i] == PROGENITOR:
                     divisions_left[i] -= 1
                 if dst >= 0:
-                    if kd == STEM and fate >= k[K_STEM_SYMMETRIC_LOSS] and \
-                            draw(key_renew, mother) < k[K_STEM_RENEW_GAP]:
+                    if (
+                        kd == STEM
+                        and fate >= k[K_STEM_SYMMETRIC_LOSS]
+                        and draw(key_renew, mother) < k[K_STEM_RENEW_GAP]
+                    ):
                         daughter_kind = STEM
                     else:
                         daughter_kind = PROGENITOR
@@ -267,7 +327,9 @@ def apply_pending(geometry, width, rows, basal_row, arrays, k, seed, step, next_
             arrest_h[dst] = 0.0
             clone[dst] = clone[i]
             if daughter_kind == PROGENITOR:
-                divisions_left[dst] = divisions_left[i] if kd == PROGENITOR else progenitor_divisions(k, key_divisions, child)
+                divisions_left[dst] = (
+                    divisions_left[i] if kd == PROGENITOR else progenitor_divisions(k, key_divisions, child)
+                )
             else:
                 divisions_left[dst] = 0
             cycle[dst] = newborn_cycle(k, key_rest, child) if daughter_phase == CYCLING else 0.0

@@ -38,15 +38,15 @@ def diffuse(geometry, width, rows, field, coef, keep):
     last = np.empty((n_blocks, width), np.float32)
     for b in prange(n_blocks):
         lo, hi = block_rows(b, n_blocks, rows)
-        first[b, :] = field[lo * width:(lo + 1) * width]
-        last[b, :] = field[(hi - 1) * width:hi * width]
+        first[b, :] = field[lo * width : (lo + 1) * width]
+        last[b, :] = field[(hi - 1) * width : hi * width]
     for b in prange(n_blocks):
         lo, hi = block_rows(b, n_blocks, rows)
         below = np.empty(width, np.float32)
         centre = np.empty(width, np.float32)
         above = np.empty(width, np.float32)
         for row in range(lo, hi):
-            centre[:] = field[row * width:(row + 1) * width]
+            centre[:] = field[row * width : (row + 1) * width]
             if row == lo:  # the row below belongs to the previous block (or wraps, or is the edge)
                 if row > 0:
                     below[:] = last[b - 1]
@@ -55,7 +55,7 @@ def diffuse(geometry, width, rows, field, coef, keep):
                 else:
                     below[:] = centre
             if row < hi - 1:
-                above[:] = field[(row + 1) * width:(row + 2) * width]
+                above[:] = field[(row + 1) * width : (row + 2) * width]
             elif row < rows - 1:
                 above[:] = first[b + 1]
             elif geometry == DISH:
@@ -64,8 +64,9 @@ def diffuse(geometry, width, rows, field, coef, keep):
                 above[:] = centre
             base = row * width
             # the two edge columns wrap; the interior has no branch and vectorises
-            update_site(field, base, 0, width - 1 if width > 1 else 0, 1 if width > 1 else 0, centre, below, above,
-                        coef, keep)
+            update_site(
+                field, base, 0, width - 1 if width > 1 else 0, 1 if width > 1 else 0, centre, below, above, coef, keep
+            )
             for col in range(1, width - 1):
                 c = centre[col]
                 lap = centre[col - 1] + centre[col + 1] + below[col] + above[col] - 4.0 * c

@@ -4,12 +4,36 @@ import math
 
 from numba import njit
 
-from geroconvert.core.kernels.rng import stream_key, uniform
 from geroconvert.core.kernels.cells import gero_threshold_draw
 from geroconvert.core.kernels.divisions import progenitor_divisions
-from geroconvert.core.layout import ARRESTED, CYCLING, DIFFERENTIATED, FIBROBLAST, K_TRANSIT_H, LINE, PROGENITOR, S_DIVISIONS, S_INIT, STEM
-from geroconvert.core.state import (C_AGE_H, C_ARREST_H, C_CLONE, C_CYCLE, C_DIVISIONS_LEFT, C_GERO, C_GERO_THRESHOLD,
-                                    C_KIND, C_MASS, C_P16, C_P21, C_PHASE, C_UID)
+from geroconvert.core.kernels.rng import stream_key, uniform
+from geroconvert.core.layout import (
+    ARRESTED,
+    CYCLING,
+    DIFFERENTIATED,
+    FIBROBLAST,
+    K_TRANSIT_H,
+    LINE,
+    PROGENITOR,
+    S_DIVISIONS,
+    S_INIT,
+    STEM,
+)
+from geroconvert.core.state import (
+    C_AGE_H,
+    C_ARREST_H,
+    C_CLONE,
+    C_CYCLE,
+    C_DIVISIONS_LEFT,
+    C_GERO,
+    C_GERO_THRESHOLD,
+    C_KIND,
+    C_MASS,
+    C_P16,
+    C_P21,
+    C_PHASE,
+    C_UID,
+)
 
 
 @njit(inline="always", cache=True)
@@ -66,8 +90,16 @@ def seed_epidermis(width, rows, basal_row, thickness, dermis_density, stem_fract
     for col in range(width):
         site = basal_row * width + col
         is_stem = uniform(seed, S_INIT, site, 3) < stem_fraction
-        place(site, STEM if is_stem else PROGENITOR, CYCLING, start_cycle(seed, site, rest_fraction), arrays, k,
-              seed, next_uid)
+        place(
+            site,
+            STEM if is_stem else PROGENITOR,
+            CYCLING,
+            start_cycle(seed, site, rest_fraction),
+            arrays,
+            k,
+            seed,
+            next_uid,
+        )
         if not is_stem:
             arrays[C_DIVISIONS_LEFT][site] = progenitor_divisions(k, stream_key(seed, S_DIVISIONS, 0), next_uid)
         next_uid += 1

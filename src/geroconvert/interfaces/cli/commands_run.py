@@ -50,13 +50,24 @@ def cmd_run(args) -> int:
     if "wall_s" in results.summary:
         results.summary["wall_s"] = wall_s  # the whole run, set-up included (as archived)
     command = " ".join([PROG, *args.argv])
-    with atomic_output(args.output, args.overwrite) as partial, \
-            ArchiveWriter(partial, loaded.resolved_toml, command=command) as archive:
-        archive.add_run(RUN_KEY, results, seed=params.simulation.seed, overrides=loaded.overrides,
-                        replicate=0, swept={}, snapshots=not args.no_snapshots, wall_s=wall_s)
+    with (
+        atomic_output(args.output, args.overwrite) as partial,
+        ArchiveWriter(partial, loaded.resolved_toml, command=command) as archive,
+    ):
+        archive.add_run(
+            RUN_KEY,
+            results,
+            seed=params.simulation.seed,
+            overrides=loaded.overrides,
+            replicate=0,
+            swept={},
+            snapshots=not args.no_snapshots,
+            wall_s=wall_s,
+        )
     if not args.quiet:
-        print(f"wrote {args.output}: run {RUN_KEY!r}, seed {params.simulation.seed}, {describe(params)}, "
-              f"{wall_s:.2f} s")
+        print(
+            f"wrote {args.output}: run {RUN_KEY!r}, seed {params.simulation.seed}, {describe(params)}, {wall_s:.2f} s"
+        )
         width = max((len(name) for name in results.summary), default=0)
         for name, value in results.summary.items():
             print(f"  {name:<{width}}  {format_value(value)}")
@@ -68,30 +79,42 @@ def cmd_info(args) -> int:
 
     archive = read_archive(args.archive)
     attrs = archive["attrs"]
-    out = [f"archive   {args.archive} (schema {attrs.get('schema_version')})",
-           f"created   {attrs.get('created_utc', '?')} by geroconvert {attrs.get('package_version', '?')}"
-           + (f", git {attrs['git_commit'][:12]}{' (modified)' if attrs.get('git_dirty') else ''}"
-              if attrs.get("git_commit") else ", git commit unknown"),
-           f"software  Python {attrs.get('python_version', '?')}, numpy {attrs.get('numpy_version', '?')}, "
-           f"numba {attrs.get('numba_version', '?')}, h5py {attrs.get('h5py_version', '?')}",
-           f"host      {attrs.get('host', '?')}",
-           f"command   {attrs.get('command', '')}",
-           f"config    sha256 {archive['config_sha256'][:16]}..., "
-           f"{len(archive['config_toml'].splitlines())} lines (geroconvert info --config shows it)",
-           ""]
+    out = [
+        f"archive   {args.archive} (schema {attrs.get('schema_version')})",
+        f"created   {attrs.get('created_utc', '?')} by geroconvert {attrs.get('package_version', '?')}"
+        + (
+            f", git {attrs['git_commit'][:12]}{' (modified)' if attrs.get('git_dirty') else ''}"
+            if attrs.get("git_commit")
+            else ", git commit unknown"
+        ),
+        f"software  Python {attrs.get('python_version', '?')}, numpy {attrs.get('numpy_version', '?')}, "
+        f"numba {attrs.get('numba_version', '?')}, h5py {attrs.get('h5py_version', '?')}",
+        f"host      {attrs.get('host', '?')}",
+        f"command   {attrs.get('command', '')}",
+        f"config    sha256 {archive['config_sha256'][:16]}..., "
+        f"{len(archive['config_toml'].splitlines())} lines (geroconvert info --config shows it)",
+        "",
+    ]
     runs = archive["runs"]
     out.append(f"runs ({len(runs)})")
-    rows = [[key, str(a.get("status", "?")), str(a.get("seed", "?")), str(a.get("replicate", "")),
-             format_value(float(a.get("wall_s", math.nan))), _overrides_text(a.get("overrides", {}))]
-            for key, a in runs.items()]
+    rows = [
+        [
+            key,
+            str(a.get("status", "?")),
+            str(a.get("seed", "?")),
+            str(a.get("replicate", "")),
+            format_value(float(a.get("wall_s", math.nan))),
+            _overrides_text(a.get("overrides", {})),
+        ]
+        for key, a in runs.items()
+    ]
     out += ["  " + line for line in table(["key", "status", "seed", "replicate", "wall_s", "overrides"], rows)]
     summary = archive["summary"]
     n = len(summary.get("run_key", ()))
     out += ["", f"summary ({n} complete run{'s' * (n != 1)})"]
     if n:
         names = list(summary)
-        cells = {name: [format_value(v.item() if hasattr(v, "item") else v) for v in summary[name]]
-                 for name in names}
+        cells = {name: [format_value(v.item() if hasattr(v, "item") else v) for v in summary[name]] for name in names}
         if n <= 6:  # one column per run reads better than a wide table
             rows = [[name, *cells[name]] for name in names if name != "run_key"]
             out += ["  " + line for line in table(["", *cells["run_key"]], rows)]

@@ -34,17 +34,22 @@ from geroconvert.interfaces.cli.common import (
 
 
 def add_commands(commands) -> None:
-    sweep = commands.add_parser("sweep", help="run a [sweep] grid x replicates into one archive",
-                                description="Run every grid point x replicate of CONFIG's [sweep] section on "
-                                            "local processes (default: one per core) or a Dask cluster.")
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a [sweep] grid x replicates into one archive",
+        description="Run every grid point x replicate of CONFIG's [sweep] section on "
+        "local processes (default: one per core) or a Dask cluster.",
+    )
     sweep.add_argument("config", metavar="CONFIG")
     sweep.add_argument("-o", "--output", required=True, metavar="OUT.h5")
     add_set_option(sweep)
     sweep.add_argument("--seed", type=int, help="base seed of the sweep (same as --set sweep.seed=N)")
     sweep.add_argument("--workers", type=positive_int, help="local processes (default: one per core)")
-    sweep.add_argument("--scheduler", metavar="ADDRESS",
-                       help="Dask scheduler, e.g. tcp://127.0.0.1:8786 "
-                            "(start `dask scheduler` and `dask worker ADDRESS`)")
+    sweep.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler, e.g. tcp://127.0.0.1:8786 (start `dask scheduler` and `dask worker ADDRESS`)",
+    )
     sweep.add_argument("--resume", action="store_true", help="finish only the runs missing from OUT.h5")
     sweep.add_argument("--overwrite", action="store_true", help="replace OUT.h5 if it exists")
     sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
@@ -55,18 +60,24 @@ def add_commands(commands) -> None:
     report.add_argument("-o", "--output", required=True, metavar="DIR")
     report.set_defaults(func=cmd_report)
 
-    validate = commands.add_parser("validate", help="run the validation suite against published experiments",
-                                   description="Reproduce the published in-vitro experiments and compare, case "
-                                               "by case, with the accepted bands; exit code 1 if a case fails.")
+    validate = commands.add_parser(
+        "validate",
+        help="run the validation suite against published experiments",
+        description="Reproduce the published in-vitro experiments and compare, case "
+        "by case, with the accepted bands; exit code 1 if a case fails.",
+    )
     validate.add_argument("--quick", action="store_true", help="fewer replicates and a smaller dish (~1 min)")
     validate.add_argument("--json", metavar="FILE", help="also write the cases as JSON")
     validate.add_argument("--workers", type=positive_int, help="local processes (default: one per core)")
     validate.add_argument("--only", choices=("in-vitro", "skin"), help="run one group of cases")
     validate.set_defaults(func=cmd_validate)
 
-    trial = commands.add_parser("trial", help="run the split-hand trial of a config's [trial] section",
-                                description="Age each subject's skin, treat one hand and not the other, "
-                                            "and compare p16+ cells (see geroconvert.studies.trial).")
+    trial = commands.add_parser(
+        "trial",
+        help="run the split-hand trial of a config's [trial] section",
+        description="Age each subject's skin, treat one hand and not the other, "
+        "and compare p16+ cells (see geroconvert.studies.trial).",
+    )
     trial.add_argument("config", metavar="CONFIG")
     trial.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the figure and tables")
     add_set_option(trial)
@@ -74,17 +85,26 @@ def add_commands(commands) -> None:
     trial.add_argument("--overwrite", action="store_true", help="replace files in DIR")
     trial.set_defaults(func=cmd_trial)
 
-    calibrate = commands.add_parser("calibrate", help="refit the HT-p21 geroconversion constants",
-                                    description="Fit gero_rate_per_h, gero_threshold_sigma and w_gero to the "
-                                                "HT-p21 targets (see geroconvert.studies.calibration).")
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="refit the HT-p21 geroconversion constants",
+        description="Fit gero_rate_per_h, gero_threshold_sigma and w_gero to the "
+        "HT-p21 targets (see geroconvert.studies.calibration).",
+    )
     calibrate.add_argument("--replicates", type=positive_int, default=4)
     calibrate.add_argument("--json", metavar="FILE")
-    calibrate.add_argument("--write", action="store_true",
-                           help="make the fit the package's calibrated constants (parameters/calibrated.json)")
+    calibrate.add_argument(
+        "--write",
+        action="store_true",
+        help="make the fit the package's calibrated constants (parameters/calibrated.json)",
+    )
     calibrate.set_defaults(func=cmd_calibrate)
 
-    demo = commands.add_parser("demo", help="serve the live web view for teaching",
-                               description="Serve the interactive lattice view on http://HOST:PORT/.")
+    demo = commands.add_parser(
+        "demo",
+        help="serve the live web view for teaching",
+        description="Serve the interactive lattice view on http://HOST:PORT/.",
+    )
     demo.add_argument("--port", type=positive_int, default=8765)
     demo.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
     demo.add_argument("--config", help="start from this config (default: HT-p21, 100 x 100)")
@@ -128,18 +148,29 @@ def cmd_sweep(args) -> int:
     for message in loaded.warnings:
         warn(message)
     if loaded.sweep is None:
-        raise UsageError(f"{args.config}: no [sweep] section; add one (see configs/rapamycin_dose_sweep.toml) "
-                         "or use `geroconvert run`")
+        raise UsageError(
+            f"{args.config}: no [sweep] section; add one (see configs/rapamycin_dose_sweep.toml) "
+            "or use `geroconvert run`"
+        )
     quiet_openmp()
     progress = SweepProgress(not args.quiet)
     try:
-        outcome = run_sweep(loaded.mapping, args.output, workers=args.workers, scheduler=args.scheduler,
-                            resume=args.resume, overwrite=args.overwrite, progress=progress)
+        outcome = run_sweep(
+            loaded.mapping,
+            args.output,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=progress,
+        )
     finally:
         progress.close()
     if not args.quiet:
-        print(f"wrote {args.output}: {outcome.completed} run(s) completed, {outcome.skipped} already there, "
-              f"{len(outcome.failed)} failed, {outcome.wall_s:.1f} s")
+        print(
+            f"wrote {args.output}: {outcome.completed} run(s) completed, {outcome.skipped} already there, "
+            f"{len(outcome.failed)} failed, {outcome.wall_s:.1f} s"
+        )
     for key, message in outcome.failed:
         warn(f"run {key} failed: {message}")
     return EXIT_FAILURE if outcome.failed else EXIT_OK
@@ -216,11 +247,17 @@ def cmd_trial(args) -> int:
     (out / "summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with open(out / "subjects.csv", "w", encoding="utf-8") as handle:
         visits = [f"{v:g}" for v in result.visits_months]
-        handle.write("subject,age_years,damage_multiplier," + ",".join(
-            f"{hand}_{measure}_m{v}" for hand in ("treated", "placebo") for measure in MEASURES for v in visits) + "\n")
+        handle.write(
+            "subject,age_years,damage_multiplier,"
+            + ",".join(
+                f"{hand}_{measure}_m{v}" for hand in ("treated", "placebo") for measure in MEASURES for v in visits
+            )
+            + "\n"
+        )
         for s in result.subjects:
-            values = [f"{x:.6g}" for hand in ("treated", "placebo") for measure in MEASURES
-                      for x in s[f"{hand}_{measure}"]]
+            values = [
+                f"{x:.6g}" for hand in ("treated", "placebo") for measure in MEASURES for x in s[f"{hand}_{measure}"]
+            ]
             handle.write(f"{s['subject']},{s['age_years']:.3f},{s['damage_multiplier']:.4f}," + ",".join(values) + "\n")
     plot(result, out / "split_hand_trial")
     print("\n".join(lines))

@@ -60,9 +60,15 @@ def seed_number(text: str) -> int:
 
 
 def add_set_option(parser) -> None:
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override one config value (repeatable); VALUE is read as TOML, "
-                             "e.g. --set environment.rapamycin_nM=500 --set 'assays.rpp_times_h=[0,48]'")
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one config value (repeatable); VALUE is read as TOML, "
+        "e.g. --set environment.rapamycin_nM=500 --set 'assays.rpp_times_h=[0,48]'",
+    )
 
 
 def load(args):
@@ -78,8 +84,10 @@ def describe(params) -> str:
     sim = params.simulation
     rows = sim.height + (sim.dermis_rows if sim.geometry == "epidermis" else 0)
     n_rpp = len(params.assays.rpp_times_h)
-    return (f"{sim.geometry} {sim.width}x{rows}, {sim.hours:g} h in steps of {sim.dt_h:g} h, "
-            f"{params.cells.paramset}, {n_rpp} RPP assay{'s' * (n_rpp != 1)}")
+    return (
+        f"{sim.geometry} {sim.width}x{rows}, {sim.hours:g} h in steps of {sim.dt_h:g} h, "
+        f"{params.cells.paramset}, {n_rpp} RPP assay{'s' * (n_rpp != 1)}"
+    )
 
 
 def quiet_openmp() -> None:
@@ -118,8 +126,9 @@ class Progress:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=self.label, unit="step", file=sys.stderr, delay=2.0,
-                            dynamic_ncols=True, leave=False)
+            self.bar = tqdm(
+                total=total, desc=self.label, unit="step", file=sys.stderr, delay=2.0, dynamic_ncols=True, leave=False
+            )
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:

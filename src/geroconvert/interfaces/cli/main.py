@@ -46,8 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks for unexpected errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    run = commands.add_parser("run", help="run one simulation from a config into an HDF5 archive",
-                              description="Validate CONFIG, run it once, write the archive OUT.h5.")
+    run = commands.add_parser(
+        "run",
+        help="run one simulation from a config into an HDF5 archive",
+        description="Validate CONFIG, run it once, write the archive OUT.h5.",
+    )
     run.add_argument("config", metavar="CONFIG", help="TOML config file (see configs/)")
     run.add_argument("-o", "--output", required=True, metavar="OUT.h5", help="archive to write")
     run.add_argument("--seed", type=seed_number, help="random seed (same as --set simulation.seed=N)")
@@ -58,14 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-snapshots", action="store_true", help="do not store lattice snapshots")
     run.set_defaults(func=commands_run.cmd_run)
 
-    info = commands.add_parser("info", help="describe an archive: provenance, runs, summary",
-                               description="Print an archive's provenance, runs and summary table.")
+    info = commands.add_parser(
+        "info",
+        help="describe an archive: provenance, runs, summary",
+        description="Print an archive's provenance, runs and summary table.",
+    )
     info.add_argument("archive", metavar="OUT.h5")
     info.add_argument("--config", action="store_true", help="also print the stored resolved config")
     info.set_defaults(func=commands_run.cmd_info)
 
-    check = commands.add_parser("check", help="check a config without running it",
-                                description="Validate CONFIG (and overrides); --print shows every value.")
+    check = commands.add_parser(
+        "check",
+        help="check a config without running it",
+        description="Validate CONFIG (and overrides); --print shows every value.",
+    )
     check.add_argument("config", metavar="CONFIG")
     check.add_argument("--seed", type=seed_number)
     add_set_option(check)
@@ -74,11 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands_study.add_commands(commands)
 
-    reference = commands.add_parser("reference", help="print the config reference (Markdown)",
-                                    description="Print every config section and key with unit, default and "
-                                                "source, generated from the parameter models.")
-    reference.add_argument("--update", metavar="FILE",
-                           help=f"replace the text between {commands_run.REFERENCE_START} and {commands_run.REFERENCE_END} in FILE")
+    reference = commands.add_parser(
+        "reference",
+        help="print the config reference (Markdown)",
+        description="Print every config section and key with unit, default and "
+        "source, generated from the parameter models.",
+    )
+    reference.add_argument(
+        "--update",
+        metavar="FILE",
+        help=f"replace the text between {commands_run.REFERENCE_START} and {commands_run.REFERENCE_END} in FILE",
+    )
     reference.set_defaults(func=commands_run.cmd_reference)
     return parser
 
@@ -103,8 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         args.argv = argv
         if getattr(args, "func", None) is None:
-            raise UsageError(f"choose a command: run, sweep, info, report, validate, check, calibrate, demo, "
-                             f"reference (see `{PROG} --help`)")
+            raise UsageError(
+                f"choose a command: run, sweep, info, report, validate, check, calibrate, demo, "
+                f"reference (see `{PROG} --help`)"
+            )
         return args.func(args)
     except SystemExit as exit_:  # --help, --version
         return exit_.code if isinstance(exit_.code, int) else EXIT_OK

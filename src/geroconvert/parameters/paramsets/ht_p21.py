@@ -12,10 +12,19 @@ from geroconvert.parameters.calibrated import CALIBRATED
 CALIBRATION = "python -m geroconvert.studies.calibration (experiments/calibration/calibration.json)"
 
 VALUES = {
-    "gero_rate_per_h": (CALIBRATED["gero_rate_per_h"], "fitted: control t50 = 60 h (Leontieva & Blagosklonny 2013); " + CALIBRATION),
-    "gero_threshold_sigma": (CALIBRATED["gero_threshold_sigma"], "fitted: control RPP(72 h) = 0.2, 'mostly lost by day 3' (Leontieva & "
-                                      "Blagosklonny 2013; 0.2 for 'mostly' is an assumption); " + CALIBRATION),
-    "w_gero": (CALIBRATED["w_gero"], "fitted: t50(rapamycin 500 nM)/t50(control) = 3 (Demidenko et al. 2009); " + CALIBRATION),
+    "gero_rate_per_h": (
+        CALIBRATED["gero_rate_per_h"],
+        "fitted: control t50 = 60 h (Leontieva & Blagosklonny 2013); " + CALIBRATION,
+    ),
+    "gero_threshold_sigma": (
+        CALIBRATED["gero_threshold_sigma"],
+        "fitted: control RPP(72 h) = 0.2, 'mostly lost by day 3' (Leontieva & "
+        "Blagosklonny 2013; 0.2 for 'mostly' is an assumption); " + CALIBRATION,
+    ),
+    "w_gero": (
+        CALIBRATED["w_gero"],
+        "fitted: t50(rapamycin 500 nM)/t50(control) = 3 (Demidenko et al. 2009); " + CALIBRATION,
+    ),
     "inducer_to_p21": (1.0, "IPTG drives p21 (Leontieva & Blagosklonny 2013, Cell Cycle 12:3063)"),
     "inducer_to_p16": (0.0, "setting: the p21 line; IPTG drives p21, not p16 (Leontieva & Blagosklonny 2013)"),
     "clearance_beta_per_h": (0.0, "setting: no immune cells in culture"),

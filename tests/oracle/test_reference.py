@@ -1,0 +1,338 @@
+"""The numba kernels against the plain-Python reference (geroconvert.oracle.reference).
+
+Each scenario runs ``Simulation`` (numba) and ``ReferenceSimulation`` side by side from
+the same initial lattice and seed, and requires at every step:
+
+* the same occupancy and, on every occupied site, the same ``kind``, ``uid``,
+  ``divisions_left`` and ``clone``; ``pending`` is empty everywhere after the pass;
+* float arrays close (rtol 1e-5, atol 1e-6).  In practice they are bit-identical: the
+  reference does the float64 arithmetic in the kernels' order and stores to float32
+  where they store, and numba and CPython call the same libm for exp/log/cos.  The
+  tolerance is only there so that a libm with a different last bit would not fail
+  the test while every discrete decision still agrees;
+* the same event counters and the same live / senescent counts.
+
+The scenarios are tuned so that every fate happens in a few dozen steps, and each test
+asserts that it did, fates and rule branches both (otherwise agreement would prove
+little).  The last test alters one rule of the reference at a time (most of them live in
+geroconvert.oracle.rules) and checks the comparison notices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from geroconvert.core import layout as L
+from geroconvert.core.engine import Simulation
+from geroconvert.oracle import reference as R
+from geroconvert.oracle import rules
+from geroconvert.oracle.reference import ReferenceSimulation
+from geroconvert.parameters import paramsets
+from geroconvert.parameters.models import Params, ScheduleEvent
+
+DISCRETE = ("kind", "uid", "divisions_left", "clone")
+FLOATS = ("mass", "cycle", "p21", "p16", "gero", "gero_threshold", "age_h", "arrest_h")
+RTOL, ATOL = 1e-5, 1e-6
+
+
+# ---- scenarios ----------------------------------------------------------------------------
+def dish_params() -> Params:
+    """HT-p21 on a 10x10 torus: inducer on at 15 h, rapamycin at 40 h, inducer off at 55 h."""
+    cells = paramsets.cells(
+        "ht_p21",
+        {
+            "senescent_death_per_h": 0.03,  # removals happen within the run
+            "clearance_beta_per_h": 0.01,  # and clearance, though there are no immune cells in a dish
+            "death_per_h": 0.002,
+            "gero_rate_per_h": 0.06,  # conversions before the inducer goes off
+            "damage_per_division": 0.2,
+            "sasp_secretion_per_h": 0.2,
+            "rest_mean_h": 3.0,  # exercises the G0 rest draw
+            "contact_inhibition_max": 0.75,
+        },
+    )
+    return Params(
+        simulation={"geometry": "dish", "width": 10, "height": 10, "dt_h": 1.0, "initial_density": 0.6},
+        environment={"damage_rate_per_h": 0.01},
+        cells=cells,
+        schedule=(
+            ScheduleEvent(time_h=15.0, set={"inducer": 1.0}),
+            ScheduleEvent(time_h=40.0, set={"rapamycin_nM": 2.0}),
+            ScheduleEvent(time_h=55.0, set={"inducer": 0.0}),
+        ),
+    )
+
+
+def epidermis_params() -> Params:
+    """Epidermis 16 columns x (2 dermis + basal + 4 suprabasal) rows, every fate sped up."""
+    cells = paramsets.cells(
+        "human_epidermis",
+        {
+            "cycle_h": 8.0,
+            "rest_mean_h": 4.0,
+            "stem_fraction": 0.5,
+            "stem_symmetric_loss": 0.2,
+            "stem_renew_into_gap": 0.9,
+            "progenitor_divisions_min": 0,
+            "progenitor_divisions_max": 2,
+            "transit_h": 40.0,  # shedding at the top by transit time
+            "fibroblast_cycle_h": 15.0,  # dermal divisions
+            "clearance_beta_per_h": 0.05,
+            "senescent_death_per_h": 0.01,
+            "death_per_h": 0.02,  # gaps in the basal row, where a stem daughter may stay a stem
+            "gero_rate_per_h": 0.08,
+            "hypertrophy_rate_per_h": 0.05,
+            "damage_p16_jump": 0.3,
+            "damage_per_division": 0.05,
+            "contact_inhibition_max": 0.5,  # exercises the epidermal neighbour count
+            "stem_mtor_factor": 0.5,  # stem cells signal differently from progenitors
+            # pinned, so that re-tuning the skin set does not quietly remove a fate from the run
+            "clearance_burden_ref": 0.1,
+            "p16_rise_arrested_per_h": 0.001,
+            "damage_p21_jump": 0.8,
+        },
+    )
+    # height 5 with 4 suprabasal rows filled: columns start full, so a push sheds the top cell
+    return Params(
+        simulation={
+            "geometry": "epidermis",
+            "width": 16,
+            "height": 5,
+            "dermis_rows": 2,
+            "dt_h": 0.5,
+            "initial_density": 0.8,
+            "initial_thickness_rows": 4,
+        },
+        environment={"damage_rate_per_h": 0.03},
+        cells=cells,
+    )
+
+
+def tiny_torus_params() -> Params:
+    """A 3x2 torus (left/right distinct, up == down: a site listed twice) and dt = 0.7 h."""
+    cells = paramsets.cells(
+        "ht_p21",
+        {"rest_mean_h": 2.0, "senescent_death_per_h": 0.05, "gero_rate_per_h": 0.1, "contact_inhibition_max": 0.5},
+    )
+    return Params(
+        simulation={"geometry": "dish", "width": 3, "height": 2, "dt_h": 0.7, "initial_density": 0.4},
+        environment={"damage_rate_per_h": 0.02},
+        cells=cells,
+        schedule=(ScheduleEvent(time_h=10.0, set={"inducer": 1.0}),),
+    )
+
+
+@dataclass
+class Scenario:
+    params: Params
+    seed: int
+    steps: int
+
+
+SCENARIOS = {
+    "dish": Scenario(dish_params(), seed=7, steps=100),
+    "epidermis": Scenario(epidermis_params(), seed=4, steps=120),
+    "tiny_torus": Scenario(tiny_torus_params(), seed=11, steps=60),
+}
+
+# the rule branches (``branches`` counters, counted in geroconvert.oracle.rules) each
+# scenario must take at least once; the Mesa-agent tests require the same
+BRANCHES = {
+    "dish": ("contact_inhibited", "contact_crowded", "damage_event", "replication_damage", "g0_rest"),
+    "epidermis": (
+        "push",
+        "push_shed_top",
+        "stem_renewal",
+        "stem_symmetric_loss",
+        "contact_inhibited",
+        "contact_crowded",
+        "damage_event",
+        "g0_rest",
+        "g0_woken_by_gap",
+        "exhausted_waiting",
+        "delamination_by_crowding",
+        "replication_damage",
+        f"division_kind_{L.STEM}",
+        f"division_kind_{L.PROGENITOR}",
+        f"division_kind_{L.FIBROBLAST}",
+    ),
+    "tiny_torus": ("contact_crowded", "damage_event", "g0_rest", f"division_kind_{L.LINE}"),
+}
+
+
+def untaken_branches(name: str, branches) -> list[str]:
+    """The branches scenario ``name`` must take that a run's counters say it never took."""
+    return [branch for branch in BRANCHES[name] if branches[branch] <= 0]
+
+
+# ---- running and comparing ----------------------------------------------------------------
+def snapshot(sim) -> dict:
+    s = sim.state
+    out = {name: getattr(s, name).copy() for name in ("phase", "pending", "sasp", *DISCRETE, *FLOATS)}
+    out.update(events=sim.events.copy(), n_cells=sim.n_cells, n_senescent=sim.n_senescent, next_uid=s.next_uid)
+    return out
+
+
+@pytest.fixture(scope="module")
+def numba_runs():
+    """Per scenario: the initial lattice and the numba lattice after every step."""
+    runs = {}
+    for name, sc in SCENARIOS.items():
+        sim = Simulation(sc.params, seed=sc.seed, record=False)
+        initial = sim.state.copy()
+        history = []
+        for _ in range(sc.steps):
+            sim.step()
+            history.append(snapshot(sim))
+        runs[name] = (initial, history)
+    return runs
+
+
+def mismatch(expected: dict, ref: ReferenceSimulation) -> str | None:
+    """The first difference between a numba snapshot and the reference, or None."""
+    got = snapshot(ref)
+    if not np.array_equal(expected["phase"], got["phase"]):
+        sites = np.flatnonzero(expected["phase"] != got["phase"])
+        return f"phase differs at sites {sites.tolist()}"
+    if np.any(got["pending"] != L.NONE) or np.any(expected["pending"] != L.NONE):
+        return "pending actions left after the ordered pass"
+    live = expected["phase"] != L.EMPTY
+    for name in DISCRETE:
+        if not np.array_equal(expected[name][live], got[name][live]):
+            return f"{name} differs at sites {np.flatnonzero(live & (expected[name] != got[name])).tolist()}"
+    for name in FLOATS:
+        a, b = expected[name][live].astype(np.float64), got[name][live].astype(np.float64)
+        if not np.allclose(a, b, rtol=RTOL, atol=ATOL):
+            return f"{name} differs: max |diff| {np.max(np.abs(a - b)):.3g}"
+    if not np.allclose(expected["sasp"], got["sasp"], rtol=RTOL, atol=ATOL):
+        return f"sasp field differs: max |diff| {np.max(np.abs(expected['sasp'] - got['sasp'])):.3g}"
+    if not np.array_equal(expected["events"], got["events"]):
+        return f"events differ: numba {expected['events'].tolist()} reference {got['events'].tolist()}"
+    for key in ("n_cells", "n_senescent", "next_uid"):
+        if expected[key] != got[key]:
+            return f"{key}: numba {expected[key]} reference {got[key]}"
+    return None
+
+
+def run_reference(name: str, runs, ref_setup=None):
+    """Step the reference along the numba history; returns (reference, first mismatch or None, max diff)."""
+    sc = SCENARIOS[name]
+    initial, history = runs[name]
+    ref = ReferenceSimulation(sc.params, sc.seed, initial)
+    if ref_setup is not None:
+        ref_setup(ref)
+    max_diff = 0.0
+    for step, expected in enumerate(history):
+        ref.step()
+        problem = mismatch(expected, ref)
+        if problem is not None:
+            return ref, f"step {step}: {problem}", max_diff
+        live = expected["phase"] != L.EMPTY
+        for f in FLOATS:
+            diff = np.abs(expected[f][live].astype(np.float64) - getattr(ref.state, f)[live])
+            max_diff = max(max_diff, float(diff.max(initial=0.0)))
+    return ref, None, max_diff
+
+
+def events(ref) -> dict:
+    return {n: int(ref.events[i]) for i, n in enumerate(L.EVENT_NAMES)}
+
+
+# ---- the comparisons --------------------------------------------------------------------------
+def test_reference_does_not_share_the_initial_state(numba_runs):
+    initial, _ = numba_runs["dish"]
+    before = initial.phase.copy()
+    ref = ReferenceSimulation(SCENARIOS["dish"].params, SCENARIOS["dish"].seed, initial)
+    for _ in range(5):
+        ref.step()
+    assert np.array_equal(initial.phase, before)
+
+
+def test_dish_matches_reference(numba_runs):
+    ref, problem, max_diff = run_reference("dish", numba_runs)
+    assert problem is None, problem
+    ev = events(ref)
+    for fate in ("divisions", "arrests", "resumes", "conversions", "clearances", "deaths"):
+        assert ev[fate] > 0, f"the dish run never exercised {fate}: {ev}"
+    missing = untaken_branches("dish", ref.branches)
+    assert not missing, f"the dish run never took {missing}: {ref.branches}"
+    assert ref.events[L.E_SENESCENT_LOST] > 0
+    print(f"dish: events {ev}, max float difference {max_diff:.3g}")
+
+
+def test_epidermis_matches_reference(numba_runs):
+    ref, problem, max_diff = run_reference("epidermis", numba_runs)
+    assert problem is None, problem
+    ev = events(ref)
+    for fate in ("divisions", "arrests", "resumes", "conversions", "shed", "differentiations"):
+        assert ev[fate] > 0, f"the epidermis run never exercised {fate}: {ev}"
+    assert ev["clearances"] + ev["deaths"] > 0, ev
+    missing = untaken_branches("epidermis", ref.branches)
+    assert not missing, f"the epidermis run never took {missing}: {ref.branches}"
+    print(f"epidermis: events {ev}, max float difference {max_diff:.3g}")
+
+
+def test_tiny_torus_matches_reference(numba_runs):
+    ref, problem, _ = run_reference("tiny_torus", numba_runs)
+    assert problem is None, problem
+    assert ref.events[L.E_DIVISIONS] > 0 and ref.events[L.E_ARRESTS] > 0
+    missing = untaken_branches("tiny_torus", ref.branches)
+    assert not missing, f"the tiny torus run never took {missing}: {ref.branches}"
+
+
+# ---- the comparison can fail ------------------------------------------------------------------
+def _reverse_free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, draw):
+    free = [j for j in R.neighbour_sites(i, width, rows, geometry, row_lo, row_hi) if phase[j] == L.EMPTY]
+    return free[-1 - int(draw * len(free))] if free else None
+
+
+def _shed_one_step_late(cell, world):
+    cell.arrest_h = rules.f32(cell.arrest_h + world.dt)
+    return L.SHED if cell.arrest_h >= world.cells.transit_h + world.dt else L.NONE
+
+
+def _faster_p21(ref):
+    ref.p21_relax *= 1.001
+
+
+def _progenitors_never_spend(cell, world, direction):
+    before, kind = cell.divisions_left, cell.kind
+    result = ORIGINAL_BASAL_DIVISION(cell, world, direction)
+    if kind == L.PROGENITOR:
+        cell.divisions_left = before
+    return result
+
+
+ORIGINAL_BASAL_DIVISION = rules.basal_division
+
+MUTATIONS = {
+    "reversed_neighbour_choice": (
+        "dish",
+        lambda mp: mp.setattr(R, "choose_free_neighbour", _reverse_free_neighbour),
+        None,
+    ),
+    "p21_relaxes_0.1%_faster": ("dish", lambda mp: None, _faster_p21),
+    "shedding_one_step_late": (
+        "epidermis",
+        lambda mp: mp.setattr(rules, "differentiated_fate", _shed_one_step_late),
+        None,
+    ),
+    "progenitors_never_spend_divisions": (
+        "epidermis",
+        lambda mp: mp.setattr(rules, "basal_division", _progenitors_never_spend),
+        None,
+    ),
+    "events_drawn_from_another_stream": ("tiny_torus", lambda mp: mp.setattr(rules, "S_EVENTS", L.S_FATE), None),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_an_altered_rule_is_detected(numba_runs, monkeypatch, mutation):
+    scenario, patch, setup = MUTATIONS[mutation]
+    patch(monkeypatch)
+    _, problem, _ = run_reference(scenario, numba_runs, ref_setup=setup)
+    assert problem is not None, f"altering the reference ({mutation}) went unnoticed"
+    print(f"{mutation}: {problem}")
