@@ -7,7 +7,7 @@ One import for writing and reading archives; the parts live in
 :mod:`~geroconvert.archive.reader` (open, check and read archives and runs).
 """
 
-from geroconvert.archive.output import atomic_output, check_output, partial_path
+from geroconvert.archive.output import atomic_output, check_not_an_input, check_output, partial_path
 from geroconvert.archive.reader import complete_run_keys, open_checked, read_archive, read_run
 from geroconvert.archive.schema import (
     READ_ERRORS,
@@ -32,6 +32,7 @@ __all__ = [
     "read_run",
     "complete_run_keys",
     "atomic_output",
+    "check_not_an_input",
     "check_output",
     "partial_path",
     "SCHEMA_VERSION",

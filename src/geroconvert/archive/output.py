@@ -21,6 +21,12 @@ def check_output(path: str | Path, overwrite: bool = False) -> Path:
     path = Path(path)
     if path.is_dir():
         raise ArchiveError(f"{path}: is a directory; give a file name such as {path / 'run.h5'}")
+    for target in (path, partial_path(path)):
+        # os.replace would swap a device, FIFO or socket for our file (as root, /dev/null)
+        if target.exists() and not target.is_file():
+            raise ArchiveError(
+                f"{target}: not a regular file (a device, FIFO or socket); give a file name such as run.h5"
+            )
     if path.exists() and not overwrite:
         raise ArchiveError(f"{path}: already exists; pass --overwrite to replace it or choose another name")
     partial = partial_path(path)
@@ -29,6 +35,14 @@ def check_output(path: str | Path, overwrite: bool = False) -> Path:
     if path.parent.exists() and not path.parent.is_dir():
         raise ArchiveError(f"{path.parent}: is not a directory")
     return path
+
+
+def check_not_an_input(path: str | Path, inputs) -> None:
+    """Refuse an output that is one of the run's inputs (its config, or a file the config extends)."""
+    target = Path(path).resolve()
+    for source in inputs:
+        if Path(source).resolve() == target:
+            raise ArchiveError(f"{path}: is {source}, an input of this run; choose another output name")
 
 
 @contextlib.contextmanager

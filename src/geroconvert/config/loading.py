@@ -36,6 +36,7 @@ class LoadedConfig:
     overrides: dict[str, Any] = field(default_factory=dict)
     mapping: dict = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    files: tuple[Path, ...] = ()  # every config file read (resolved): the file, then its extends chain
 
     @property
     def overrides_json(self) -> str:
@@ -60,10 +61,15 @@ def read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
 
 
-def load_mapping(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
-    """The raw config of ``path`` with its ``extends`` chain merged in (no defaults, not validated)."""
+def load_mapping(path: str | Path, _chain: tuple[Path, ...] = (), files: list[Path] | None = None) -> dict:
+    """The raw config of ``path`` with its ``extends`` chain merged in (no defaults, not validated).
+
+    ``files``, when given, receives every file read (resolved), ``path`` first.
+    """
     path = Path(path)
     resolved = path.resolve()
+    if files is not None:
+        files.append(resolved)
     if resolved in _chain:
         cycle = " -> ".join(p.name for p in (*_chain, resolved))
         raise ConfigError(f"{path}: extends: circular chain {cycle}; remove one of the extends")
@@ -77,7 +83,7 @@ def load_mapping(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
     parent_path = path.parent / parent_name
     if not parent_path.is_file():
         raise ConfigError(f"{path}: extends: file {parent_name!r} not found (looked for {parent_path})")
-    parent = load_mapping(parent_path, (*_chain, resolved))
+    parent = load_mapping(parent_path, (*_chain, resolved), files)
     if "schedule" in data:  # a child's schedule replaces the parent's
         parent.pop("schedule", None)
     if any(key in data.get("assays", {}) for key in RPP_GROUP):  # and so do its RPP times
@@ -99,9 +105,10 @@ def load_config(path: str | Path | None = None, overrides=None, mapping: dict | 
     ``overrides`` is a list of ``"section.key=value"`` strings or a dict path -> value.
     Without ``path``, ``mapping`` (or an empty config: all defaults) is the base.
     """
+    files: list[Path] = []
     if path is not None:
         path = resolve_config(path)
-        base = load_mapping(path)
+        base = load_mapping(path, files=files)
     else:
         base = copy.deepcopy(mapping or {})
         check_keys(base)
@@ -134,4 +141,5 @@ def load_config(path: str | Path | None = None, overrides=None, mapping: dict | 
         overrides=dict(items),
         mapping=base,
         warnings=tuple(warnings),
+        files=tuple(files),
     )

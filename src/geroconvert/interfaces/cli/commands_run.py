@@ -25,10 +25,11 @@ REFERENCE_END = "<!-- config-reference:end -->"
 
 
 def cmd_run(args) -> int:
-    from geroconvert.archive.hdf5 import check_output
+    from geroconvert.archive.hdf5 import check_not_an_input, check_output
 
     check_output(args.output, args.overwrite)  # before any work: never clobber, fail fast
     loaded = load(args)
+    check_not_an_input(args.output, loaded.files)
     for message in loaded.warnings:
         warn(message)
     if loaded.sweep is not None:

@@ -134,7 +134,7 @@ class SweepProgress:
 
 
 def cmd_sweep(args) -> int:
-    from geroconvert.archive.hdf5 import check_output
+    from geroconvert.archive.hdf5 import check_not_an_input, check_output
     from geroconvert.studies.sweep import run_sweep
 
     if args.resume and args.overwrite:
@@ -145,6 +145,7 @@ def cmd_sweep(args) -> int:
         args.sets.append(f"sweep.seed={args.seed}")
         args.seed = None
     loaded = load(args)
+    check_not_an_input(args.output, loaded.files)
     for message in loaded.warnings:
         warn(message)
     if loaded.sweep is None:
