@@ -7,7 +7,13 @@ One import for writing and reading archives; the parts live in
 :mod:`~geroconvert.archive.reader` (open, check and read archives and runs).
 """
 
-from geroconvert.archive.output import atomic_output, check_not_an_input, check_output, partial_path
+from geroconvert.archive.output import (
+    atomic_output,
+    check_not_an_input,
+    check_output,
+    exclusive_writer,
+    partial_path,
+)
 from geroconvert.archive.reader import complete_run_keys, open_checked, read_archive, read_run
 from geroconvert.archive.schema import (
     READ_ERRORS,
@@ -34,6 +40,7 @@ __all__ = [
     "atomic_output",
     "check_not_an_input",
     "check_output",
+    "exclusive_writer",
     "partial_path",
     "SCHEMA_VERSION",
     "STATUS_COMPLETE",

@@ -1,13 +1,59 @@
-"""Output files: refuse to clobber an existing one, and write atomically through ``PATH.partial``."""
+"""Output files: one writer at a time, never clobber an existing one, write atomically.
+
+A process that writes ``PATH`` first takes an exclusive lock (:func:`exclusive_writer`, on
+``PATH.lock``), so two commands aimed at one archive cannot interleave: the second refuses
+in one line.  Only the lock holder touches ``PATH.partial``, its scratch copy.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from geroconvert.errors import ArchiveError
+
+
+def lock_path(path: str | Path) -> Path:
+    """The lock file of ``path`` while a process writes it: ``PATH.lock``."""
+    path = Path(path)
+    return path.with_name(path.name + ".lock")
+
+
+@contextlib.contextmanager
+def exclusive_writer(path: str | Path) -> Iterator[None]:
+    """Hold the exclusive right to write ``path`` (refuse in one line if another process has it).
+
+    ``flock`` on ``PATH.lock``: the kernel releases it when the process ends, however it
+    ends, so a killed writer never leaves a stale lock.  The lock file is removed on
+    release; a process that opened it just before is caught by the inode check and retries.
+    """
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ArchiveError(
+                f"{path}: another process is writing it; wait until it ends, or choose another output"
+            ) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # we locked a file its last holder had already removed: try again
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()
+        os.close(fd)
 
 
 def partial_path(path: str | Path) -> Path:

@@ -232,11 +232,20 @@ def run_sweep(
     overwrite: bool = False,
     progress: Callable[[int, int, int, int], None] | None = None,
 ) -> SweepOutcome:
-    """Plan, execute and archive a sweep.  ``progress(done, failed, left, total)`` after each run."""
+    """Plan, execute and archive a sweep.  ``progress(done, failed, left, total)`` after each run.
+
+    The whole sweep holds the archive's writer lock: a second writer of ``out`` is refused.
+    """
+    from geroconvert.archive.hdf5 import exclusive_writer
+
+    with exclusive_writer(out):
+        return _run_sweep(mapping, Path(out), workers, scheduler, resume, overwrite, progress)
+
+
+def _run_sweep(mapping, out: Path, workers, scheduler, resume: bool, overwrite: bool, progress) -> SweepOutcome:
     from geroconvert.archive.hdf5 import ArchiveError, check_output, complete_run_keys, partial_path
 
     start = time.perf_counter()
-    out = Path(out)
     specs = plan_runs(mapping)
     base = base_mapping(mapping)
     config_text = fingerprint_text(mapping)

@@ -25,11 +25,17 @@ REFERENCE_END = "<!-- config-reference:end -->"
 
 
 def cmd_run(args) -> int:
-    from geroconvert.archive.hdf5 import check_not_an_input, check_output
+    from geroconvert.archive.hdf5 import check_not_an_input, check_output, exclusive_writer
 
     check_output(args.output, args.overwrite)  # before any work: never clobber, fail fast
     loaded = load(args)
     check_not_an_input(args.output, loaded.files)
+    with exclusive_writer(args.output):  # one writer of OUT.h5 at a time, from here to the end
+        return run_and_write(args, loaded)
+
+
+def run_and_write(args, loaded) -> int:
+    """Run the loaded config once and write its archive (the caller holds the writer lock)."""
     for message in loaded.warnings:
         warn(message)
     if loaded.sweep is not None:

@@ -1,0 +1,93 @@
+"""One writer per archive: a second command aimed at an archive being written is refused.
+
+Before the writer lock, two concurrent ``sweep --resume`` on one archive deleted each
+other's ``OUT.h5.partial`` and could leave it corrupt, and two ``run --overwrite`` on one
+``-o`` both failed.  Here the first writer is this test process holding the lock, so the
+outcome does not depend on timing.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from geroconvert.archive.output import exclusive_writer, lock_path, partial_path
+from geroconvert.errors import ArchiveError
+from tests.conftest import CONFIGS, run_geroconvert
+
+SMALL = [
+    "--set",
+    "simulation.width=8",
+    "--set",
+    "simulation.height=8",
+    "--set",
+    "simulation.hours=2",
+    "--set",
+    "assays.rpp_times_h=[]",
+    "--quiet",
+]
+
+
+def assert_busy(done):
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "another process is writing" in lines[0], done.stderr
+
+
+def test_a_second_writer_in_any_process_is_refused_and_the_lock_goes_away(tmp_path):
+    out = tmp_path / "out.h5"
+    with exclusive_writer(out):
+        assert lock_path(out).exists()
+        with pytest.raises(ArchiveError, match="another process is writing"), exclusive_writer(out):
+            pass
+    assert not lock_path(out).exists()
+    with exclusive_writer(out):  # free again
+        pass
+
+
+def test_run_over_an_archive_being_written_leaves_the_writers_files_alone(tmp_path):
+    out = tmp_path / "out.h5"
+    out.write_bytes(b"the first writer's finished archive")
+    partial_path(out).write_bytes(b"the first writer's scratch copy")
+    with exclusive_writer(out):
+        done = run_geroconvert("run", CONFIGS / "ht_p21.toml", "-o", out, "--overwrite", *SMALL, timeout=120)
+    assert_busy(done)
+    assert out.read_bytes() == b"the first writer's finished archive"
+    assert partial_path(out).read_bytes() == b"the first writer's scratch copy"
+
+
+def test_resume_of_a_sweep_being_written_is_refused(tmp_path):
+    out = tmp_path / "sweep.h5"
+    config = CONFIGS / "ht_p21_rapamycin.toml"
+    first = run_geroconvert("sweep", config, "-o", out, *SMALL, timeout=300)
+    assert first.returncode == 0, first.stderr
+    before = out.read_bytes()
+    with exclusive_writer(out):
+        done = run_geroconvert("sweep", config, "-o", out, "--resume", *SMALL, timeout=120)
+    assert_busy(done)
+    assert out.read_bytes() == before
+
+
+def test_a_killed_writer_leaves_no_lock_that_blocks(tmp_path):
+    out = tmp_path / "out.h5"
+    code = (
+        "import sys, time; from geroconvert.archive.output import exclusive_writer\n"
+        f"with exclusive_writer({str(out)!r}):\n    print('locked', flush=True); time.sleep(60)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ArchiveError), exclusive_writer(out):
+            pass
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+    finally:
+        holder.kill()
+    assert lock_path(out).exists()  # left by the killed process, but not held
+    deadline = time.monotonic() + 5
+    with exclusive_writer(out):
+        assert time.monotonic() < deadline
