@@ -33,3 +33,17 @@ def epidermis(hours=2000.0, environment=None, simulation=None, cells=None):
         },
         environment={"damage_rate_per_h": 2e-4, **(environment or {})},
     )
+
+
+# command-line options that make any packaged config a run of a fraction of a second
+TINY_RUN = [
+    "--set",
+    "simulation.width=8",
+    "--set",
+    "simulation.height=8",
+    "--set",
+    "simulation.hours=2",
+    "--set",
+    "assays.rpp_times_h=[]",
+    "--quiet",
+]

@@ -18,18 +18,7 @@ import pytest
 from geroconvert.archive.output import exclusive_writer, lock_path, partial_path
 from geroconvert.errors import ArchiveError
 from tests.conftest import CONFIGS, run_geroconvert
-
-SMALL = [
-    "--set",
-    "simulation.width=8",
-    "--set",
-    "simulation.height=8",
-    "--set",
-    "simulation.hours=2",
-    "--set",
-    "assays.rpp_times_h=[]",
-    "--quiet",
-]
+from tests.helpers import TINY_RUN
 
 
 def assert_busy(done):
@@ -54,7 +43,7 @@ def test_run_over_an_archive_being_written_leaves_the_writers_files_alone(tmp_pa
     out.write_bytes(b"the first writer's finished archive")
     partial_path(out).write_bytes(b"the first writer's scratch copy")
     with exclusive_writer(out):
-        done = run_geroconvert("run", CONFIGS / "ht_p21.toml", "-o", out, "--overwrite", *SMALL, timeout=120)
+        done = run_geroconvert("run", CONFIGS / "ht_p21.toml", "-o", out, "--overwrite", *TINY_RUN, timeout=120)
     assert_busy(done)
     assert out.read_bytes() == b"the first writer's finished archive"
     assert partial_path(out).read_bytes() == b"the first writer's scratch copy"
@@ -63,11 +52,11 @@ def test_run_over_an_archive_being_written_leaves_the_writers_files_alone(tmp_pa
 def test_resume_of_a_sweep_being_written_is_refused(tmp_path):
     out = tmp_path / "sweep.h5"
     config = CONFIGS / "ht_p21_rapamycin.toml"
-    first = run_geroconvert("sweep", config, "-o", out, *SMALL, timeout=300)
+    first = run_geroconvert("sweep", config, "-o", out, *TINY_RUN, timeout=300)
     assert first.returncode == 0, first.stderr
     before = out.read_bytes()
     with exclusive_writer(out):
-        done = run_geroconvert("sweep", config, "-o", out, "--resume", *SMALL, timeout=120)
+        done = run_geroconvert("sweep", config, "-o", out, "--resume", *TINY_RUN, timeout=120)
     assert_busy(done)
     assert out.read_bytes() == before
 

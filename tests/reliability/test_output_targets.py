@@ -16,18 +16,7 @@ import pytest
 from geroconvert.archive.output import check_not_an_input, check_output
 from geroconvert.errors import ArchiveError
 from tests.conftest import CONFIGS, run_geroconvert
-
-SMALL = [
-    "--set",
-    "simulation.width=8",
-    "--set",
-    "simulation.height=8",
-    "--set",
-    "simulation.hours=2",
-    "--set",
-    "assays.rpp_times_h=[]",
-    "--quiet",
-]
+from tests.helpers import TINY_RUN
 
 
 def assert_refused(done, *words):
@@ -53,7 +42,7 @@ def test_the_command_line_keeps_a_fifo_a_fifo(tmp_path, command):
     fifo = tmp_path / "pipe.h5"
     os.mkfifo(fifo)
     config = CONFIGS / ("ht_p21.toml" if command == "run" else "ht_p21_rapamycin.toml")
-    done = run_geroconvert(command, config, "-o", fifo, "--overwrite", *SMALL, timeout=120)
+    done = run_geroconvert(command, config, "-o", fifo, "--overwrite", *TINY_RUN, timeout=120)
     assert_refused(done, "not a regular file")
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
@@ -65,7 +54,7 @@ def test_an_output_that_is_the_config_or_its_parent_is_refused(tmp_path):
     child.write_text('extends = "parent.toml"\n[simulation]\nhours = 2.0\n')
     before = {path: path.read_bytes() for path in (parent, child)}
     for target in (child, parent):
-        done = run_geroconvert("run", child, "-o", target, "--overwrite", *SMALL, timeout=120)
+        done = run_geroconvert("run", child, "-o", target, "--overwrite", *TINY_RUN, timeout=120)
         assert_refused(done, "an input of this run")
     assert {path: path.read_bytes() for path in (parent, child)} == before
     with pytest.raises(ArchiveError, match="input"):
