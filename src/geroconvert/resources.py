@@ -29,9 +29,7 @@ def resolve_config(name: str | Path) -> Path:
     """``name`` itself when it is an existing file; else the packaged config it names; else
     ``name`` unchanged (the config loader then says it was not found)."""
     path = Path(name)
-    if path.is_file() or path.exists():
-        return path
-    stem = path.name[: -len(".toml")] if path.name.endswith(".toml") else path.name
-    bare = path.parent == Path(".") or path.parent.name == "configs"
-    packaged = packaged_configs().get(stem) if bare else None
-    return packaged if packaged is not None else path
+    if path.exists() or path.parent not in (Path("."), Path("configs")):
+        return path  # a file, or a path elsewhere: never swapped for a packaged config
+    stem = path.name.removesuffix(".toml")
+    return packaged_configs().get(stem, path)
