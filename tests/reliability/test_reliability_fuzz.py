@@ -262,13 +262,14 @@ def schedule_list(draw, bad: bool = False):
     return entries
 
 
+# distinct values: a repeated value (or zip row) would make identical runs, which is refused
 VALID_AXES = {
-    "environment.rapamycin_nM": st.lists(st.floats(0, 1e3), min_size=1, max_size=3),
-    "environment.oxygen": st.lists(st.floats(0, 1), min_size=1, max_size=2),
-    "environment.inducer": st.lists(st.sampled_from([0.0, 1.0]), min_size=1, max_size=2),
-    "cells.paramset": st.lists(st.sampled_from(paramsets.NAMES), min_size=1, max_size=2),
-    "simulation.width": st.lists(st.integers(1, 6), min_size=1, max_size=2),
-    "cells.gero_rate_per_h": st.lists(st.floats(0, 1), min_size=1, max_size=2),
+    "environment.rapamycin_nM": st.lists(st.floats(0, 1e3), min_size=1, max_size=3, unique=True),
+    "environment.oxygen": st.lists(st.floats(0, 1), min_size=1, max_size=2, unique=True),
+    "environment.inducer": st.lists(st.sampled_from([0.0, 1.0]), min_size=1, max_size=2, unique=True),
+    "cells.paramset": st.lists(st.sampled_from(paramsets.NAMES), min_size=1, max_size=2, unique=True),
+    "simulation.width": st.lists(st.integers(1, 6), min_size=1, max_size=2, unique=True),
+    "cells.gero_rate_per_h": st.lists(st.floats(0, 1), min_size=1, max_size=2, unique=True),
 }
 AXIS_HELPERS = st.builds(
     lambda lo, hi, n, zero: {"logspace": [lo, hi, n], "zero": zero},
@@ -302,13 +303,14 @@ def sweep_table(draw, bad: bool = False):
         sweep["replicates"] = draw(st.integers(1, 3))
     if draw(st.booleans()):
         sweep["seed"] = draw(st.integers(0, 100))
+    used: set[str] = set()  # a path may be an axis of the grid or of the zip, not of both
     for table in draw(st.lists(st.sampled_from(["grid", "zip"]), min_size=1, max_size=2, unique=True)):
-        paths = draw(st.lists(st.sampled_from(list(VALID_AXES)), min_size=1, max_size=2, unique=True))
-        if table == "zip":  # lists of one length
+        free = [p for p in VALID_AXES if p not in used]
+        paths = draw(st.lists(st.sampled_from(free), min_size=1, max_size=2, unique=True))
+        used.update(paths)
+        if table == "zip":  # lists of one length, distinct values so no two rows are equal
             n = draw(st.integers(1, 2))
-            sweep[table] = {
-                p: draw(st.lists(st.sampled_from(draw(VALID_AXES[p])), min_size=n, max_size=n)) for p in paths
-            }
+            sweep[table] = {p: draw(VALID_AXES[p].filter(lambda v, n=n: len(v) >= n))[:n] for p in paths}
         else:
             sweep[table] = {
                 p: draw(VALID_AXES[p] | (AXIS_HELPERS if p.startswith("environment") else st.nothing())) for p in paths

@@ -36,7 +36,14 @@ mistyped ones), :mod:`~geroconvert.config.paths` (dotted paths and ``--set``),
 (the generated key reference).
 """
 
-from geroconvert.config.limits import MAX_RECORDS, MAX_RPP_TIMES, MAX_SNAPSHOT_BYTES, MAX_STEPS, SNAPSHOT_BYTES_PER_SITE
+from geroconvert.config.limits import (
+    MAX_CONFIG_BYTES,
+    MAX_RECORDS,
+    MAX_RPP_TIMES,
+    MAX_SNAPSHOT_BYTES,
+    MAX_STEPS,
+    SNAPSHOT_BYTES_PER_SITE,
+)
 from geroconvert.config.loading import MAX_EXTENDS_DEPTH, LoadedConfig, load_config, load_mapping, read_toml
 from geroconvert.config.paths import get_path, merge, parse_override, parse_value, set_path
 from geroconvert.config.reference import reference_markdown
@@ -52,6 +59,7 @@ from geroconvert.config.sections import (
     fields_of,
     suggest,
     suggest_path,
+    value_text,
 )
 from geroconvert.config.toml_writer import dumps_toml
 from geroconvert.config.validation import build, config_from_mapping, from_validation_error, params_to_mapping
@@ -87,7 +95,9 @@ __all__ = [
     "check_keys",
     "suggest",
     "suggest_path",
+    "value_text",
     # limits
+    "MAX_CONFIG_BYTES",
     "MAX_RECORDS",
     "MAX_SNAPSHOT_BYTES",
     "MAX_RPP_TIMES",

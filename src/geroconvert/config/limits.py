@@ -12,6 +12,9 @@ from geroconvert.config.sections import value_text
 from geroconvert.errors import ConfigError
 from geroconvert.parameters.models import MAX_SITES, AssayParams, SimulationParams
 
+# A config file is read whole into memory before it is parsed: refuse anything larger
+# (the packaged configs are a few KB; 1 MiB leaves room for long hand-written grids).
+MAX_CONFIG_BYTES = 2**20
 MAX_RECORDS = 2_000_000  # time-series rows (each row holds ~50 float64 series)
 MAX_SNAPSHOT_BYTES = 4 * 2**30  # lattice snapshots kept in memory and written to the archive
 MAX_RPP_TIMES = 10_000

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import re
+import stat
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from geroconvert.config.paths import merge, parse_override, set_path
+from geroconvert.config.limits import MAX_CONFIG_BYTES
+from geroconvert.config.paths import digits_fix, merge, parse_override, set_path, too_many_digits
 from geroconvert.config.sections import RAW_SECTIONS, RPP_GROUP, TOP_LEVEL_KEYS, check_keys, fields_of, suggest_path
 from geroconvert.config.toml_writer import dumps_toml
 from geroconvert.config.validation import build
@@ -23,6 +28,13 @@ from geroconvert.parameters.models import Params
 from geroconvert.resources import resolve_config
 
 MAX_EXTENDS_DEPTH = 32
+NOT_FOUND = "not found"
+SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 @dataclass(frozen=True)
@@ -44,21 +56,102 @@ class LoadedConfig:
 
 
 def read_toml(path: Path) -> dict:
-    """A TOML file as a dict; a missing, unreadable or malformed file is a one-line ConfigError."""
+    """A TOML file as a dict; a missing, special, oversized or malformed file is a one-line ConfigError."""
+    problem = file_problem(path)
+    if problem == NOT_FOUND:
+        raise ConfigError(f"{path}: config file not found")
+    if problem:
+        raise ConfigError(f"{path}: {problem}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a config file") from None
+        text = _read_at_most(path, MAX_CONFIG_BYTES).decode("utf-8-sig")  # a BOM, as some editors save
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file; a config is TOML text") from None
+    return parse_toml(text, str(path))
+
+
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a config file, or None.
+
+    Asked before the file is opened: opening a FIFO blocks until a writer comes, and a
+    device such as /dev/zero never ends.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return NOT_FOUND
+    except OSError as error:
+        return f"cannot read ({error.strerror or error})"
+    return _kind_problem(info.st_mode, info.st_size)
+
+
+def _kind_problem(mode: int, size: int) -> str | None:
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a config file"
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in SPECIAL_KINDS if test(mode)), "a special file")
+        return f"is {kind}, not a regular file; a config is a TOML file"
+    if size > MAX_CONFIG_BYTES:
+        return (
+            f"is larger than the {MAX_CONFIG_BYTES:,} bytes a config file may have ({size:,} bytes); "
+            "check that it is a config"
+        )
+    return None
+
+
+def _read_at_most(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file, refused past ``limit`` without reading more than ``limit + 1``."""
+    try:
+        # O_NONBLOCK: a FIFO put in the file's place since file_problem() must not block the open
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            problem = _kind_problem(info.st_mode, info.st_size)
+            data = b"" if problem else handle.read(limit + 1)
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror or error})") from None
+    if not problem and len(data) > limit:  # it grew, or its size was not known (procfs reports 0)
+        problem = _kind_problem(stat.S_IFREG, len(data))
+    if problem:
+        raise ConfigError(f"{path}: {problem}")
+    return data
+
+
+def parse_toml(text: str, where: str) -> dict:
+    """TOML text as a dict; a syntax error or an over-long integer is a one-line ConfigError."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+        raise ConfigError(f"{where}: invalid TOML: {error}") from None
+    except ValueError as error:
+        if not too_many_digits(error):
+            raise
+        raise ConfigError(f"{where}: {_place_of_long_integer(text)}{digits_fix()}") from None
+
+
+def _place_of_long_integer(text: str) -> str:
+    """``"line 4, simulation.seed: "`` for the first integer past int()'s digit limit (tomllib does not say)."""
+    limit = sys.get_int_max_str_digits()
+    numbers = re.finditer(r"(?<![\w.])[0-9][0-9_]*(?![\w.])", text)  # integers, not the digits of a float
+    match = next((m for m in numbers if len(m[0].replace("_", "")) > limit and not _in_string(text, m.start())), None)
+    if match is None:
+        return ""
+    before = text[: match.start()].split("\n")
+    key = table = None
+    for line in reversed(before):
+        line = line.strip()
+        if key is None and (found := re.match(r"([\w\-.\"' ]+?)\s*=", line)):
+            key = re.sub(r"[\"'\s]", "", found[1])
+        if header := re.match(r"\[\[?([^\]]+)\]", line):
+            table = re.sub(r"[\"'\s]", "", header[1])
+            break
+    field = ".".join(part for part in (table, key) if part)
+    return f"line {len(before)}, {field}: " if field else f"line {len(before)}: "
+
+
+def _in_string(text: str, pos: int) -> bool:
+    """Whether ``pos`` is inside a one-line string (an odd number of quotes before it on its line)."""
+    line = text[text.rfind("\n", 0, pos) + 1 : pos].replace('\\"', "")
+    return line.count('"') % 2 == 1 or line.count("'") % 2 == 1
 
 
 def load_mapping(path: str | Path, _chain: tuple[Path, ...] = (), files: list[Path] | None = None) -> dict:
@@ -81,8 +174,11 @@ def load_mapping(path: str | Path, _chain: tuple[Path, ...] = (), files: list[Pa
     if parent_name is None:
         return data
     parent_path = path.parent / parent_name
-    if not parent_path.is_file():
+    problem = file_problem(parent_path)
+    if problem == NOT_FOUND:
         raise ConfigError(f"{path}: extends: file {parent_name!r} not found (looked for {parent_path})")
+    if problem:  # a directory, a FIFO, a device or a huge file is there: say which
+        raise ConfigError(f"{path}: extends: {parent_name!r} {problem} (at {parent_path})")
     parent = load_mapping(parent_path, (*_chain, resolved), files)
     if "schedule" in data:  # a child's schedule replaces the parent's
         parent.pop("schedule", None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 import tomllib
 from typing import Any
 
@@ -16,12 +17,28 @@ from geroconvert.config.sections import type_name
 from geroconvert.errors import ConfigError
 
 
-def parse_value(text: str) -> Any:
+def too_many_digits(error: ValueError) -> bool:
+    """Whether ``error`` is int() refusing a decimal integer longer than ``sys.get_int_max_str_digits()``.
+
+    tomllib lets that ValueError out (it guards against quadratic-time conversion).
+    """
+    return "integer string conversion" in str(error)
+
+
+def digits_fix() -> str:
+    return f"an integer of more than {sys.get_int_max_str_digits()} digits; write a smaller number"
+
+
+def parse_value(text: str, where: str = "--set") -> Any:
     """A ``--set`` value: a TOML value (``5``, ``1e-3``, ``true``, ``[0, 24]``, ``"x"``), else the string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except ValueError as error:
+        if not too_many_digits(error):
+            raise
+        raise ConfigError(f"{where}: {digits_fix()}") from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -32,7 +49,7 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ConfigError(f"--set {text!r}: expected section.key=value, e.g. --set environment.rapamycin_nM=500")
     if not re.fullmatch(r"[A-Za-z_][\w-]*(\.[\w-]+)*", path):
         raise ConfigError(f"--set {text!r}: {path!r} is not a dotted path such as environment.rapamycin_nM")
-    return path, parse_value(raw.strip())
+    return path, parse_value(raw.strip(), f"--set {path}")
 
 
 def set_path(mapping: dict, path: str, value: Any) -> dict:
