@@ -207,15 +207,15 @@ def test_atomic_output_never_loses_existing_files(tmp_path):
     target.write_bytes(b"precious")
     with pytest.raises(ArchiveError, match="already exists"), atomic_output(target):
         pass
-    with pytest.raises(RuntimeError), atomic_output(target, overwrite=True) as partial:
-        partial.write_bytes(b"half")
+    with pytest.raises(RuntimeError), atomic_output(target, overwrite=True) as buffer:
+        buffer.write(b"half")
         raise RuntimeError("crash while writing")
     assert target.read_bytes() == b"precious"
     assert not (tmp_path / "out.h5.partial").exists()
-    with atomic_output(target, overwrite=True) as partial:
-        assert partial.name == "out.h5.partial" and partial.parent == target.parent
-        partial.write_bytes(b"new")
-    assert target.read_bytes() == b"new" and not partial.exists()
+    with atomic_output(target, overwrite=True) as buffer:
+        assert not (tmp_path / "out.h5.partial").exists()  # built in memory: nothing on disk yet
+        buffer.write(b"new")
+    assert target.read_bytes() == b"new" and not (tmp_path / "out.h5.partial").exists()
 
 
 def test_a_leftover_partial_is_not_clobbered(tmp_path):
@@ -273,3 +273,228 @@ def test_real_run_round_trip_in_process(tmp_path):
             np.testing.assert_array_equal(back["snapshots"][time_h][name], values)
             assert back["snapshots"][time_h][name].dtype == values.dtype
     assert read_archive(path)["config_toml"] == loaded.resolved_toml
+
+
+# ---------------------------------------------------------------------------------------
+# provenance per run (issue 13, item 8) and the one schema check (item 10)
+
+OLD = {
+    "package_version": "0.0.9",
+    "created_utc": "2020-01-01T00:00:00+00:00",
+    "git_commit": "a" * 40,
+    "git_dirty": False,
+    "python_version": "3.10.0",
+    "numpy_version": "1.26.0",
+    "numba_version": "0.58.0",
+    "h5py_version": "3.9.0",
+    "host": "old-host",
+    "platform": "Linux-old",
+    "command": "geroconvert sweep",
+}
+NEW = {**OLD, "package_version": "0.2.0", "git_commit": "b" * 40, "git_dirty": True, "host": "new-host"}
+
+
+def two_sessions(path):
+    """An archive made by one version, with a run added later by another (a resumed sweep)."""
+    with ArchiveWriter(path, CONFIG_TEXT, provenance=OLD) as archive:
+        archive.add_run("r0", fake_results(), seed=0)
+    with ArchiveWriter(path, CONFIG_TEXT, mode="a", provenance=NEW) as archive:
+        archive.add_run("r1", fake_results(), seed=1)
+
+
+def info_lines(path, capsys) -> list[str]:
+    from geroconvert.interfaces.cli.main import main
+
+    assert main(["info", str(path)]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_each_run_records_the_software_that_wrote_it(tmp_path):
+    from geroconvert.archive.provenance import RUN_FIELDS
+
+    path = tmp_path / "a.h5"
+    two_sessions(path)
+    with h5py.File(path, "r") as f:
+        assert f.attrs["package_version"] == "0.0.9" and f.attrs["host"] == "old-host"  # the archive's creation
+        for key, made in (("r0", OLD), ("r1", NEW)):
+            attrs = f["runs"][key].attrs
+            assert {name: attrs[name] for name in RUN_FIELDS} == {name: made[name] for name in RUN_FIELDS}
+            assert attrs["created_utc"] != OLD["created_utc"]  # when the run was written
+    runs = read_archive(path)["runs"]
+    assert runs["r1"]["package_version"] == "0.2.0" and runs["r1"]["git_dirty"] is True
+    assert read_run(path, "r0")["attrs"]["git_commit"] == "a" * 40
+
+
+def test_a_run_records_what_is_running_by_default(tmp_path):
+    from geroconvert import __version__
+
+    path = tmp_path / "a.h5"
+    with ArchiveWriter(path, CONFIG_TEXT) as archive:
+        archive.add_run("r0", fake_results(), seed=0)
+    with h5py.File(path, "r") as f:
+        attrs = f["runs/r0"].attrs
+        assert attrs["package_version"] == __version__ and attrs["numpy_version"] == np.__version__
+        assert attrs["git_commit"] == f.attrs["git_commit"] and attrs["host"] == f.attrs["host"]
+
+
+def test_info_shows_which_runs_came_from_which_software(tmp_path, capsys):
+    path = tmp_path / "a.h5"
+    two_sessions(path)
+    lines = info_lines(path, capsys)
+    header = next(line for line in lines if line.split()[:2] == ["key", "status"])
+    assert "software" in header.split()
+    runs = lines[lines.index(header) + 1 :][:2]  # the rows of the runs table
+    rows = {line.split()[0]: line.split() for line in runs}
+    column = header.split().index("software")
+    assert rows["r0"][column] == "1" and rows["r1"][column] == "2"
+    text = "\n".join(lines)
+    assert "software 1: geroconvert 0.0.9, git aaaaaaaaaaaa, Python 3.10.0" in text
+    assert "host old-host (made the archive)" in text
+    assert "software 2: geroconvert 0.2.0, git bbbbbbbbbbbb (modified)" in text
+
+
+def test_info_of_runs_of_one_software_has_no_software_column(tmp_path, capsys):
+    path = tmp_path / "a.h5"
+    with ArchiveWriter(path, CONFIG_TEXT) as archive:
+        archive.add_run("r0", fake_results(), seed=0)
+        archive.add_run("r1", fake_results(), seed=1)
+    text = "\n".join(info_lines(path, capsys))
+    assert "software " not in text.replace("software  Python", "") and "different software" not in text
+
+
+def test_old_archives_without_provenance_per_run_still_read(tmp_path, capsys):
+    """Runs written before runs recorded their provenance count as made by the archive's software."""
+    from geroconvert.archive.provenance import RUN_FIELDS, of_run
+
+    path = tmp_path / "old.h5"
+    two_sessions(path)
+    with h5py.File(path, "a") as f:
+        for key in f["runs"]:
+            for name in RUN_FIELDS:
+                del f["runs"][key].attrs[name]
+    archive = read_archive(path)
+    assert of_run(archive["runs"]["r1"], archive["attrs"])["package_version"] == "0.0.9"
+    assert read_run(path, "r1")["summary"]["t50_h"] == 3.0
+    assert "different software" not in "\n".join(info_lines(path, capsys))
+
+
+def test_software_change_says_when_a_resume_mixes_versions(tmp_path):
+    from geroconvert.archive.hdf5 import software_change
+
+    path = tmp_path / "a.h5"
+    with ArchiveWriter(path, CONFIG_TEXT, provenance=OLD) as archive:
+        archive.add_run("r0", fake_results(), seed=0)
+    assert software_change(path, current=OLD) is None
+    assert software_change(path, current={**OLD, "host": "elsewhere", "git_dirty": True}) is None
+    note = software_change(path, current=NEW)
+    assert note is not None and "\n" not in note
+    assert "0.0.9 (git aaaaaaaaaaaa)" in note and "0.2.0 (git bbbbbbbbbbbb)" in note and "geroconvert info" in note
+    assert software_change(path, current={**OLD, "git_commit": ""}) is None  # an unknown commit is no change
+
+
+def test_git_dirty_sees_a_modified_source_tree(tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+
+    from geroconvert.archive import provenance
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    source = tmp_path / "src" / "pkg" / "archive"
+    source.mkdir(parents=True)
+    (source / "x.py").write_text("x = 1\n")
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "x"], check=True)
+    monkeypatch.setattr(provenance, "SOURCE_DIR", source)
+    provenance.git_commit.cache_clear()  # asked once per process
+    try:
+        commit, dirty = provenance.git_commit()
+        assert len(commit) == 40 and dirty is False
+        (source / "x.py").write_text("x = 2\n")
+        assert provenance.git_commit() == (commit, False)  # what this process loaded
+        provenance.git_commit.cache_clear()
+        assert provenance.git_commit() == (commit, True)
+    finally:
+        provenance.git_commit.cache_clear()
+
+
+def test_every_reader_and_the_appending_writer_refuse_what_info_refuses(tmp_path):
+    from geroconvert.archive.hdf5 import complete_run_keys, read_complete_runs
+    from geroconvert.archive.sweepdata import load_sweep
+
+    path = tmp_path / "a.h5"
+    with ArchiveWriter(path, CONFIG_TEXT) as archive:
+        archive.add_run("r0", fake_results(), seed=0)
+    with h5py.File(path, "a") as f:
+        f["runs/r0"].attrs["wall_s"] = "fast"
+    before = path.read_bytes()
+    expected = "/runs/r0 attribute wall_s is a string, expected a number"
+    for read in (
+        read_archive,
+        lambda p: read_run(p, "r0"),
+        read_complete_runs,
+        load_sweep,
+        lambda p: complete_run_keys(p, CONFIG_TEXT),
+        open_checked,
+        lambda p: ArchiveWriter(p, CONFIG_TEXT, mode="a"),
+    ):
+        with pytest.raises(ArchiveError, match=expected):
+            read(path)
+    assert path.read_bytes() == before
+
+
+def test_read_run_of_a_half_written_run_says_it_holds_no_result(tmp_path):
+    path = tmp_path / "a.h5"
+    with ArchiveWriter(path, CONFIG_TEXT) as archive:
+        archive.add_run("a", fake_results(), seed=0)
+    with h5py.File(path, "a") as f:
+        f["runs"].create_group("b").attrs["status"] = "writing"
+    with pytest.raises(ArchiveError, match="'b' is 'writing', not complete"):
+        read_run(path, "b")
+
+
+def test_snapshots_are_checked_when_read(tmp_path):
+    path = tmp_path / "a.h5"
+    with ArchiveWriter(path, CONFIG_TEXT) as archive:
+        archive.add_run("a", fake_results(snapshots=True), seed=0)
+    with h5py.File(path, "a") as f:
+        snap = f["runs/a/snapshots"]
+        first = snap[sorted(snap)[0]]
+        del first["mass"]
+        first["mass"] = np.ones(5, np.float32)  # 1-D, beside a 2-D phase
+    assert read_run(path, "a")["summary"]["t50_h"] == 3.0  # not read, not in the way
+    with pytest.raises(ArchiveError, match="snapshots/.* holds fields of shapes"):
+        read_run(path, "a", snapshots=True)
+
+
+def test_a_stale_summary_is_read_and_noted_by_info(tmp_path, capsys):
+    """/summary is derived from the runs: a stale one is no reason to refuse, but info says so."""
+    path = tmp_path / "a.h5"
+    with ArchiveWriter(path, CONFIG_TEXT) as archive:
+        archive.add_run("r0", fake_results(), seed=0)
+        archive.add_run("r1", fake_results(), seed=1)
+    with h5py.File(path, "a") as f:  # a run deleted by hand, /summary left as it was
+        del f["runs/r1"]
+    assert read_archive(path)["summary"]["run_key"].tolist() == ["r0", "r1"]
+    note = [line for line in info_lines(path, capsys) if "note:" in line]
+    assert note == [
+        "  note: out of date: the complete runs are 1 (r0); the next write (e.g. `sweep --resume`) rebuilds this table"
+    ]
+    with ArchiveWriter(path, CONFIG_TEXT, mode="a") as archive:
+        archive.add_run("r2", fake_results(), seed=2)
+    assert read_archive(path)["summary"]["run_key"].tolist() == ["r0", "r2"]
+    assert not [line for line in info_lines(path, capsys) if "note:" in line]
+
+
+def test_units_are_checked_where_they_are_read(tmp_path):
+    path = tmp_path / "a.h5"
+    with ArchiveWriter(path, CONFIG_TEXT) as archive:
+        archive.add_run("a", fake_results(), seed=0)
+    with h5py.File(path, "a") as f:
+        f["runs/a/timeseries/n_cells"].attrs["units"] = np.int64(5)
+    assert read_archive(path)["runs"]["a"]["status"] == "complete"  # info and report do not read units
+    with pytest.raises(ArchiveError, match="n_cells attribute units is 5, expected text"):
+        read_run(path, "a")

@@ -3,7 +3,8 @@
 One import for writing and reading archives; the parts live in
 :mod:`~geroconvert.archive.schema` (the layout, schema version and run statuses),
 :mod:`~geroconvert.archive.output` (refuse to clobber, write atomically),
-:mod:`~geroconvert.archive.writer` (:class:`ArchiveWriter`, the /summary table) and
+:mod:`~geroconvert.archive.writer` (:class:`ArchiveWriter`, the /summary table),
+:mod:`~geroconvert.archive.validate` (the one schema check every reader goes through) and
 :mod:`~geroconvert.archive.reader` (open, check and read archives and runs).
 """
 
@@ -13,8 +14,17 @@ from geroconvert.archive.output import (
     check_output,
     exclusive_writer,
     partial_path,
+    replace_with_bytes,
 )
-from geroconvert.archive.reader import complete_run_keys, open_checked, read_archive, read_run
+from geroconvert.archive.reader import (
+    checked,
+    complete_run_keys,
+    open_checked,
+    read_archive,
+    read_complete_runs,
+    read_run,
+    software_change,
+)
 from geroconvert.archive.schema import (
     READ_ERRORS,
     RPP_UNITS,
@@ -37,11 +47,15 @@ __all__ = [
     "read_archive",
     "read_run",
     "complete_run_keys",
+    "checked",
+    "read_complete_runs",
+    "software_change",
     "atomic_output",
     "check_not_an_input",
     "check_output",
     "exclusive_writer",
     "partial_path",
+    "replace_with_bytes",
     "SCHEMA_VERSION",
     "STATUS_COMPLETE",
     "STATUS_WRITING",

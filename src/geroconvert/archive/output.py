@@ -8,7 +8,9 @@ in one line.  Only the lock holder touches ``PATH.partial``, its scratch copy.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,21 +93,58 @@ def check_not_an_input(path: str | Path, inputs) -> None:
             raise ArchiveError(f"{path}: is {source}, an input of this run; choose another output name")
 
 
-@contextlib.contextmanager
-def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield ``PATH.partial`` to write; on success move it onto ``path`` (os.replace), else delete it.
+# errors that mean "the disk (or the user's quota or file-size limit) is full"
+NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
-    An existing ``path`` is never touched unless ``overwrite`` and the write succeeded.
+
+def write_synced(target: Path, data: bytes, final: Path, retry_hint: str) -> None:
+    """Write ``data`` to ``target`` and sync it; on failure remove ``target`` and say, in one
+    line naming ``final`` (the file the user asked for), why and how to go on."""
+    try:
+        with open(target, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            target.unlink()
+        if isinstance(error, OSError) and error.errno in NO_SPACE_ERRNOS:
+            raise ArchiveError(
+                f"{final}: no space left on the device for its {len(data) / 1e6:.2f} MB; "
+                f"free space, {retry_hint} ({final} is as it was)"
+            ) from None
+        if isinstance(error, OSError):
+            raise ArchiveError(f"{final}: cannot write {target} ({error.strerror or error}); {retry_hint}") from None
+        raise
+
+
+def replace_with_bytes(path: str | Path, data: bytes, retry_hint: str) -> None:
+    """Write ``data`` to ``PATH.partial``, sync it, and move it onto ``path`` in one step.
+
+    Plain file writes report a full disk as an OSError that becomes one line; HDF5 meeting a
+    full disk prints pages of errors and can crash the process, so archives are built in
+    memory and written here.  On any failure the scratch file is removed and ``path`` is as
+    it was.  ``retry_hint`` says how to go on (e.g. "then run again").
+    """
+    path = Path(path)
+    write_synced(partial_path(path), data, path, retry_hint)
+    os.replace(partial_path(path), path)
+
+
+@contextlib.contextmanager
+def atomic_output(
+    path: str | Path, overwrite: bool = False, retry_hint: str = "then run again"
+) -> Iterator[io.BytesIO]:
+    """Yield an in-memory buffer to write the archive into; on success it replaces ``path``.
+
+    An existing ``path`` is never touched unless ``overwrite`` and the write succeeded; if
+    the block raises (an error, a stop signal), nothing is written at all.
     """
     path = check_output(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = partial_path(path)
-    try:
-        yield partial
-    except BaseException:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise
-    if path.exists() and not overwrite:  # appeared while we ran
-        raise ArchiveError(f"{path}: appeared while running; the result is kept in {partial}")
-    os.replace(partial, path)
+    buffer = io.BytesIO()
+    yield buffer
+    if path.exists() and not overwrite:  # another program wrote it while we ran: keep both
+        write_synced(partial_path(path), buffer.getvalue(), path, retry_hint)
+        raise ArchiveError(f"{path}: appeared while running; the result is kept in {partial_path(path)}")
+    replace_with_bytes(path, buffer.getvalue(), retry_hint)

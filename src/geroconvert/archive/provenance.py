@@ -6,6 +6,7 @@ Everything here is cheap and never fails: an unknown value is an empty string.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import platform
 import socket
 import subprocess
@@ -15,6 +16,21 @@ from pathlib import Path
 from geroconvert import __version__
 
 SOURCE_DIR = Path(__file__).resolve().parent
+# What can change between the sessions that add runs to one archive (a resumed sweep): each
+# run records these itself, beside its created_utc; the root attributes stay the archive's.
+RUN_FIELDS = (
+    "package_version",
+    "git_commit",
+    "git_dirty",
+    "python_version",
+    "numpy_version",
+    "numba_version",
+    "h5py_version",
+    "host",
+    "platform",
+)
+# What `info` shows of them and compares to tell runs of different software apart.
+SHOWN_FIELDS = RUN_FIELDS[:-1]
 
 
 def _module_version(name: str) -> str:
@@ -40,6 +56,7 @@ def _git(*args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
+@functools.cache  # once per process: its code is what was loaded, whatever the tree holds later
 def git_commit() -> tuple[str, bool]:
     """(commit hash, working tree dirty) of the source tree this package runs from; ("", False) if unknown.
 
@@ -56,7 +73,8 @@ def git_commit() -> tuple[str, bool]:
     commit = _git("rev-parse", "HEAD")
     if not commit:
         return "", False
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", "src", "pyproject.toml"))
+    # the paths from the top of the repository: `git -C SOURCE_DIR` reads bare paths from SOURCE_DIR
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ":(top)src", ":(top)pyproject.toml"))
     return commit, dirty
 
 
@@ -83,3 +101,22 @@ def collect(command: str | None = None) -> dict[str, object]:
         "platform": platform.platform(),
         "command": command if command is not None else " ".join(sys.argv),
     }
+
+
+def of_run(run_attrs: dict, archive_attrs: dict) -> dict:
+    """A run's provenance: its own, or the archive's for runs written before runs recorded their own."""
+    if any(name in run_attrs for name in RUN_FIELDS):
+        return {name: run_attrs.get(name, "") for name in RUN_FIELDS}
+    return {name: archive_attrs.get(name, "") for name in RUN_FIELDS}
+
+
+def describe(provenance: dict) -> str:
+    """One line naming the software and host in ``provenance``."""
+    commit = str(provenance.get("git_commit") or "")
+    git = f"git {commit[:12]}{' (modified)' if provenance.get('git_dirty') else ''}" if commit else "git unknown"
+    return (
+        f"geroconvert {provenance.get('package_version') or '?'}, {git}, "
+        f"Python {provenance.get('python_version') or '?'}, numpy {provenance.get('numpy_version') or '?'}, "
+        f"numba {provenance.get('numba_version') or '?'}, h5py {provenance.get('h5py_version') or '?'}, "
+        f"host {provenance.get('host') or '?'}"
+    )

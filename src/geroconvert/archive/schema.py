@@ -7,11 +7,14 @@ Layout (schema_version 1)::
                                   platform, command
     /config                attrs: sha256;  dataset `toml` (scalar UTF-8 string): the resolved config
     /runs/<key>            attrs: seed, overrides (JSON), status, wall_s, replicate, swept (JSON),
-                                  created_utc
+                                  created_utc, and the software that wrote the run: package_version,
+                                  git_commit, git_dirty, python_version, numpy_version, numba_version,
+                                  h5py_version, host, platform (runs of older archives lack these:
+                                  they count as made by the software in the root attributes)
         timeseries/<name>  1-D float64, dimension scale `time_h` attached; attr `units`
         assays/rpp/        time_h (scale), rpp, n_replated, n_colonies (1-D)
         events             attrs: event name -> total count over the run
-        summary            attrs: scalar results (t50_h, final_*, wall_s, ...)
+        summary            attrs: scalar results (t50_h, final_*, wall_s, compile_s, ...)
         snapshots/<t>/     (optional) attr time_h; 2-D datasets phase, kind, mass, p16, gero, sasp
                            (chunked, gzip)
     /summary               one row per complete run, stored as a group of equal-length column
@@ -20,9 +23,12 @@ Layout (schema_version 1)::
                            then one float64 column per scalar result (NaN where a run lacks it).
                            attrs: columns (JSON list, in order), swept_columns (JSON list)
 
-Runs are written by :mod:`geroconvert.archive.writer` and read by
-:mod:`geroconvert.archive.reader`.  Also here: the small conversions both share (HDF5
-attribute values as plain Python values, run keys in natural order, the config digest).
+The root attributes are the archive's creation; a run added later (``sweep --resume``)
+records its own software.  Runs are written by :mod:`geroconvert.archive.writer` and read by
+:mod:`geroconvert.archive.reader`, which checks every file against this layout first
+(:mod:`geroconvert.archive.validate`: types, shapes, dtypes, lengths, UTF-8, the config
+digest).  Also here: the small conversions both share (HDF5 attribute values as plain
+Python values, run keys in natural order, the config digest).
 """
 
 from __future__ import annotations

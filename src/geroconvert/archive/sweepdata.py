@@ -6,12 +6,16 @@ Built from an archive (:func:`load_sweep`) or from in-memory results
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from geroconvert.archive.values import FIX
+from geroconvert.errors import ArchiveError
 
 
 @dataclass
@@ -82,12 +86,14 @@ class SweepData:
 
 
 def load_sweep(path: str | Path):
-    """A :class:`~geroconvert.archive.sweepdata.SweepData` of every complete run in an archive."""
-    from geroconvert.archive.hdf5 import read_archive, read_run
+    """A :class:`~geroconvert.archive.sweepdata.SweepData` of every complete run in an archive.
 
-    archive = read_archive(path)
-    keys = [k for k, attrs in archive["runs"].items() if attrs.get("status") == "complete"]
-    runs = [read_run(path, key) for key in keys]
+    The archive is read through the schema check of ``info``; on top, a SweepData needs
+    runs that share their record and assay times and agree on the type of each swept value.
+    """
+    from geroconvert.archive.reader import read_complete_runs
+
+    archive, runs = read_complete_runs(path)
     if not runs:
         return SweepData(
             keys=[],
@@ -98,23 +104,46 @@ def load_sweep(path: str | Path):
             series_time_h=np.zeros(0),
             config_toml=archive["config_toml"],
         )
-    paths = sorted({p for run in runs for p in run["attrs"].get("swept", {})})
-    first = runs[0]
-    rpp_time = np.asarray(first["rpp"].get("time_h", np.zeros(0)), np.float64)
-    series_time = np.asarray(first["timeseries"].get("time_h", np.zeros(0)), np.float64)
-    summary_names = sorted({n for run in runs for n in run["summary"]})
+    series_time = _shared_times(path, runs, "timeseries", "record times")
+    rpp_time = _shared_times(path, runs, "rpp", "RPP assay times")
+    paths = sorted({p for run in runs.values() for p in run["attrs"]["swept"]})
+    names = list(dict.fromkeys(n for run in runs.values() for n in run["timeseries"] if n != "time_h"))
+    missing = np.full(series_time.size, math.nan)  # a series one run lacks, as /summary does for results
+    summary_names = sorted({n for run in runs.values() for n in run["summary"]})
     return SweepData(
-        keys=keys,
-        replicate=np.array([int(run["attrs"].get("replicate", 0)) for run in runs], np.int64),
-        swept={p: np.array([run["attrs"]["swept"].get(p, math.nan) for run in runs]) for p in paths},
+        keys=list(runs),
+        replicate=np.array([run["attrs"]["replicate"] for run in runs.values()], np.int64),
+        swept={p: _swept_values(path, runs, p) for p in paths},
         rpp_time_h=rpp_time,
-        rpp=np.array([run["rpp"].get("rpp", np.zeros(0)) for run in runs], np.float64),
+        rpp=np.array([run["rpp"].get("rpp", np.zeros(0)) for run in runs.values()], np.float64),
         series_time_h=series_time,
-        series={
-            name: np.array([run["timeseries"][name] for run in runs])
-            for name in first["timeseries"]
-            if name != "time_h"
-        },
-        summary={n: np.array([run["summary"].get(n, math.nan) for run in runs]) for n in summary_names},
+        series={name: np.array([run["timeseries"].get(name, missing) for run in runs.values()]) for name in names},
+        summary={n: np.array([run["summary"].get(n, math.nan) for run in runs.values()]) for n in summary_names},
         config_toml=archive["config_toml"],
     )
+
+
+def _shared_times(path, runs: dict[str, dict], part: str, what: str) -> np.ndarray:
+    """The time_h of ``part`` that every run shares (the rows of a SweepData are aligned on it)."""
+    (first, run), *others = runs.items()
+    times = np.asarray(run[part].get("time_h", np.zeros(0)), np.float64)
+    for key, other in others:
+        if not np.array_equal(np.asarray(other[part].get("time_h", np.zeros(0)), np.float64), times):
+            raise ArchiveError(
+                f"{path}: runs {first} and {key} have different {what}; a report compares runs of one schedule, "
+                "so runs of another simulation.hours, record_every_h or assays.rpp_times_h need their own archive"
+            )
+    return times
+
+
+def _swept_values(path, runs: dict[str, dict], name: str) -> np.ndarray:
+    """One swept value per run: numbers (NaN where a run lacks it) or text (a list or table as its JSON)."""
+    values = [run["attrs"]["swept"].get(name, math.nan) for run in runs.values()]
+    values = [v if isinstance(v, (int, float, str)) else json.dumps(v) for v in values]
+    kinds = {isinstance(v, str) for v in values if not (isinstance(v, float) and math.isnan(v))}
+    if len(kinds) > 1:
+        keys = {isinstance(v, str): key for key, v in zip(runs, values)}
+        raise ArchiveError(
+            f"{path}: swept value {name!r} is text in run {keys[True]} but a number in run {keys[False]}; {FIX}"
+        )
+    return np.array(values)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -36,25 +37,37 @@ class ArchiveWriter:
     ``ArchiveWriter(path, config_text)`` creates a new file (``mode="w"``);
     ``ArchiveWriter(path, mode="a")`` reopens an existing archive to add runs (a
     ``config_text`` given then must match the stored one).  Use as a context manager.
+
+    ``path`` may also be an in-memory buffer (``io.BytesIO``; for ``mode="a"`` holding the
+    archive's bytes): :func:`geroconvert.archive.output.atomic_output` writes that way, so
+    that HDF5 never meets a full disk (it crashes the process when it does).
+
+    ``provenance`` (default: collected once, when first needed) is this writing session's:
+    the root attributes of a new file, and what each run it adds records of the software
+    that made it (``provenance.RUN_FIELDS``), so runs that a resume adds under another
+    version say so.
     """
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | BinaryIO,
         config_text: str | None = None,
         mode: str = "w",
         provenance: dict | None = None,
         command: str | None = None,
     ):
         h5py = import_h5py()
-        self.path = Path(path)
+        in_memory = not isinstance(path, str | Path)
+        self.path = Path("<memory>") if in_memory else Path(path)  # type: ignore[arg-type]
+        target = path if in_memory else self.path
+        self._provenance = provenance
         if mode == "w":
-            self.file = h5py.File(self.path, "w")
-            self._write_header(config_text or "", provenance, command)
+            self.file = h5py.File(target, "w")
+            self._write_header(config_text or "", self.session_provenance(command))
         elif mode == "a":
-            info = open_checked(self.path)
-            info.close()
-            self.file = h5py.File(self.path, "a")
+            if not in_memory:  # a buffer holds bytes its caller has already read through the checks
+                open_checked(self.path).close()
+            self.file = h5py.File(target, "a")
             stored = self.file["config"].attrs.get("sha256", "") if "config" in self.file else ""
             if config_text is not None and plain(stored) != sha256_text(config_text):
                 self.file.close()
@@ -66,12 +79,18 @@ class ArchiveWriter:
         else:
             raise ValueError(f"mode must be 'w' or 'a', not {mode!r}")
 
-    def _write_header(self, config_text: str, provenance: dict | None, command: str | None) -> None:
-        from geroconvert.archive.provenance import collect
+    def session_provenance(self, command: str | None = None) -> dict:
+        """The provenance of this writing session, collected on first use (it asks git)."""
+        if self._provenance is None:
+            from geroconvert.archive.provenance import collect
 
+            self._provenance = collect(command=command)
+        return self._provenance
+
+    def _write_header(self, config_text: str, provenance: dict) -> None:
         f = self.file
         f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
-        for name, value in (provenance or collect(command=command)).items():
+        for name, value in provenance.items():
             f.attrs[name] = int(value) if isinstance(value, bool) else value
         config = f.create_group("config")
         config.create_dataset("toml", data=config_text, dtype=utf8_dtype())
@@ -140,9 +159,7 @@ class ArchiveWriter:
         group.attrs["overrides"] = json.dumps(overrides or {}, sort_keys=True, default=str)
         group.attrs["swept"] = json.dumps(swept or {}, sort_keys=True, default=str)
         group.attrs["wall_s"] = float(wall_s)
-        from geroconvert.archive.provenance import utc_now
-
-        group.attrs["created_utc"] = utc_now()
+        self._write_run_provenance(group)
         self._write_series(group.create_group("timeseries", track_order=True), results.timeseries, results.units)
         rpp = group.create_group("assays").create_group("rpp", track_order=True)
         self._write_series(rpp, results.rpp, RPP_UNITS)
@@ -157,6 +174,16 @@ class ArchiveWriter:
         group.attrs["status"] = status
         self.rebuild_summary()
         self.file.flush()
+
+    def _write_run_provenance(self, group) -> None:
+        """When and by which software this run was written (old archives lack all but created_utc)."""
+        from geroconvert.archive.provenance import RUN_FIELDS, utc_now
+
+        group.attrs["created_utc"] = utc_now()
+        session = self.session_provenance()
+        for name in RUN_FIELDS:
+            value = session.get(name, "")
+            group.attrs[name] = int(value) if isinstance(value, bool) else value
 
     @staticmethod
     def _write_series(group, series: dict, units: dict) -> None:
