@@ -3,8 +3,9 @@
 #   - Chromium from Debian (skipped when /usr/bin/chromium exists);
 #   - Playwright for Python in the venv (used only as a driver: it never downloads a
 #     browser of its own, the test launches /usr/bin/chromium);
-#   - the page's JavaScript (Solara's CDN packages, from the npm registry) in Solara's
-#     asset cache, so the page works without reaching a CDN.
+#   - the page's JavaScript in Solara's asset cache, so the page works without reaching a
+#     CDN: the web extra's solara-assets package normally has it; only what it lacks (a
+#     newer Solara pinning newer packages) is fetched from the npm registry.
 # Usage: scripts/install-browser.sh [VENV]   (default .venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,10 @@ else
     echo "install-browser: installed playwright (driver only; no 'playwright install')"
 fi
 
+if "$PY" -c "from geroconvert.interfaces.webview import missing_assets; raise SystemExit(bool(missing_assets()))"; then
+    echo "install-browser: the page's JavaScript is already in Solara's asset cache"
+    exit 0
+fi
 if ! command -v npm >/dev/null 2>&1; then
     SUDO=""
     if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi

@@ -5,7 +5,9 @@ subprocess, opens the page in headless Chromium (Debian's, driven by Playwright;
 ``scripts/install-browser.sh``) and checks what a student would see: the page loads,
 play advances the step counter and redraws the plots, and the rapamycin slider changes
 the dose the model runs with (read back from the page's readout, which is rendered from
-the model's environment).  A screenshot goes to ``test-artifacts/webview.png``.
+the model's environment).  The server gets an asset cache that holds only the page's
+packages and a CDN address where nothing listens, so the page is shown to need no network.
+A screenshot goes to ``test-artifacts/webview.png``.
 
 It skips only when Chromium or Playwright is missing.
 """
@@ -110,9 +112,72 @@ def test_plots_draw_from_the_data_collector():
         assert fig.axes and any(ax.lines for ax in fig.axes)
 
 
+def test_each_colour_has_one_meaning_in_every_view():
+    # every colour a lattice can show is in that view's legend, and no colour means two things
+    names: dict[tuple, set[str]] = {}
+    for geometry, kinds in (("dish", [L.LINE]), ("epidermis", [L.STEM, L.PROGENITOR, L.DIFFERENTIATED, L.FIBROBLAST])):
+        legend = dict(webview.legend(geometry))
+        assert len(legend) == len(webview.legend(geometry)), f"{geometry}: one colour listed twice"
+        shown = {tuple(webview.COLOURS[k, p]) for k in kinds for p in (L.CYCLING, L.ARRESTED, L.SENESCENT)}
+        assert shown <= set(legend), f"{geometry}: colours without a legend entry: {shown - set(legend)}"
+        for colour, name in legend.items():
+            names.setdefault(colour, set()).add(name)
+    assert all(len(meanings) == 1 for meanings in names.values()), names
+
+
+def test_the_legend_says_an_arrest_under_mtor_is_not_quiescence():
+    # lesson 1: the same arrest is quiescence only with mTOR off; with mTOR on it geroconverts
+    text = " ".join(name for g in ("dish", "epidermis") for _, name in webview.legend(g)) + webview.PHASE_MEANINGS
+    assert "quiescen" not in text.lower()
+    assert "geroconverting while mTOR is active" in webview.PHASE_MEANINGS
+
+
+def test_the_epidermis_is_folded_to_fill_its_card():
+    model = webview.DemoModel(geometry="epidermis")
+    height, width = model.shape
+    strips = webview.strip_count(width, height)
+    rgb = webview.lattice_rgb(model.lattice("phase"), model.lattice("kind"), strips)
+    # the picture's shape is near the card's, so scaled to fit it fills most of it
+    aspect = rgb.shape[1] / rgb.shape[0]
+    fill = min(aspect / webview.CARD_ASPECT, webview.CARD_ASPECT / aspect)
+    assert strips > 1 and fill > 0.8, (strips, rgb.shape)
+    # and it still shows every site once: the strips side by side are the lattice
+    one = webview.lattice_rgb(model.lattice("phase"), model.lattice("kind"))
+    parts = [rgb[i * (height + 1) : i * (height + 1) + height] for i in range(strips)]
+    assert np.array_equal(np.concatenate(parts, axis=1)[:, :width], one)
+    assert webview.strip_count(100, 100) == 1
+
+
+def test_plot_text_is_at_least_10_points_on_screen():
+    model = webview.DemoModel(size=20)
+    model.step()
+    for which in ("counts", "size"):
+        fig = webview._plot_figure(model, which)
+        assert fig.dpi >= 96  # drawn at the screen's resolution: a point on the figure is a point on screen
+        texts = [t for t in fig.findobj(match=lambda a: hasattr(a, "get_fontsize")) if t.get_text()]
+        assert texts and min(t.get_fontsize() for t in texts) >= 10, which
+
+
+def test_the_inducer_label_follows_the_switch():
+    assert webview.inducer_label(1.0) == "inducer (IPTG) on"
+    assert webview.inducer_label(0.0) == "inducer (IPTG) off"
+
+
+def test_the_rpp_plot_says_what_rpp_is():
+    note = webview.rpp_note(webview.DemoModel(size=20))
+    assert note.startswith("RPP (re-proliferative potential") and "colony" in note and "replated" in note
+
+
+def test_playback_draws_a_frame_every_few_steps():
+    # drawing takes ~0.1-0.2 s and a step under 1 ms: one frame per step played 336 h in minutes
+    assert webview.frame_steps(1.0) >= 5
+    assert webview.frame_steps(12.0) == 1
+
+
 def test_required_assets_are_pinned_npm_packages():
     assets = webview.required_assets()
     assert any(a.startswith("requirejs@") for a in assets)
+    assert {a.rsplit("@", 1)[0] for a in assets} == set(webview.PAGE_ASSETS)
     assert all(re.fullmatch(r"(@[\w.-]+/)?[\w.-]+@\d+\.\d+\.\d+[\w.+-]*", a) for a in assets)
 
 
@@ -132,10 +197,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
-    """The demo server in a subprocess on a free loopback port: yields its URL."""
-    _browser_or_skip()
+def offline_assets(folder) -> dict[str, str]:
+    """Environment for a server whose asset cache is ``folder`` holding only the page's
+    packages (links into the real cache) and whose CDN is an address where nothing
+    listens: a page that needed anything else, or the network, would fail to load."""
     if webview.missing_assets():
         if shutil.which("npm") is None:
             pytest.fail(
@@ -143,11 +208,23 @@ def server():
                 "missing; run scripts/install-browser.sh"
             )
         webview.install_assets(quiet=True)
+    for spec in webview.required_assets():
+        link = folder / spec
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(webview.assets_cache_dir() / spec, target_is_directory=True)
+    return {"SOLARA_ASSETS_PROXY_CACHE_DIR": str(folder), "SOLARA_ASSETS_CDN": f"http://127.0.0.1:{_free_port()}/"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The demo server in a subprocess on a free loopback port, offline: yields its URL."""
+    _browser_or_skip()
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     log = ARTIFACTS / "webview-server.log"
     ARTIFACTS.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    env.update(offline_assets(tmp_path_factory.mktemp("cdn")))
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "geroconvert.interfaces.webview", "--port", str(port)],
@@ -209,6 +286,16 @@ def test_page_plays_and_the_rapamycin_slider_sets_the_dose(server):
             plot_before = plot.get_attribute("src")
             lattice_before = page.locator(".gc-lattice img").get_attribute("src")
 
+            # what the page says: no "PAGE 0" tab, a legend per colour, RPP explained, >= 10 pt text
+            expect(page.get_by_role("tab")).to_have_count(0)
+            expect(page.locator(".gc-legend")).to_contain_text("arrested")
+            expect(page.locator(".gc-legend")).not_to_contain_text("quiescent")
+            expect(page.locator(".gc-rpp-note")).to_contain_text("re-proliferative potential")
+            px = page.locator(".gc-readout-cells").evaluate(
+                "e => parseFloat(getComputedStyle(e.firstElementChild || e).fontSize)"
+            )
+            assert px * 0.75 >= 10, f"readout text is {px * 0.75:g} pt"
+
             # play: the step counter advances and the plots redraw
             page.get_by_role("button", name="▶").click()
             page.wait_for_function(
@@ -237,10 +324,30 @@ def test_page_plays_and_the_rapamycin_slider_sets_the_dose(server):
             expect(readout).to_have_text(f"rapamycin at the cells: {expected:g} nM", timeout=30_000)
             expect(page.locator(".gc-readout-branches")).not_to_contain_text("S6K activity left: 100%")
 
-            # one more step runs with the new dose; keep a picture of the page
+            # the inducer switch: its label and the model follow it
+            switch = page.locator(".gc-inducer")
+            expect(switch).to_contain_text("inducer (IPTG) on")
+            switch.locator("label").click()
+            expect(switch).to_contain_text("inducer (IPTG) off", timeout=30_000)
+            expect(page.locator(".gc-readout-environment")).to_contain_text("inducer off")
+
+            # one more frame (Step advances one frame of playback) runs with the new dose
+            frame = webview.frame_steps(1.0)
+            paused_at = _step_count(page)  # read again: a frame drawn as the pause began may have landed since
             page.get_by_role("button", name="Step").click()
-            expect(step_text).to_have_text(f"Step: {steps + 1}", timeout=30_000)
+            expect(step_text).to_have_text(f"Step: {paused_at + frame}", timeout=30_000)
             expect(readout).to_have_text(f"rapamycin at the cells: {expected:g} nM")
+
+            # playback is fast enough that 336 h of the 100 x 100 dish play in under a minute
+            before, start = _step_count(page), time.monotonic()
+            page.get_by_role("button", name="▶").click()
+            time.sleep(5)
+            rate = (_step_count(page) - before) / (time.monotonic() - start)
+            page.get_by_role("button", name="❚❚").click()
+            expect(page.get_by_role("button", name="▶")).to_be_visible(timeout=30_000)
+            assert rate > 336 / 60, f"{rate:.1f} steps/s: 336 h would take {336 / max(rate, 1e-9):.0f} s"
+
+            # keep a picture of the page
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "webview.png"), full_page=True)
             assert not failed, f"requests failed: {failed}"

@@ -343,7 +343,7 @@ def test_the_web_view_binds_loopback_by_default():
     args = build_parser().parse_args(["demo"])
     assert args.host == "127.0.0.1"
     help_text = run_geroconvert("demo", "--help").stdout
-    assert "default: loopback only" in help_text
+    assert "default: 127.0.0.1, this machine only" in help_text
     try:
         from geroconvert.interfaces import webview
     except ImportError:  # pragma: no cover - the web extra is optional

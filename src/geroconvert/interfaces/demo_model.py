@@ -2,8 +2,10 @@
 
 :class:`DemoModel` (a :class:`~geroconvert.interfaces.mesa_model.GeroModel` SolaraViz can
 rebuild from keyword arguments), its built-in scenarios and "Model Parameters", the dose
-steps of the sliders, the text beside the controls, and the lattice as a PNG image (a
-colour lookup on the phase and kind arrays).  Nothing here imports Solara.
+steps of the sliders, the text beside the controls and under the plots, the legend, and
+the lattice as a PNG image (a colour lookup on the phase and kind arrays; a wide, shallow
+epidermis folded into strips so it fills the page's square-ish card).  Nothing here
+imports Solara.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +28,27 @@ CONFIG_ENV = "GEROCONVERT_DEMO_CONFIG"
 RAPAMYCIN_STEPS_NM = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 PAN_MTOR_STEPS_NM = (0.0, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
 
-# colours (RGB 0-255) per kind x phase; row EMPTY is the background
+# colours (RGB 0-255) per kind x phase; row EMPTY is the background.  Each colour has one
+# meaning on every view: green is a cycling dish cell (and "cycling" in the plots), so the
+# epidermis's cycling kinds get hues of their own and no green.
 BACKGROUND = (245, 245, 240)
+STRIP_GAP_COLOUR = (170, 170, 170)  # the line between the strips of a folded epidermis
 PHASE_COLOURS = {L.CYCLING: (46, 160, 67), L.ARRESTED: (49, 110, 200), L.SENESCENT: (222, 90, 40)}
 KIND_CYCLING_COLOURS = {
     L.STEM: (140, 60, 180),
-    L.PROGENITOR: (46, 160, 67),
+    L.PROGENITOR: (0, 160, 170),
     L.DIFFERENTIATED: (214, 190, 140),
     L.FIBROBLAST: (150, 120, 100),
-    L.LINE: (46, 160, 67),
+    L.LINE: PHASE_COLOURS[L.CYCLING],
 }
+FIBROBLAST_ARRESTED = (95, 120, 170)
+
+# what the phases mean, in the words of lesson 1: an arrest under active mTOR is not
+# quiescence, it is the reversible window before senescence
+PHASE_MEANINGS = (
+    "arrested: blocked by p21/p16, still reversible, but geroconverting while mTOR is active; "
+    "senescent: geroconverted, cannot resume (RPP lost)"
+)
 
 
 def colour_table() -> np.ndarray:
@@ -46,23 +60,71 @@ def colour_table() -> np.ndarray:
         table[kind, L.ARRESTED] = PHASE_COLOURS[L.ARRESTED]
         table[kind, L.SENESCENT] = PHASE_COLOURS[L.SENESCENT]
     table[L.DIFFERENTIATED, L.ARRESTED] = KIND_CYCLING_COLOURS[L.DIFFERENTIATED]  # post-mitotic, not "arrested"
-    table[L.FIBROBLAST, L.ARRESTED] = (95, 120, 170)
+    table[L.FIBROBLAST, L.ARRESTED] = FIBROBLAST_ARRESTED
     return table
 
 
 COLOURS = colour_table()
 
 
-def lattice_rgb(phase: np.ndarray, kind: np.ndarray) -> np.ndarray:
-    """An RGB image (rows x width x 3) of the lattice, row 0 at the bottom."""
-    return COLOURS[kind, phase][::-1]
+def legend(geometry: str) -> list[tuple[tuple[int, ...], str]]:
+    """(colour, name) of every colour the lattice of ``geometry`` can show, from the colour
+    table; a colour has the same name in every view."""
+    if geometry == "dish":
+        return [
+            (tuple(COLOURS[L.LINE, L.CYCLING]), "cycling"),
+            (tuple(COLOURS[L.LINE, L.ARRESTED]), "arrested"),
+            (tuple(COLOURS[L.LINE, L.SENESCENT]), "senescent"),
+        ]
+    return [
+        (tuple(COLOURS[L.STEM, L.CYCLING]), "stem, cycling"),
+        (tuple(COLOURS[L.PROGENITOR, L.CYCLING]), "progenitor, cycling"),
+        (tuple(COLOURS[L.DIFFERENTIATED, L.CYCLING]), "differentiated"),
+        (tuple(COLOURS[L.FIBROBLAST, L.CYCLING]), "fibroblast"),
+        (tuple(COLOURS[L.FIBROBLAST, L.ARRESTED]), "fibroblast, arrested"),
+        (tuple(COLOURS[L.STEM, L.ARRESTED]), "arrested"),
+        (tuple(COLOURS[L.STEM, L.SENESCENT]), "senescent"),
+    ]
 
 
-def lattice_png(phase: np.ndarray, kind: np.ndarray, target_px: int = 300) -> bytes:
-    """The lattice as PNG bytes, each site an integer block of pixels."""
+# the room for the picture in the page's lattice card (under it: the legend) is about
+# this wide for its height; a lattice much wider than that (the epidermis: 100 x 19) is
+# folded into strips so that it fills the card
+CARD_ASPECT = 1.5
+MAX_STRIPS = 8
+
+
+def strip_count(width: int, height: int, aspect: float = CARD_ASPECT) -> int:
+    """Into how many strips to fold a ``width`` x ``height`` lattice so its picture comes closest to ``aspect``."""
+
+    def misfit(n: int) -> float:
+        return abs(math.log(math.ceil(width / n) / (n * height + n - 1) / aspect))
+
+    return min(range(1, min(MAX_STRIPS, width) + 1), key=misfit)
+
+
+def lattice_rgb(phase: np.ndarray, kind: np.ndarray, strips: int = 1) -> np.ndarray:
+    """An RGB image of the lattice, row 0 at the bottom; ``strips`` > 1 folds it into
+    that many strips of columns (the leftmost on top), one grey row between strips."""
+    rgb = COLOURS[kind, phase][::-1]
+    if strips <= 1:
+        return rgb
+    rows, width = rgb.shape[:2]
+    per_strip = math.ceil(width / strips)
+    padded = np.empty((rows, per_strip * strips, 3), np.uint8)
+    padded[:] = BACKGROUND
+    padded[:, :width] = rgb
+    gap = np.empty((1, per_strip, 3), np.uint8)
+    gap[:] = STRIP_GAP_COLOUR
+    parts = [padded[:, i * per_strip : (i + 1) * per_strip] for i in range(strips)]
+    return np.concatenate([x for part in parts for x in (gap, part)][1:], axis=0)
+
+
+def lattice_png(phase: np.ndarray, kind: np.ndarray, target_px: int = 300, strips: int = 1) -> bytes:
+    """The lattice as PNG bytes, each site an integer block of pixels (see :func:`lattice_rgb`)."""
     from PIL import Image
 
-    rgb = lattice_rgb(phase, kind)
+    rgb = lattice_rgb(phase, kind, strips)
     scale = max(1, target_px // max(rgb.shape[0], rgb.shape[1]))
     if scale > 1:
         rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
@@ -120,6 +182,37 @@ def demo_params(config=None, geometry: str | None = None, size: int | None = Non
     return params.with_changes(assays={"max_cells": min(params.assays.max_cells, 100), "rpp_times_h": ()})
 
 
+# Mesa's play loop is a non-daemon thread that runs while the page is "playing", and a
+# page whose browser closed keeps playing: at exit Python would wait for that thread
+# forever.  The server sets this event when it stops; the next step of every demo
+# model then ends the loop's thread (SystemExit ends a thread quietly, and Mesa's loop
+# catches only Exception).
+_halt = threading.Event()
+
+
+class ServerStopped(SystemExit):
+    """Raised by :meth:`DemoModel.step` once the server is stopping: ends the play loop's thread."""
+
+
+def halt_models() -> None:
+    """Make every demo model's next step end the thread that called it (the server is stopping)."""
+    _halt.set()
+
+
+def resume_models() -> None:
+    _halt.clear()
+
+
+# playback draws one frame every FRAME_HOURS of simulated time: drawing (0.1-0.2 s) costs
+# far more than a step (about 1 ms at 100 x 100), so a frame per step played 336 h in minutes
+FRAME_HOURS = 5.0
+
+
+def frame_steps(dt_h: float) -> int:
+    """Steps per frame of playback (SolaraViz's render interval) for a step of ``dt_h`` hours."""
+    return max(1, round(FRAME_HOURS / dt_h))
+
+
 class DemoModel(GeroModel):
     """The page's model: keyword arguments only, so SolaraViz can rebuild it on Reset."""
 
@@ -135,6 +228,12 @@ class DemoModel(GeroModel):
         if rpp_every_h is None:
             rpp_every_h = 24.0 if params.simulation.geometry == "dish" else 0.0
         super().__init__(params=params, seed=int(seed), rpp_every_h=rpp_every_h)
+
+    def step(self) -> None:
+        if _halt.is_set():
+            self.running = False
+            raise ServerStopped()
+        super().step()
 
 
 def model_params(config=None) -> dict:
@@ -170,6 +269,22 @@ def nearest(steps, value: float) -> float:
 
 def format_nM(value: float) -> str:
     return f"{value:g} nM"
+
+
+def inducer_label(inducer: float) -> str:
+    return f"inducer (IPTG) {'on' if inducer > 0 else 'off'}"
+
+
+def rpp_note(model: GeroModel) -> str:
+    """One sentence on what the RPP plot shows, with this model's assay settings."""
+    assays = model.params.assays
+    every = f"every {model.rpp_every_h:g} h" if model.rpp_every_h > 0 else "not assayed in this view"
+    return (
+        f"RPP (re-proliferative potential, {every}): the fraction of up to {assays.max_cells} sampled "
+        f"cells that, replated sparsely with the block lifted (inducer off, drugs washed out), grow "
+        f"into a colony of {assays.colony_min_cells} or more cells in {assays.replate_hours:g} h; "
+        "arrested cells keep it, senescent cells have lost it."
+    )
 
 
 def readout_text(model: GeroModel) -> dict[str, str]:

@@ -13,15 +13,41 @@ from geroconvert.core import layout as L
 from geroconvert.interfaces.demo_model import (
     PAN_MTOR_STEPS_NM,
     PHASE_COLOURS,
+    PHASE_MEANINGS,
     RAPAMYCIN_STEPS_NM,
     DemoModel,
     format_nM,
+    frame_steps,
+    inducer_label,
     lattice_png,
+    legend,
     model_params,
     nearest,
     readout_text,
+    rpp_note,
+    strip_count,
 )
 from geroconvert.interfaces.mesa_model import GeroModel
+
+# text of at least 10 pt: 14 px on the page; the plots are drawn at the screen's 96 dpi,
+# so their point sizes are the points the reader sees
+TEXT = {"font-size": "14px"}
+PLOT_DPI = 96
+PLOT_FONTS = {"title": 12, "label": 11, "ticks": 10, "legend": 10}
+PLAY_INTERVAL_MS = 50  # Mesa's pause between frames; drawing a frame takes longer than that already
+
+PAGE_CSS = """
+/* Mesa puts the components on tabbed pages; with one page its tab bar says only "PAGE 0" */
+.v-tabs { display: none !important; }
+/* the lattice fills its card above the legend; its pixels are sites, so no smoothing */
+.gc-lattice { height: 100%; width: 100%; flex-wrap: nowrap !important; }
+.gc-lattice > :first-child { flex: 1 1 0; min-height: 0; }
+.gc-lattice img { width: 100%; height: 100%; object-fit: contain; object-position: left top;
+                  image-rendering: pixelated; }
+.gc-legend { flex: none; }
+.gc-swatch { width: 14px; height: 14px; flex: none; border: 1px solid #888; margin-top: 3px; }
+.gc-plot img { max-width: 100%; }
+"""
 
 
 def make_page():
@@ -34,11 +60,13 @@ def make_page():
     @solara.component
     def Page():
         model = solara.use_memo(lambda: DemoModel(**{k: v["value"] for k, v in model_params().items()}), [])
+        solara.Style(PAGE_CSS)
         SolaraViz(
             model,
             components=components,
             model_params=model_params(),
-            play_interval=150,
+            play_interval=PLAY_INTERVAL_MS,
+            render_interval=frame_steps(model.dt_h),
             name="geroconvert: geroconversion, live",
         )
 
@@ -57,19 +85,35 @@ def _lattice_component():
     def Lattice(model: GeroModel):
         update_counter.get()
         phase, kind = model.lattice("phase"), model.lattice("kind")
-        png = solara.use_memo(lambda: lattice_png(phase, kind), dependencies=[id(model), model.steps])
+        height, width = phase.shape
+        strips = strip_count(width, height)
+        png = solara.use_memo(
+            lambda: lattice_png(phase, kind, target_px=400, strips=strips), dependencies=[id(model), model.steps]
+        )
         geometry = model.params.simulation.geometry
         with solara.Column(gap="4px", classes=["gc-lattice"]):
             solara.Image(png, format="png")
-            legend = (
-                "green cycling, blue arrested (quiescent), orange senescent"
-                if geometry == "dish"
-                else "purple stem, green progenitor, tan differentiated, brown fibroblast; "
-                "blue arrested, orange senescent (basal row at the bottom)"
-            )
-            solara.Text(legend, style={"font-size": "12px"})
+            _Legend(geometry, strips, width)
 
     return Lattice
+
+
+def _Legend(geometry: str, strips: int, width: int):
+    """What every colour of this view means (from the colour table, so it cannot disagree)."""
+    import solara
+
+    with solara.Column(gap="2px", classes=["gc-legend"]):
+        with solara.Row(gap="14px", style={"flex-wrap": "wrap"}):
+            for rgb, name in legend(geometry):
+                with solara.Row(gap="5px", classes=["gc-legend-item"]):
+                    solara.Div(classes=["gc-swatch"], style={"background-color": f"rgb{tuple(int(c) for c in rgb)}"})
+                    solara.Text(name, style=TEXT)
+        solara.Text(PHASE_MEANINGS, style=TEXT)
+        if geometry != "dish":
+            where = "dermis at the bottom"
+            if strips > 1:
+                where = f"in {strips} strips of {-(-width // strips)} sites (the left part on top), {where} of each"
+            solara.Text(f"epidermis {where}", style=TEXT)
 
 
 def _controls_component():
@@ -87,27 +131,9 @@ def _controls_component():
 
         text = readout_text(model)
         with solara.Column(gap="0px", classes=["gc-controls"]):
-            solara.Markdown(f"**{text['time']}**", style={"font-size": "13px"})
-            rapa_index = RAPAMYCIN_STEPS_NM.index(nearest(RAPAMYCIN_STEPS_NM, env.rapamycin_nM))
-            with solara.Div(classes=["gc-rapamycin"]):
-                solara.SliderInt(
-                    f"rapamycin {format_nM(env.rapamycin_nM)}",
-                    value=rapa_index,
-                    min=0,
-                    max=len(RAPAMYCIN_STEPS_NM) - 1,
-                    thumb_label=False,
-                    on_value=lambda i: change(rapamycin_nM=RAPAMYCIN_STEPS_NM[int(i)]),
-                )
-            pan_index = PAN_MTOR_STEPS_NM.index(nearest(PAN_MTOR_STEPS_NM, env.pan_mtor_nM))
-            with solara.Div(classes=["gc-pan-mtor"]):
-                solara.SliderInt(
-                    f"pan-mTOR {format_nM(env.pan_mtor_nM)}",
-                    value=pan_index,
-                    min=0,
-                    max=len(PAN_MTOR_STEPS_NM) - 1,
-                    thumb_label=False,
-                    on_value=lambda i: change(pan_mtor_nM=PAN_MTOR_STEPS_NM[int(i)]),
-                )
+            solara.Text(text["time"], style={**TEXT, "font-weight": "bold"})
+            _dose_slider("rapamycin", "rapamycin", RAPAMYCIN_STEPS_NM, env.rapamycin_nM, "rapamycin_nM", change)
+            _dose_slider("pan-mtor", "pan-mTOR", PAN_MTOR_STEPS_NM, env.pan_mtor_nM, "pan_mtor_nM", change)
             with solara.Div(classes=["gc-gain"]):
                 solara.SliderFloat(
                     f"mTOR gain {env.mtor_gain:g}",
@@ -128,15 +154,30 @@ def _controls_component():
                 )
             with solara.Div(classes=["gc-inducer"]):
                 solara.Switch(
-                    label="inducer (IPTG) on",
+                    label=inducer_label(env.inducer),
                     value=env.inducer > 0,
                     on_value=lambda v: change(inducer=1.0 if v else 0.0),
                 )
             for key in ("rapamycin", "pan_mtor", "branches", "environment", "cells"):
                 with solara.Div(classes=[f"gc-readout-{key.replace('_', '-')}"]):
-                    solara.Text(text[key], style={"font-size": "12px"})
+                    solara.Text(text[key], style=TEXT)
 
     return Controls
+
+
+def _dose_slider(css: str, name: str, steps, dose_nM: float, key: str, change) -> None:
+    """A slider over log-spaced dose steps, labelled with the dose it sets."""
+    import solara
+
+    with solara.Div(classes=[f"gc-{css}"]):
+        solara.SliderInt(
+            f"{name} {format_nM(dose_nM)}",
+            value=steps.index(nearest(steps, dose_nM)),
+            min=0,
+            max=len(steps) - 1,
+            thumb_label=False,
+            on_value=lambda i: change(**{key: steps[int(i)]}),
+        )
 
 
 def _plot_component(which: str):
@@ -147,8 +188,10 @@ def _plot_component(which: str):
     def Plot(model: GeroModel):
         update_counter.get()
         fig = plot_figure(model, which)
-        with solara.Div(classes=[f"gc-plot-{which}"]):
+        with solara.Column(gap="2px", classes=["gc-plot", f"gc-plot-{which}"]):
             solara.FigureMatplotlib(fig, format="png", dependencies=[id(model), model.steps, which, model.environment])
+            if which == "size":
+                solara.Text(rpp_note(model), style=TEXT, classes=["gc-rpp-note"])
 
     Plot.__name__ = f"Plot_{which}"
     return Plot
@@ -158,39 +201,54 @@ def plot_figure(model: GeroModel, which: str):
     """The live plot ``which``: "counts" (cells per phase) or "size" (mean mass beside RPP and p16+)."""
     from matplotlib.figure import Figure
 
+    # fixed margins: constrained layout took two thirds of the drawing time
+    fig = Figure(figsize=(4.6, 3.0), dpi=PLOT_DPI)
     frame = model.dataframe()
-    fig = Figure(figsize=(4.6, 2.7), dpi=80, layout="constrained")
     t = frame["time_h"].to_numpy()
     if which == "counts":
-        ax = fig.add_subplot()
-        for name, label in (("n_cycling", "cycling"), ("n_arrested", "arrested"), ("n_senescent", "senescent")):
-            phase = {"cycling": L.CYCLING, "arrested": L.ARRESTED, "senescent": L.SENESCENT}[label]
-            ax.plot(t, frame[name].to_numpy(), color=np.array(PHASE_COLOURS[phase]) / 255, label=label)
-        ax.set_xlabel("time (h)")
-        ax.set_ylabel("cells")
-        ax.set_title("cells per phase", fontsize=10)
-        ax.legend(fontsize=8, loc="upper left")
+        fig.subplots_adjust(left=0.16, right=0.97, bottom=0.17, top=0.9)
+        _counts(fig.add_subplot(), t, frame)
     else:
+        fig.subplots_adjust(left=0.14, right=0.98, bottom=0.17, top=0.9, wspace=0.42)
         ax_mass, ax_rpp = fig.subplots(1, 2)
-        ax_mass.plot(t, frame["mean_mass"].to_numpy(), color="0.2")
-        ax_mass.set_xlabel("time (h)")
-        ax_mass.set_title("mean cell mass", fontsize=10)
-        rpp = frame["rpp"].to_numpy()
-        seen = ~np.isnan(rpp)
-        ax_rpp.plot(t[seen], rpp[seen], "o-", color=np.array(PHASE_COLOURS[L.SENESCENT]) / 255, label="RPP")
-        ax_rpp.plot(t, frame["p16_positive_fraction"].to_numpy(), color="0.5", lw=1, label="p16+")
-        ax_rpp.set_ylim(-0.03, 1.03)
-        ax_rpp.set_xlabel("time (h)")
-        ax_rpp.set_title("RPP and p16+ fraction", fontsize=10)
-        ax_rpp.legend(fontsize=8, loc="lower left")
-        if not seen.any():
-            ax_rpp.text(
-                0.5,
-                0.5,
-                "RPP: no assay yet" if model.rpp_every_h > 0 else "RPP: not assayed",
-                transform=ax_rpp.transAxes,
-                ha="center",
-                fontsize=8,
-                color="0.4",
-            )
+        _mass(ax_mass, t, frame)
+        _rpp(ax_rpp, t, frame, model.rpp_every_h > 0)
+    for ax in fig.axes:
+        ax.tick_params(labelsize=PLOT_FONTS["ticks"])
     return fig
+
+
+def _counts(ax, t, frame) -> None:
+    for name, label, phase in (
+        ("n_cycling", "cycling", L.CYCLING),
+        ("n_arrested", "arrested", L.ARRESTED),
+        ("n_senescent", "senescent", L.SENESCENT),
+    ):
+        ax.plot(t, frame[name].to_numpy(), color=np.array(PHASE_COLOURS[phase]) / 255, label=label)
+    _labels(ax, "cells per phase", "cells")
+    ax.legend(fontsize=PLOT_FONTS["legend"], loc="upper left")
+
+
+def _mass(ax, t, frame) -> None:
+    ax.plot(t, frame["mean_mass"].to_numpy(), color="0.2")
+    _labels(ax, "mean cell mass", None)
+
+
+def _rpp(ax, t, frame, assayed: bool) -> None:
+    rpp = frame["rpp"].to_numpy()
+    seen = ~np.isnan(rpp)
+    ax.plot(t[seen], rpp[seen], "o-", color=np.array(PHASE_COLOURS[L.SENESCENT]) / 255, label="RPP")
+    ax.plot(t, frame["p16_positive_fraction"].to_numpy(), color="0.5", lw=1, label="p16+")
+    ax.set_ylim(-0.03, 1.03)
+    _labels(ax, "RPP and p16+", None)
+    ax.legend(fontsize=PLOT_FONTS["legend"], loc="center left")
+    if not seen.any():
+        note = "no assay yet" if assayed else "not assayed"
+        ax.text(0.5, 0.85, note, transform=ax.transAxes, ha="center", fontsize=PLOT_FONTS["legend"], color="0.4")
+
+
+def _labels(ax, title: str, ylabel: str | None) -> None:
+    ax.set_title(title, fontsize=PLOT_FONTS["title"])
+    ax.set_xlabel("time (h)", fontsize=PLOT_FONTS["label"])
+    if ylabel:
+        ax.set_ylabel(ylabel, fontsize=PLOT_FONTS["label"])
