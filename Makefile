@@ -36,7 +36,7 @@ lint: $(STAMP)
 # the rapamycin dose sweep on the default config: an HDF5 archive and figures in out/
 demo: $(STAMP)
 	$(GC) sweep configs/rapamycin_dose_sweep.toml -o out/rapamycin_dose_sweep.h5 --overwrite
-	$(GC) report out/rapamycin_dose_sweep.h5 -o out/rapamycin_dose_sweep
+	$(GC) report out/rapamycin_dose_sweep.h5 -o out/rapamycin_dose_sweep --overwrite
 	@echo "figure: out/rapamycin_dose_sweep/dose_response_rapamycin.png"
 
 # print the config reference; `make docs` rewrites the README's copy of it

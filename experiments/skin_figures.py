@@ -1,8 +1,8 @@
 """Figures and numbers of the skin experiments, from their archives in out/.
 
-geroconvert run   configs/epidermis_aging.toml     -o out/epidermis_aging.h5
-geroconvert sweep configs/stem_exhaustion.toml     -o out/stem_exhaustion.h5
-geroconvert sweep configs/topical_vs_systemic.toml -o out/topical_vs_systemic.h5
+geroconvert run   configs/epidermis_aging.toml     -o out/epidermis_aging.h5 --overwrite
+geroconvert sweep configs/stem_exhaustion.toml     -o out/stem_exhaustion.h5 --overwrite
+geroconvert sweep configs/topical_vs_systemic.toml -o out/topical_vs_systemic.h5 --overwrite
 python experiments/skin_figures.py
 """
 
@@ -69,6 +69,7 @@ def topical_vs_systemic():
         "topical vs systemic: arm, basal-layer rapamycin nM (mean over a day), blood ng/mL, p16+ % and senescent % "
         "(mean of months 10-12)"
     )
+    figure_arms = []
     for point, label in zip(data.grid_points(), labels):
         over = dict(zip(sorted(data.swept), point))
         d = base.params.dosing.model_copy(update={k.split(".")[1]: v for k, v in over.items()})
@@ -81,6 +82,10 @@ def topical_vs_systemic():
             f"  {label}: {basal:.3g} nM  {blood:.3g} ng/mL  {100 * ts['p16_positive_fraction'][-3:].mean():.2f}  "
             f"{100 * ts['senescent_fraction'][-3:].mean():.3f}"
         )
+        figure_arms.append({"label": label, "basal_nM": basal, "blood_ng_per_mL": blood, "ts": ts})
+    start_age = base.params.simulation.start_age_years
+    path = skin_plots.topical_vs_systemic(figure_arms, HERE / "topical_vs_systemic" / "topical_vs_systemic", start_age)
+    print(f"  figure: {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Each notebook's first code cell holds its parameters, ``SIZE`` first; the test replaces
 ``SIZE`` by a small value (as papermill would) and executes the notebook with nbclient
 in a fresh kernel.  It also checks that each lesson asks its question before it answers,
-and that the committed notebooks are what ``make_notebooks.py`` writes.
+that the committed notebooks are what ``make_notebooks.py`` writes, and that they are
+stored executed: every cell that draws shows its figure, computed from today's sources.
 """
 
 from __future__ import annotations
@@ -48,21 +49,61 @@ def test_question_comes_before_the_answer(path):
     question = next(i for i, t in enumerate(texts) if t.lstrip("# ").startswith("Question"))
     answer = next(i for i, t in enumerate(texts) if t.lstrip("# ").startswith("Answer"))
     assert question < answer
-    assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"), "commit without outputs"
 
 
-def test_notebooks_are_generated_from_make_notebooks(tmp_path):
+def generator():
     sys.path.insert(0, str(TEACHING))
     try:
         import make_notebooks
     finally:
         sys.path.remove(str(TEACHING))
-    for path in make_notebooks.write_all(tmp_path):
+    return make_notebooks
+
+
+REGENERATE = "run `python experiments/teaching/make_notebooks.py` and commit the notebooks"
+
+
+def test_notebooks_are_generated_from_make_notebooks(tmp_path):
+    make_notebooks = generator()
+    for path in make_notebooks.write_all(tmp_path, run=False):
         committed = nbformat.read(TEACHING / path.name, as_version=4)
         fresh = nbformat.read(path, as_version=4)
         assert [c.source for c in committed.cells] == [c.source for c in fresh.cells], (
-            f"{path.name} differs from make_notebooks.py: run `python experiments/teaching/make_notebooks.py`"
+            f"{path.name} differs from make_notebooks.py: {REGENERATE}"
         )
+
+
+def outputs(cell) -> list:
+    return cell.get("outputs", []) if cell.cell_type == "code" else []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_notebooks_show_their_figures(path):
+    """Stored executed: a reader sees the figures before running anything."""
+    nb = nbformat.read(path, as_version=4)
+    drawing = [cell for cell in nb.cells if cell.cell_type == "code" and "plt.subplots" in cell.source]
+    assert drawing, f"{path.name} draws no figure"
+    for cell in drawing:
+        assert any("image/png" in out.get("data", {}) for out in outputs(cell)), f"{path.name}: {REGENERATE}"
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count is not None for cell in code), f"{path.name}: not every cell ran"
+    assert not [out for cell in code for out in outputs(cell) if out.get("output_type") == "error"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_outputs_come_from_todays_sources(path):
+    """The outputs were computed from the sources make_notebooks.py writes now, not older ones."""
+    make_notebooks = generator()
+    stored = nbformat.read(path, as_version=4)
+    recorded = stored.metadata.get("geroconvert", {}).get("source_sha256")
+    assert recorded == make_notebooks.source_digest(stored), f"{path.name}: edited by hand? {REGENERATE}"
+    assert recorded == make_notebooks.source_digest(make_notebooks.build(path.name)), f"{path.name}: {REGENERATE}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_figures_stay_small(path):
+    """72 dpi PNGs: a lesson stays well under 200 kB in the repository."""
+    assert path.stat().st_size < 200_000
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

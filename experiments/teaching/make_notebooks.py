@@ -1,12 +1,19 @@
-"""Write the teaching notebooks (outputs empty) with nbformat:  python make_notebooks.py
+"""Write the teaching notebooks, executed, with nbformat and nbclient:  python make_notebooks.py
 
 The notebooks are generated so that their text and code stay reviewable here; edit
-this file, run it, and commit both.  Each notebook's first code cell holds its
-parameters (``SIZE`` first) so tests can run it small (tests/test_notebooks.py).
+this file, run it (about a minute: every lesson runs at its full ``SIZE``), and commit
+both.  The stored notebooks carry their outputs, so they show their figures before
+anyone runs them; ``metadata.geroconvert.source_sha256`` records the sources the outputs
+came from.  Each notebook's first code cell holds its parameters (``SIZE`` first) so
+tests can run it small (tests/test_notebooks.py).
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -405,20 +412,61 @@ LESSONS = {
 }
 
 
-def write_all(directory: Path = HERE) -> list[Path]:
+# The kernel draws at 72 dpi: the stored figures stay small (tens of kB) and still readable.
+KERNEL_ARGUMENTS = ["--InlineBackend.rc={'figure.dpi': 72}"]
+
+
+def source_digest(nb) -> str:
+    """sha256 of a notebook's cell types and sources: what its stored outputs were computed from."""
+    text = json.dumps([[cell.cell_type, cell.source] for cell in nb.cells])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def build(name: str):
+    """The notebook ``name`` without outputs, its cell ids numbered (stable across regenerations)."""
+    cells = copy.deepcopy(LESSONS[name])  # executing fills cells in place; LESSONS stays clean
+    for k, cell in enumerate(cells):
+        cell["id"] = f"cell-{k:02d}"
+    nb = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+    )
+    nb.metadata["geroconvert"] = {"source_sha256": source_digest(nb)}
+    nbformat.validate(nb)
+    return nb
+
+
+def execute(nb, workdir: Path):
+    """Run ``nb`` top to bottom in a fresh kernel (in ``workdir``), keeping its outputs."""
+    import nbclient
+
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=1800,
+        kernel_name="python3",
+        record_timing=False,  # no timestamps: a rerun changes only what the code prints or draws
+        extra_arguments=KERNEL_ARGUMENTS,
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    client.execute()
+    return nb
+
+
+def write_all(directory: Path = HERE, run: bool = True) -> list[Path]:
+    """Write every lesson into ``directory``, executed (``run``) so that it shows its figures."""
     paths = []
-    for name, cells in LESSONS.items():
-        nb = new_notebook(
-            cells=cells,
-            metadata={
-                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                "language_info": {"name": "python"},
-            },
-        )
-        nbformat.validate(nb)
-        path = directory / name
-        nbformat.write(nb, path)
-        paths.append(path)
+    with tempfile.TemporaryDirectory() as workdir:
+        for name in LESSONS:
+            nb = build(name)
+            if run:
+                print(f"running {name} ...", flush=True)
+                execute(nb, Path(workdir))
+            path = directory / name
+            nbformat.write(nb, path)
+            paths.append(path)
     return paths
 
 

@@ -129,3 +129,141 @@ def test_point_labels():
         == "oxygen = 0.2, pan_mtor 3 nM"
     )
     assert plotting.point_label([], ()) == "run"
+
+
+# ---- issue 13, item 16: what the report says and draws
+
+
+def test_hypertrophy_is_compared_at_the_published_time(tmp_path):
+    """Sizes at 96 h (day 4 of arrest, Demidenko & Blagosklonny 2009), not at the end of the run."""
+    sweep = synthetic_sweep([0.0, 10.0], n_rep=2, hours=192.0)  # mass = 1 + t / (10 (1 + dose))
+    write_report(sweep, tmp_path, n_boot=50, hill_boot=20)
+    text = (tmp_path / "summary.txt").read_text()
+    assert "mean mass at 96 h: the ~15-fold hypertrophy of Demidenko & Blagosklonny 2009" in text
+    assert "mean mass at 192 h" not in text
+    with (tmp_path / "summary.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [float(r["mean_mass"]) for r in rows] == pytest.approx([1 + 9.6, 1 + 9.6 / 11])
+    assert float(rows[0]["mean_mass_time_h"]) == 96.0 and float(rows[0]["mean_mass_last"]) == pytest.approx(20.2)
+
+
+def test_a_run_that_ends_before_the_published_time_says_so(tmp_path):
+    write_report(synthetic_sweep([0.0, 10.0], n_rep=2, hours=72.0), tmp_path, n_boot=50, hill_boot=20)
+    text = (tmp_path / "summary.txt").read_text()
+    assert "mean mass at 72 h, the last record time (the runs end before 96 h)" in text
+
+
+def data_lines(ax):
+    return [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+
+
+def test_neighbouring_doses_differ_in_marker_and_colour():
+    sweep = synthetic_sweep([0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0], n_rep=2)
+    fig = plotting.rpp_curves(sweep)
+    lines = data_lines(fig.axes[0])
+    assert len(lines) == 8
+    assert len({line.get_marker() for line in lines}) == 8
+    rgb = np.array([matplotlib_colors().to_rgb(line.get_color()) for line in lines])
+    assert np.all(np.linalg.norm(np.diff(rgb, axis=0), axis=1) > 0.05)
+    plotting.close(fig)
+
+
+def matplotlib_colors():
+    import matplotlib.colors
+
+    return matplotlib.colors
+
+
+BASE_TOML = """
+[environment]
+mitogen = 1.0
+oxygen = 1.0
+[simulation]
+initial_density = 0.15
+"""
+
+
+def conditions_sweep(config_toml: str = BASE_TOML) -> SweepData:
+    """The gerosuppressive zip: control, hypoxia, serum starvation, a confluent dish (2 replicates)."""
+    base = synthetic_sweep([0.0, 0.0, 0.0, 0.0], n_rep=2)
+    swept = {
+        "environment.oxygen": np.repeat([1.0, 0.05, 1.0, 1.0], 2),
+        "environment.mitogen": np.repeat([1.0, 1.0, 0.0, 1.0], 2),
+        "simulation.initial_density": np.repeat([0.15, 0.15, 0.15, 1.0], 2),
+    }
+    return SweepData(
+        keys=base.keys,
+        replicate=base.replicate,
+        swept=swept,
+        rpp_time_h=base.rpp_time_h,
+        rpp=base.rpp,
+        series_time_h=base.series_time_h,
+        series=base.series,
+        config_toml=config_toml,
+    )
+
+
+def test_legends_name_conditions_by_what_differs_from_the_config(tmp_path):
+    sweep = conditions_sweep()
+    names = ["control", "oxygen = 0.05", "mitogen = 0", "initial_density = 1"]
+    assert plotting.condition_labels(sweep) == names
+    for fig in (plotting.rpp_curves(sweep), plotting.hypertrophy(sweep)):
+        legend = fig.axes[0].get_legend()
+        assert [t.get_text() for t in legend.get_texts()][:4] == names
+        plotting.close(fig)
+    write_report(sweep, tmp_path, n_boot=50)
+    text = (tmp_path / "summary.txt").read_text()
+    assert "control: mitogen = 1, oxygen = 1, initial_density = 0.15" in text
+    assert "mitogen = 1, oxygen = 0.05" not in text  # no raw list of every swept key
+
+
+def test_without_the_config_labels_keep_every_swept_value():
+    labels = plotting.condition_labels(conditions_sweep(config_toml=""))
+    assert labels[1] == "mitogen = 1, oxygen = 0.05, initial_density = 0.15"
+    assert plotting.axis_text("dosing.blood_ng_per_mL", 10.0) == "blood 10 ng/mL"
+    assert plotting.axis_text("environment.pan_mtor_nM", 10**-0.5) == "pan_mtor 0.316 nM"
+
+
+def test_an_extrapolated_smax_carries_a_caveat(tmp_path):
+    """Doses of 3 nM and more never reach t50 in 120 h: Smax rests on the fitted form alone."""
+    short = synthetic_sweep([0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0], n_rep=2, hours=120.0)
+    dr = analysis.dose_response(short, n_boot=50, hill_boot=20)
+    assert np.isfinite(dr.hill.ec50_nM) and plotting.smax_extrapolated(dr)
+    fig = plotting.dose_response(dr)
+    assert any(
+        "Smax" in t.get_text() and "(extrapolated)" in t.get_text() for t in fig.axes[0].get_legend().get_texts()
+    )
+    plotting.close(fig)
+    write_report(short, tmp_path / "short", n_boot=50, hill_boot=20)
+    assert "caveat: Smax is extrapolated" in (tmp_path / "short" / "summary.txt").read_text()
+    # the same law measured up to saturation: no caveat
+    full = synthetic_sweep([0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0], n_rep=2, hours=400.0)
+    assert not plotting.smax_extrapolated(analysis.dose_response(full, n_boot=50, hill_boot=20))
+    write_report(full, tmp_path / "full", n_boot=50, hill_boot=20)
+    assert "extrapolated" not in (tmp_path / "full" / "summary.txt").read_text()
+
+
+def bands(ax) -> int:
+    from matplotlib.collections import PolyCollection
+
+    return sum(isinstance(c, PolyCollection) for c in ax.collections)
+
+
+def test_a_single_run_promises_no_interval(tmp_path):
+    sweep = synthetic_sweep([0.0], n_rep=1)
+    sweep.swept = {}
+    write_report(sweep, tmp_path, n_boot=50)
+    text = (tmp_path / "summary.txt").read_text()
+    assert "CI" not in text and "95%" not in text and "interval" not in text.replace("no intervals", "")
+    for fig in (plotting.rpp_curves(sweep), plotting.hypertrophy(sweep)):
+        ax = fig.axes[0]
+        assert bands(ax) == 0 and "CI" not in ax.get_legend().get_title().get_text()
+        plotting.close(fig)
+
+
+def test_replicates_draw_the_band_they_promise():
+    sweep = synthetic_sweep([0.0, 1.0], n_rep=3)
+    for fig in (plotting.rpp_curves(sweep), plotting.hypertrophy(sweep)):
+        ax = fig.axes[0]
+        assert bands(ax) == 2 and "95% CI" in ax.get_legend().get_title().get_text()
+        plotting.close(fig)

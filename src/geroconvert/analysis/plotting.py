@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,28 +43,128 @@ def short_name(path: str) -> str:
     return path.rsplit(".", 1)[-1].removesuffix("_nM")
 
 
-def point_label(paths, point) -> str:
+# unit suffixes of config keys (see `geroconvert reference`) and how a label writes them
+UNITS = {"_nM": "nM", "_uM": "uM", "_ng_per_mL": "ng/mL", "_percent_w_w": "% w/w", "_h": "h", "_years": "years"}
+
+
+def _number(value, digits: int) -> str:
+    """``1000``, ``0.316`` (a logspace's 0.316228 at 3 digits), ``0.015``; text as it is."""
+    if not isinstance(value, (int, float, np.number)) or isinstance(value, bool):
+        return str(value)
+    v = float(value)
+    return f"{v:.0f}" if v.is_integer() and abs(v) < 1e6 else f"{v:.{digits}g}"
+
+
+def axis_text(path: str, value, digits: int = 3) -> str:
+    """One swept value: ``rapamycin 500 nM``, ``blood 1 ng/mL``; without a unit ``oxygen = 0.05``."""
+    value_text = _number(value, digits)
+    key = path.rsplit(".", 1)[-1]
+    for suffix, unit in UNITS.items():
+        if key.endswith(suffix) and len(key) > len(suffix):
+            return f"{key.removesuffix(suffix)} {value_text} {unit}"
+    return f"{key} = {value_text}"
+
+
+def point_label(paths, point, digits: int = 3) -> str:
     """Readable label of a grid point, e.g. ``rapamycin 500 nM, oxygen = 0.2``; "run" with nothing swept."""
-    parts = []
-    for path, value in zip(paths, point):
-        value_text = f"{value:g}" if isinstance(value, (int, float, np.number)) else str(value)
-        if path.endswith("_nM"):
-            parts.append(f"{short_name(path)} {value_text} nM")
-        else:
-            parts.append(f"{short_name(path)} = {value_text}")
+    parts = [axis_text(path, value, digits) for path, value in zip(paths, point)]
     return ", ".join(parts) if parts else "run"
 
 
-def _colours(n: int):
+def config_values(sweep) -> dict | None:
+    """The config's own value of every swept path (from the archived config), or None if unknown."""
+    import tomllib
+
+    try:
+        mapping = tomllib.loads(sweep.config_toml or "")
+    except tomllib.TOMLDecodeError:
+        return None
+    values: dict[str, Any] = {}
+    for path in sweep.swept:
+        node: Any = mapping
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None or isinstance(node, dict):
+            return None
+        values[path] = node
+    return values
+
+
+def condition_labels(sweep) -> list[str]:
+    """A short name per grid point, for legends and tables.
+
+    Configs name no conditions, so a name is built from the swept values.  With one swept
+    path it is that value (``rapamycin 500 nM``).  With several (a zip of conditions such as
+    oxygen, mitogen and density) only the values that differ from the config's own are
+    named (``oxygen = 0.05``), and the point with none is ``control``: two points differ in
+    some path, where at least one of them is not the config's value, so names stay unique.
+    """
+    paths = sorted(sweep.swept)
+    base = config_values(sweep) if len(paths) > 1 else None
+    for digits in (3, 12):  # 12 only if 3 significant digits would merge two values
+        labels = [_condition(paths, point, base, digits) for point in sweep.grid_points()]
+        if len(set(labels)) == len(labels):
+            break
+    return labels
+
+
+def _condition(paths, point, base: dict | None, digits: int) -> str:
+    if base is None:
+        return point_label(paths, point, digits)
+    parts = [axis_text(path, value, digits) for path, value in zip(paths, point) if value != base[path]]
+    return ", ".join(parts) or "control"
+
+
+MARKERS = "osD^vP*Xph<>"  # one per grid point: neighbouring doses differ in shape, not only in shade
+
+
+def styles(sweep) -> list[tuple]:
+    """(colour, marker) per grid point.
+
+    A single swept number (a dose) is ordered: a sequential colormap by rank of the value,
+    dark to light.  Several swept paths are conditions, not an order: qualitative colours.
+    Markers are distinct either way, since neighbouring steps of a colormap are hard to
+    tell apart on a printed page.
+    """
     plt = _plt()
-    cmap = plt.get_cmap("viridis")
-    return [cmap(0.9 * k / max(n - 1, 1)) for k in range(n)]
+    points = sweep.grid_points()
+    n = len(points)
+    markers = [MARKERS[k % len(MARKERS)] for k in range(n)]
+    if len(sweep.swept) == 1:
+        cmap = plt.get_cmap("viridis")
+        colours = [cmap(0.9 * r / max(n - 1, 1)) for r in _ranks([p[0] for p in points])]
+    else:
+        cmap = plt.get_cmap("tab10")
+        colours = [cmap(k % 10) for k in range(n)]
+    return list(zip(colours, markers))
 
 
-def _band_axes(ax, time_h, runs, colour, label, clip=(0.0, 1.0)):
+def _ranks(values) -> np.ndarray:
+    """Rank of each value (0 = smallest); values that are not numbers keep their order."""
+    try:
+        keys = np.array([float(v) for v in values])
+    except (TypeError, ValueError):
+        keys = np.arange(len(values), dtype=float)
+    return np.argsort(np.argsort(keys, kind="stable"), kind="stable")
+
+
+def replicates_per_point(sweep) -> int:
+    """The most runs at any grid point: bands and intervals need 2 or more."""
+    return max((sweep.runs_at(point).size for point in sweep.grid_points()), default=0)
+
+
+def band_title(n_rep: int) -> str:
+    """Legend title: what the line and the band are; a single run draws (and promises) no band."""
+    if n_rep >= 2:
+        return f"mean of {n_rep} replicates; band: 95% CI of the mean"
+    return "one run per condition (no band)"
+
+
+def _band_axes(ax, time_h, runs, style, label, clip=(0.0, 1.0), markevery=None):
+    colour, marker = style
     band = analysis.rpp_band(runs, clip=clip)
-    ax.plot(time_h, band["mean"], "o-", color=colour, lw=1.6, ms=3.5, label=label)
-    if np.isfinite(band["low"]).any():
+    ax.plot(time_h, band["mean"], "-", marker=marker, color=colour, lw=1.6, ms=4, label=label, markevery=markevery)
+    if np.atleast_2d(runs).shape[0] >= 2 and np.isfinite(band["low"]).any():
         ax.fill_between(time_h, band["low"], band["high"], color=colour, alpha=0.2, lw=0)
 
 
@@ -78,14 +179,10 @@ def rpp_curves(sweep, title: str | None = None, level: float = 0.5):
 
 
 def _rpp_panel(ax, sweep, level=0.5, legend=True):
-    paths = sorted(sweep.swept)
     points = sweep.grid_points()
-    n_rep = 0
-    for point, colour in zip(points, _colours(len(points))):
-        idx = sweep.runs_at(point)
-        n_rep = max(n_rep, idx.size)
+    for point, style, label in zip(points, styles(sweep), condition_labels(sweep)):
         if sweep.rpp_time_h.size:
-            _band_axes(ax, sweep.rpp_time_h, sweep.rpp[idx], colour, point_label(paths, point))
+            _band_axes(ax, sweep.rpp_time_h, sweep.rpp[sweep.runs_at(point)], style, label)
     ax.axhline(level, color="0.5", ls=":", lw=1)
     ax.set_xlabel("time (h)")
     ax.set_ylabel("RPP (fraction of cells forming colonies)")
@@ -93,7 +190,7 @@ def _rpp_panel(ax, sweep, level=0.5, legend=True):
     if sweep.rpp_time_h.size:
         ax.set_xticks(_day_ticks(sweep.rpp_time_h))
     if legend and points:
-        ax.legend(fontsize=8, frameon=False, title=f"mean of {n_rep} replicate(s); band 95% CI", title_fontsize=7)
+        ax.legend(fontsize=8, frameon=False, title=band_title(replicates_per_point(sweep)), title_fontsize=7)
     return ax
 
 
@@ -102,6 +199,36 @@ def _day_ticks(time_h):
     span = t.max() - t.min() if t.size else 0.0
     step = 24.0 if span <= 24 * 12 else 24.0 * math.ceil(span / (24 * 12))
     return np.arange(math.floor(t.min() / step) * step, t.max() + 1e-9, step) if t.size else []
+
+
+SATURATION = 0.9  # Smax counts as measured when the data reach 90% of the fitted rise
+
+
+def measured_reach(dr) -> tuple[float, float]:
+    """(highest dose with a measured slowdown, share of the fitted rise Smax - 1 reached there).
+
+    A dose is measured when its paired slowdown is finite and none of its t50 is censored:
+    censored doses give lower bounds only.  (nan, 0) when no positive dose is measured.
+    """
+    measured = [
+        float(dose)
+        for dose, slow in zip(dr.doses_nM, dr.slowdown)
+        if dose > 0 and slow is not None and slow.n_censored == 0 and np.isfinite(slow.ratio)
+    ]
+    if not measured:
+        return math.nan, 0.0
+    top = max(measured)
+    rise = dr.hill.smax - 1.0
+    if not np.isfinite(rise) or abs(rise) < 1e-9:
+        return top, 1.0
+    return top, float((dr.hill.predict(top) - 1.0) / rise)
+
+
+def smax_extrapolated(dr) -> bool:
+    """Whether the fitted Smax lies beyond the data: the measured doses stop short of saturation."""
+    if not np.isfinite(dr.hill.ec50_nM):
+        return False
+    return measured_reach(dr)[1] < SATURATION
 
 
 def dose_response(dr, title: str | None = None):
@@ -116,7 +243,9 @@ def dose_response(dr, title: str | None = None):
     for j in range(ratio.shape[0]):
         ok = positive & ~cens[j]
         ax.plot(doses[ok], ratio[j, ok], ".", color="0.6", ms=4, zorder=2, label="single replicate" if j == 0 else None)
-    # per-dose paired estimate with interval
+    # per-dose paired estimate with interval (a legend promises an interval only if one is drawn)
+    drawn = [s for i, s in enumerate(dr.slowdown) if positive[i] and s is not None and np.isfinite(s.ci_low)]
+    with_ci = ", 95% CI" if drawn else ""
     labelled = set()
     for i in np.flatnonzero(positive):
         slow = dr.slowdown[i]
@@ -131,7 +260,7 @@ def dose_response(dr, title: str | None = None):
                 color="C3",
                 ms=8,
                 zorder=4,
-                label=None if "bound" in labelled else "lower bound (t50 censored), 95% CI",
+                label=None if "bound" in labelled else "lower bound (t50 censored)" + with_ci,
             )
             labelled.add("bound")
             if np.isfinite(low):
@@ -149,7 +278,7 @@ def dose_response(dr, title: str | None = None):
                 ms=6,
                 capsize=3,
                 zorder=4,
-                label=None if "ratio" in labelled else "paired slowdown, 95% CI",
+                label=None if "ratio" in labelled else "paired slowdown" + with_ci,
             )
             labelled.add("ratio")
     ax.axhline(1.0, color="0.5", ls=":", lw=1, label="control (dose 0) = 1")
@@ -163,8 +292,8 @@ def dose_response(dr, title: str | None = None):
                 "-",
                 color="k",
                 lw=1.3,
-                label=f"Hill fit: Smax {hill.smax:.2f}, h {hill.hill:.2f}"
-                + ("" if hill.converged else " (not converged)"),
+                label=f"Hill fit: Smax {hill.smax:.2f}{' (extrapolated)' if smax_extrapolated(dr) else ''}, "
+                f"h {hill.hill:.2f}" + ("" if hill.converged else " (not converged)"),
             )
             ax.axvline(hill.ec50_nM, color="C1", ls="--", lw=1.2, label=f"EC50 {hill.ec50_nM:.3g} nM")
             if np.isfinite(hill.ec50_ci).all():
@@ -180,25 +309,26 @@ def dose_response(dr, title: str | None = None):
     return fig
 
 
-def hypertrophy(sweep, series: str = "mean_mass", title: str | None = None):
-    """Two panels: mean cell mass vs time (hypertrophy) and RPP vs time, per grid point."""
+def hypertrophy(sweep, series: str = "mean_mass", title: str | None = None, compare_at_h: float | None = None):
+    """Two panels: mean cell mass vs time (hypertrophy) and RPP vs time, per grid point.
+
+    ``compare_at_h`` marks the time at which sizes are compared (the report's table).
+    """
     plt = _plt()
     fig, (ax_mass, ax_rpp) = plt.subplots(1, 2, figsize=(11.0, 4.2))
-    paths = sorted(sweep.swept)
-    points = sweep.grid_points()
     t = np.asarray(sweep.series_time_h, np.float64)
-    for point, colour in zip(points, _colours(len(points))):
-        idx = sweep.runs_at(point)
-        band = analysis.rpp_band(sweep.series[series][idx], clip=None)
-        ax_mass.plot(t, band["mean"], "-", color=colour, lw=1.6, label=point_label(paths, point))
-        if np.isfinite(band["low"]).any():
-            ax_mass.fill_between(t, band["low"], band["high"], color=colour, alpha=0.2, lw=0)
+    every = max(1, t.size // 10)  # markers tell the lines apart; ten per line are enough
+    for point, style, label in zip(sweep.grid_points(), styles(sweep), condition_labels(sweep)):
+        runs = sweep.series[series][sweep.runs_at(point)]
+        _band_axes(ax_mass, t, runs, style, label, clip=None, markevery=every)
+    if compare_at_h is not None:
+        ax_mass.axvline(compare_at_h, color="0.5", ls=":", lw=1, label=f"compared at {compare_at_h:g} h")
     ax_mass.set_xlabel("time (h)")
     ax_mass.set_ylabel("mean cell mass (newborn cell = 1)")
     ax_mass.set_title("Hypertrophy")
     if t.size:
         ax_mass.set_xticks(_day_ticks(t))
-    ax_mass.legend(fontsize=8, frameon=False)
+    ax_mass.legend(fontsize=8, frameon=False, title=band_title(replicates_per_point(sweep)), title_fontsize=7)
     if sweep.rpp_time_h.size:
         _rpp_panel(ax_rpp, sweep, legend=False)
     else:

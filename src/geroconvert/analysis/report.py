@@ -4,11 +4,15 @@
 
 * always: RPP curves per grid point (when RPP was assayed), hypertrophy next to RPP
   (when ``mean_mass`` was recorded), and a table per grid point (t50 with its
-  bootstrap interval, RPP and mean mass at the last time);
+  bootstrap interval, RPP at the last assay and mean mass at the published comparison
+  time, :data:`MASS_COMPARISON_H`);
 * for every swept path whose name ends in ``_nM`` (a dose) and every slice of the
   other swept paths that has a dose-0 control: the paired slowdown per dose, the
   Hill fit (EC50, Smax, h with intervals) and its figure;
-* a single run (nothing swept) is one grid point.
+* a single run (nothing swept) is one grid point; with one run per grid point no
+  interval is drawn or promised.
+
+Grid points are named by :func:`~geroconvert.analysis.plotting.condition_labels`.
 
 Loading a SweepData from an archive is not done here (see ``archive.sweepdata.load_sweep``).
 """
@@ -26,6 +30,12 @@ import numpy as np
 
 from geroconvert.analysis import plotting
 from geroconvert.analysis import stats as analysis
+
+# Sizes are compared at 96 h of arrest: the model puts the ~15-fold growth of Demidenko &
+# Blagosklonny 2009 at day 3-4 (docs/science.md, hypertrophy_rate_per_h; the paper gives no
+# timing), and there rapamycin's modest reduction shows.  Later every arm nears the size
+# ceiling (cells.mass_max), so the last record time no longer tells the doses apart.
+MASS_COMPARISON_H = 96.0
 
 
 def _num(value: float, digits: int = 3) -> str:
@@ -110,6 +120,7 @@ def _hill_lines(dr: analysis.DoseResponse) -> list[str]:
         ]
     else:
         lines.append("  EC50  = n/a (no fit)")
+    lines += _smax_caveat(dr)
     if h.interval_method == "bootstrap":
         n_rep = dr.replicates.size
         lines.append(
@@ -126,13 +137,30 @@ def _hill_lines(dr: analysis.DoseResponse) -> list[str]:
     return lines
 
 
+def _smax_caveat(dr: analysis.DoseResponse) -> list[str]:
+    """A warning when Smax is read off the fitted form rather than the data."""
+    if not plotting.smax_extrapolated(dr):
+        return []
+    top, reach = plotting.measured_reach(dr)
+    where = (
+        f"the highest dose with a measured slowdown ({_num(top)} nM) reaches {reach:.0%} of the fitted rise"
+        if math.isfinite(top)
+        else "no dose has a measured (uncensored) slowdown"
+    )
+    return [
+        f"  caveat: Smax is extrapolated: {where}; above it the doses give lower bounds (censored t50)"
+        " or were not tested, so Smax comes from the Hill form, not from the data"
+    ]
+
+
 def _dose_lines(dr: analysis.DoseResponse) -> list[str]:
     drug = plotting.short_name(dr.dose_path)
     where = plotting.point_label(list(dr.where), list(dr.where.values()))
     lines = [
         f"Dose response: {drug}" + (f" at {where}" if dr.where else ""),
         "  slowdown = geometric mean over replicates of t50(dose, seed r) / t50(0 nM, seed r);",
-        "  '>=' marks doses with censored t50: the value and its interval are lower bounds",
+        "  '>=' marks doses with censored t50: the value"
+        + (" and its interval are lower bounds" if dr.replicates.size >= 2 else " is a lower bound"),
     ]
     rows = []
     for i, dose in enumerate(dr.doses_nM):
@@ -145,30 +173,62 @@ def _dose_lines(dr: analysis.DoseResponse) -> list[str]:
                 _num(fitted),
             ]
         )
-    lines += ["  " + x for x in _table(["dose (nM)", "pairs", "slowdown [95% CI]", "Hill fit"], rows)]
+    slowdown = "slowdown [95% CI]" if dr.replicates.size >= 2 else "slowdown"
+    lines += ["  " + x for x in _table(["dose (nM)", "pairs", slowdown, "Hill fit"], rows)]
     return lines + [""] + _hill_lines(dr)
 
 
-def _summary_header(sweep) -> list[str]:
-    paths = sorted(sweep.swept)
-    points = sweep.grid_points()
-    reps = np.unique(sweep.replicate).size
+def _summary_header(readouts: _Readouts) -> list[str]:
+    sweep, paths = readouts.sweep, readouts.paths
     lines = [
         "geroconvert report",
         "",
-        f"runs: {sweep.n_runs} ({len(points)} grid point(s) x up to {reps} replicate(s))",
+        f"runs: {sweep.n_runs} ({len(readouts.points)} grid point(s) x up to {readouts.n_rep} replicate(s))",
         f"swept: {', '.join(paths) if paths else 'nothing (single configuration)'}",
     ]
+    if "control" in readouts.labels.values():
+        base = plotting.config_values(sweep) or {}
+        lines.append(
+            "conditions are named by the swept values that differ from the config's own;"
+            f" control: {plotting.point_label(paths, [base[p] for p in paths])}"
+        )
     if sweep.rpp_time_h.size:
         lines.append("RPP assay times (h): " + " ".join(_num(t) for t in sweep.rpp_time_h))
         lines.append(
             "t50 = first time the replicate-mean RPP falls to 0.5 (linear interpolation);"
             " '>T (censored)' = not reached by the last assay time T;"
-            " intervals: 95% percentile bootstrap over replicates."
+            + (
+                " intervals: 95% percentile bootstrap over replicates."
+                if readouts.has_ci
+                else " one run per grid point, so no intervals."
+            )
         )
     else:
         lines.append("no RPP assay in these runs")
+    if readouts.has_mass:
+        lines.append(_mass_note(readouts.mass_time_h))
     return lines + [""]
+
+
+def _mass_note(at_h: float) -> str:
+    """Why the table shows the mass at that time (and not at the end, the size ceiling)."""
+    reason = (
+        "the ~15-fold hypertrophy of Demidenko & Blagosklonny 2009 is compared at day 3-4 of arrest;"
+        " later every arm nears the size ceiling"
+    )
+    if at_h == MASS_COMPARISON_H:
+        return f"mean mass at {_num(at_h)} h: {reason}"
+    return (
+        f"mean mass at {_num(at_h)} h, the last record time (the runs end before {_num(MASS_COMPARISON_H)} h): {reason}"
+    )
+
+
+def mass_time(series_time_h) -> float:
+    """The time at which the report compares sizes: 96 h if recorded, else the last record time."""
+    t = np.asarray(series_time_h, np.float64)
+    if t.size and t[0] <= MASS_COMPARISON_H <= t[-1]:
+        return MASS_COMPARISON_H
+    return float(t[-1]) if t.size else math.nan
 
 
 def write_report(
@@ -192,16 +252,25 @@ def write_report(
 
 @dataclass(frozen=True)
 class _Readouts:
-    """What the report shows, computed once: t50 per grid point, the last mean mass, the dose responses."""
+    """What the report shows, computed once: t50 per grid point, the mean mass at the
+    comparison time (and at the last), the dose responses, and a name per grid point."""
 
     sweep: Any
     paths: list[str]
     points: list[tuple]
+    labels: dict
+    n_rep: int
     has_rpp: bool
     has_mass: bool
     t50s: dict
-    mass_last: dict
+    mass_time_h: float
+    mass_at: dict
     responses: list
+
+    @property
+    def has_ci(self) -> bool:
+        """Intervals need 2 replicates; with one run per point none is drawn or promised."""
+        return self.n_rep >= 2
 
 
 def _readouts(sweep, n_boot: int, hill_boot: int, seed: int) -> _Readouts:
@@ -215,11 +284,13 @@ def _readouts(sweep, n_boot: int, hill_boot: int, seed: int) -> _Readouts:
         if has_rpp
         else {}
     )
-    mass_last = {}
+    at_h = mass_time(sweep.series_time_h) if has_mass else math.nan
+    mass_at = {}
     if has_mass:
-        hyp = analysis.hypertrophy(sweep, times_h=[sweep.series_time_h[-1]])
-        mass_last = {
-            p: (hyp["mass_mean"][k, 0], hyp["mass_low"][k, 0], hyp["mass_high"][k, 0]) for k, p in enumerate(points)
+        hyp = analysis.hypertrophy(sweep, times_h=[at_h, sweep.series_time_h[-1]])
+        mass_at = {
+            p: (hyp["mass_mean"][k, 0], hyp["mass_low"][k, 0], hyp["mass_high"][k, 0], hyp["mass_mean"][k, 1])
+            for k, p in enumerate(points)
         }
     responses = (
         [
@@ -229,7 +300,9 @@ def _readouts(sweep, n_boot: int, hill_boot: int, seed: int) -> _Readouts:
         if has_rpp
         else []
     )
-    return _Readouts(sweep, paths, points, has_rpp, has_mass, t50s, mass_last, responses)
+    labels = dict(zip(points, plotting.condition_labels(sweep)))
+    n_rep = plotting.replicates_per_point(sweep)
+    return _Readouts(sweep, paths, points, labels, n_rep, has_rpp, has_mass, t50s, at_h, mass_at, responses)
 
 
 def _write_figures(readouts: _Readouts, out: Path, title: str | None) -> list[Path]:
@@ -239,7 +312,7 @@ def _write_figures(readouts: _Readouts, out: Path, title: str | None) -> list[Pa
     if readouts.has_rpp:
         figures.append(("rpp_curves", plotting.rpp_curves(sweep, title=title)))
     if readouts.has_mass:
-        figures.append(("hypertrophy", plotting.hypertrophy(sweep, title=title)))
+        figures.append(("hypertrophy", plotting.hypertrophy(sweep, title=title, compare_at_h=readouts.mass_time_h)))
     for k, dr in enumerate(responses):
         name = f"dose_response_{plotting.short_name(dr.dose_path)}" + (f"_{k}" if len(responses) > 1 else "")
         where = plotting.point_label(list(dr.where), list(dr.where.values())) if dr.where else None
@@ -267,9 +340,8 @@ def _slowdown_at(readouts: _Readouts) -> dict[tuple, tuple]:
 def _point_row(readouts: _Readouts, point: tuple, slow_at: dict) -> tuple[list[str], dict]:
     """One grid point: its row of the text table and its record of the CSV."""
     sweep = readouts.sweep
-    label = plotting.point_label(readouts.paths, point)
     n = sweep.runs_at(point).size
-    row = [label, str(n)]
+    row = [readouts.labels[point], str(n)]
     record = {path: value for path, value in zip(readouts.paths, point)}
     record["n_runs"] = n
     if readouts.has_rpp:
@@ -294,28 +366,36 @@ def _point_row(readouts: _Readouts, point: tuple, slow_at: dict) -> tuple[list[s
             slowdown_ci_high=slow.ci_high if slow else math.nan,
         )
     if readouts.has_mass:
-        m, lo, hi = readouts.mass_last[point]
+        m, lo, hi, last = readouts.mass_at[point]
         row.append(f"{_num(m)} {_interval(lo, hi)}".rstrip())
-        record.update(mean_mass_last=m, mean_mass_last_ci_low=lo, mean_mass_last_ci_high=hi)
+        record.update(
+            mean_mass=m,
+            mean_mass_ci_low=lo,
+            mean_mass_ci_high=hi,
+            mean_mass_time_h=readouts.mass_time_h,
+            mean_mass_last=last,
+        )
     return row, record
 
 
 def _table_header(readouts: _Readouts, slow_at: dict) -> list[str]:
     sweep = readouts.sweep
+    ci = " [95% CI]" if readouts.has_ci else ""
     header = ["grid point", "n"]
     if readouts.has_rpp:
-        header += ["t50 (h) [95% CI]", f"RPP at {_num(sweep.rpp_time_h[-1])} h"]
+        header += [f"t50 (h){ci}", f"RPP at {_num(sweep.rpp_time_h[-1])} h"]
     if slow_at:
-        header.append("slowdown [95% CI]")
+        header.append(f"slowdown{ci}")
     if readouts.has_mass:
-        header.append(f"mean mass at {_num(sweep.series_time_h[-1])} h [95% CI]")
+        header.append(f"mean mass at {_num(readouts.mass_time_h)} h{ci}")
     return header
 
 
 def _write_summary(readouts: _Readouts, header: list[str], rows: list[list[str]], path: Path) -> Path:
     """``summary.txt``: the header, the table per grid point, then each dose response and its Hill fit."""
-    lines = _summary_header(readouts.sweep)
-    lines += ["Per grid point (mean mass in newborn-cell masses; its interval is t-based)", *_table(header, rows), ""]
+    lines = _summary_header(readouts)
+    mass = "mean mass in newborn-cell masses" + ("; its interval is t-based" if readouts.has_ci else "")
+    lines += ["Per grid point" + (f" ({mass})" if readouts.has_mass else ""), *_table(header, rows), ""]
     for dr in readouts.responses:
         lines += _dose_lines(dr) + [""]
     path.write_text("\n".join(lines).rstrip() + "\n")

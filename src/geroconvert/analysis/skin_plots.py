@@ -1,6 +1,9 @@
-"""Figures of the skin experiments: ageing by decade and stem exhaustion by arm."""
+"""Figures of the skin experiments: ageing by decade, stem exhaustion by arm, and topical
+vs systemic rapamycin."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -71,3 +74,36 @@ def arms(series_by_arm: dict[str, dict], path_without_suffix, title: str, start_
     paths = save(fig, path_without_suffix)
     plt.close(fig)
     return paths
+
+
+def topical_vs_systemic(arms: list[dict], path_without_suffix, start_age_years: float, dpi: int = 100) -> Path:
+    """What the skin gets for what the body gets, and what it buys: one PNG.
+
+    ``arms``: one dict per arm with ``label``, ``basal_nM`` (rapamycin at the basal layer,
+    mean over a day), ``blood_ng_per_mL`` and ``ts`` (replicate-mean time series with
+    ``time_h``, ``p16_positive_fraction`` and ``senescent_fraction``).  Left: basal-layer
+    level against blood level (log-log; the no-drug arm has neither and is left out);
+    middle and right: p16+ and senescent cells over the year, per arm.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+    for k, arm in enumerate(arms):
+        style = {"color": f"C{k}", "marker": "osD^v"[k % 5], "label": arm["label"]}
+        if arm["basal_nM"] > 0 and arm["blood_ng_per_mL"] > 0:
+            axes[0].loglog(arm["blood_ng_per_mL"], arm["basal_nM"], ls="none", ms=8, **style)
+        months = arm["ts"]["time_h"] / (HOURS_PER_YEAR / 12.0)
+        axes[1].plot(months, 100.0 * arm["ts"]["p16_positive_fraction"], ms=4, **style)
+        axes[2].plot(months, 100.0 * arm["ts"]["senescent_fraction"], ms=4, **style)
+    axes[0].set_xlabel("blood level (ng/mL)")
+    axes[0].set_ylabel("basal-layer rapamycin (nM, daily mean)")
+    axes[0].set_title("skin level against blood level")
+    for ax, label in zip(axes[1:], ("p16+ cells (%)", "senescent cells (%)")):
+        ax.set_xlabel(f"months from age {start_age_years:g}")
+        ax.set_ylabel(label)
+    axes[1].legend(frameon=False, fontsize=8)
+    fig.suptitle("Topical vs systemic rapamycin, 1 cm of skin, mean of the replicates")
+    path = Path(f"{path_without_suffix}.png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path

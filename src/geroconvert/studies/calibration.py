@@ -1,6 +1,6 @@
 """Calibrate the geroconversion constants to the HT-p21 protocol, and only to it.
 
-    python -m geroconvert.studies.calibration [--replicates 4] [--json out.json]
+    python -m geroconvert.studies.calibration [--replicates 4] [--json out.json [--overwrite]]
 
 Targets (their sources are entries of ``docs/science.md``):
 
@@ -24,11 +24,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 
 from geroconvert.analysis.stats import t50
 from geroconvert.core.engine import Simulation
+from geroconvert.errors import UsageError
 from geroconvert.parameters import calibrated, paramsets
 from geroconvert.parameters.models import Params
 
@@ -136,17 +139,19 @@ def main(argv=None) -> int:
     parser.add_argument("--replicates", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", help="write the fitted values and the achieved numbers here")
+    parser.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")
     parser.add_argument(
         "--write",
         action="store_true",
         help="make the fitted values the package's calibrated constants (parameters/calibrated.json)",
     )
     args = parser.parse_args(argv)
+    if args.json and os.path.exists(args.json) and not args.overwrite:  # refuse before minutes of fitting
+        parser.error(f"{args.json}: already exists; pass --overwrite to replace it, or choose another JSON file")
     result = calibrate(args.replicates, args.rounds)
     print("fitted:", json.dumps({k: round(v, 5) for k, v in result["fitted"].items()}))
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(result, handle, indent=2)
+        _write_json(Path(args.json), result, args.overwrite)
     if args.write:
         fit = {
             "command": f"geroconvert calibrate --replicates {args.replicates} --rounds {args.rounds}",
@@ -156,6 +161,22 @@ def main(argv=None) -> int:
         }
         print(f"wrote {calibrated.write(result['fitted'], fit)}")
     return 0
+
+
+def _write_json(path: Path, data: dict, overwrite: bool) -> None:
+    """JSON to a scratch file, then os.replace: an interrupted write never leaves half a file.
+
+    (The command line's ``write_json_atomic`` does the same; studies may not import it.)
+    """
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        scratch.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        raise
+    if path.exists() and not overwrite:  # appeared while we fitted: keep both
+        raise UsageError(f"{path}: appeared while running; the fit is kept in {scratch}")
+    os.replace(scratch, path)
 
 
 if __name__ == "__main__":
