@@ -33,7 +33,7 @@ import h5py
 import numpy as np
 
 # attributes and summary columns that describe the run's circumstances, not its result
-VOLATILE = {"created_utc", "wall_s", "command"}
+VOLATILE = {"created_utc", "wall_s", "compile_s", "command"}
 # dimension-scale bookkeeping: object references, compared through the names they point to
 REFERENCES = {"DIMENSION_LIST", "REFERENCE_LIST"}
 

@@ -23,18 +23,37 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
 
 
-def run_geroconvert(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
-    """``python -m geroconvert ARGS`` as a user would run it: no stdin, not a terminal."""
-    env = dict(os.environ)
+def _command_env() -> dict:
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     env.pop("PYTHONWARNINGS", None)
+    return env
+
+
+def run_geroconvert(*args, cwd=None, timeout=600, preexec_fn=None) -> subprocess.CompletedProcess:
+    """``python -m geroconvert ARGS`` as a user would run it: no stdin, not a terminal.
+    ``preexec_fn`` runs in the child before the command (e.g. to set a resource limit)."""
     return subprocess.run(
         [sys.executable, "-m", "geroconvert", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd or ROOT,
-        env=env,
+        env=_command_env(),
         stdin=subprocess.DEVNULL,
         timeout=timeout,
+        preexec_fn=preexec_fn,
+    )
+
+
+def start_geroconvert(*args, cwd=None) -> subprocess.Popen:
+    """The same command, started in the background (stdout and stderr piped, as text)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "geroconvert", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd or ROOT,
+        env=_command_env(),
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -57,9 +76,10 @@ def kill_process_group(process: subprocess.Popen) -> None:
     process.wait(timeout=60)
 
 
-@pytest.fixture
-def dask_cluster(tmp_path):
-    """A real `dask scheduler` and `dask worker --nworkers 2` on loopback; yields the address."""
+@contextlib.contextmanager
+def running_dask_cluster(folder: Path):
+    """A real `dask scheduler` and `dask worker --nworkers 2` on loopback; yields
+    (address, scheduler process).  Both are killed, with their process groups, at the end."""
     dask = shutil.which("dask", path=str(Path(sys.executable).parent)) or shutil.which("dask")
     if dask is None:
         pytest.skip("dask command not installed")
@@ -78,7 +98,7 @@ def dask_cluster(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
-        cwd=tmp_path,
+        cwd=folder,
         start_new_session=True,
     )
     try:
@@ -89,10 +109,17 @@ def dask_cluster(tmp_path):
                 break
             except OSError:
                 time.sleep(0.2)
-        yield address
+        yield address, scheduler
     finally:
         for process in (workers, scheduler):  # the nannies and their worker processes too
             kill_process_group(process)
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A real `dask scheduler` and `dask worker --nworkers 2` on loopback; yields the address."""
+    with running_dask_cluster(tmp_path) as (address, _scheduler):
+        yield address
 
 
 # The fast unit tests: one module or function at a time, in this process, no long runs.

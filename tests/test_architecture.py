@@ -23,7 +23,7 @@ LAYERS = [
     ("oracle", "archive"),
     ("core", "config"),
     ("parameters",),
-    ("errors", "units", "resources", "configs"),  # configs: packaged TOML files, no code
+    ("errors", "units", "resources", "interrupts", "configs"),  # configs: packaged TOML files, no code
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 

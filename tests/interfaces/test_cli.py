@@ -12,6 +12,7 @@ import pytest
 
 from geroconvert.config import config_from_mapping, load_config
 from geroconvert.core.engine import Simulation
+from geroconvert.core.readouts import TIMING_KEYS
 from tests.conftest import CONFIGS, run_geroconvert
 
 # A small HT-p21 run (~1 s): 20x20 dish, 3 days, RPP daily on 40 replated cells, two snapshots.
@@ -75,7 +76,7 @@ def test_archive_matches_an_in_memory_run_bit_for_bit(archive, in_memory):
             assert np.array_equal(rpp[name][()], values, equal_nan=values.dtype.kind == "f"), name
         assert rpp["time_h"][()].tolist() == [0.0, 24.0, 48.0, 72.0]
         for name, value in in_memory.summary.items():
-            if name != "wall_s":
+            if name not in TIMING_KEYS:
                 np.testing.assert_equal(run["summary"].attrs[name], value)
         assert {k: int(v) for k, v in run["events"].attrs.items()} == in_memory.events
         snaps = run["snapshots"]
@@ -229,3 +230,99 @@ def test_reference_update_rewrites_between_markers(tmp_path):
     bad = tmp_path / "nomarkers.md"
     bad.write_text("nothing\n")
     assert run_geroconvert("reference", "--update", bad).returncode == 2 and bad.read_text() == "nothing\n"
+
+
+# ---- one rule for every output: what exists is replaced only with --overwrite (issue 13, item 3)
+def test_report_refuses_a_folder_that_is_not_empty(archive, tmp_path):
+    out, _ = archive
+    folder = tmp_path / "report"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    refused = run_geroconvert("report", out, "-o", folder)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert str(folder) in refused.stderr and "--overwrite" in refused.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+    replaced = run_geroconvert("report", out, "-o", folder, "--overwrite")
+    assert replaced.returncode == 0, replaced.stderr
+    assert (folder / "notes.txt").read_text() == "mine" and (folder / "summary.txt").exists()
+
+
+def test_report_refuses_before_reading_the_archive(tmp_path, capsys):
+    from geroconvert.interfaces.cli import main
+
+    folder = tmp_path / "report"
+    folder.mkdir()
+    (folder / "summary.txt").write_text("an earlier report")
+    assert main(["report", str(tmp_path / "missing.h5"), "-o", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert str(folder) in err and "--overwrite" in err and "missing.h5" not in err
+
+
+def _no_work(*args, **kwargs):
+    raise AssertionError("work started before the output was checked")
+
+
+@pytest.mark.parametrize("command", [["validate", "--quick", "--only", "in-vitro"], ["calibrate", "--replicates", "1"]])
+def test_json_outputs_are_refused_before_any_work(command, tmp_path, capsys, monkeypatch):
+    from geroconvert.interfaces.cli import main
+    from geroconvert.studies import calibration, validation
+
+    monkeypatch.setattr(validation, "run_experiments", _no_work)
+    monkeypatch.setattr(calibration, "calibrate", _no_work)
+    existing = tmp_path / "cases.json"
+    existing.write_text('{"keep": true}')
+    assert main([*command, "--json", str(existing)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(existing) in err and "--overwrite" in err
+    assert existing.read_text() == '{"keep": true}'
+
+
+def test_validate_and_calibrate_replace_json_with_overwrite(tmp_path, monkeypatch):
+    from geroconvert.interfaces.cli import main
+    from geroconvert.studies import calibration, validation
+
+    case = validation.Case("c", "p", "s", 1.0, (0.5, 1.5), 0.0, 2.0, True)
+    monkeypatch.setattr(validation, "run_experiments", lambda *a, **k: {})
+    monkeypatch.setattr(validation, "evaluate", lambda data: [case])
+    fit = {"fitted": {"w_gero": 0.5}, "achieved": {}, "rounds": [], "seeds": [1], "targets": {}}
+    monkeypatch.setattr(calibration, "calibrate", lambda *a, **k: fit)
+    out = tmp_path / "out.json"
+    for command, expected in ((["validate", "--only", "in-vitro"], [case.as_json()]), (["calibrate"], fit)):
+        out.write_text("old")
+        assert main([*command, "--json", str(out), "--overwrite"]) == 0
+        assert json.loads(out.read_text()) == expected
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # no scratch file left
+
+
+def test_json_is_written_atomically(tmp_path):
+    from geroconvert.errors import UsageError
+    from geroconvert.interfaces.cli.common import write_json_atomic
+
+    out = tmp_path / "cases.json"
+    out.write_text("old")
+    with pytest.raises(TypeError):  # fails half-way through: the old file stays whole
+        write_json_atomic(out, [1, object()], overwrite=True)
+    assert out.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["cases.json"]
+    with pytest.raises(UsageError, match="appeared while running"):  # no --overwrite: both kept
+        write_json_atomic(out, [1, 2], overwrite=False)
+    assert out.read_text() == "old"
+    (scratch,) = [p for p in tmp_path.iterdir() if p.name != "cases.json"]
+    assert json.loads(scratch.read_text()) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("make", "folder", "words"),
+    [
+        (lambda p: p.mkdir(), False, "is a folder"),
+        (lambda p: p.write_text("x"), True, "is a file, not a folder"),
+    ],
+)
+def test_refuse_existing_never_swaps_a_file_for_a_folder(make, folder, words, tmp_path):
+    from geroconvert.errors import UsageError
+    from geroconvert.interfaces.cli.common import refuse_existing
+
+    target = tmp_path / "out"
+    make(target)
+    with pytest.raises(UsageError, match=words):
+        refuse_existing(target, True, "output", folder=folder)
+    assert refuse_existing(tmp_path / "new", False, "output", folder=folder) == tmp_path / "new"

@@ -36,6 +36,7 @@ import h5py
 import numpy as np
 import pytest
 
+from geroconvert.core.readouts import TIMING_KEYS
 from geroconvert.interfaces.cli import main
 from tests.conftest import ROOT
 
@@ -122,7 +123,7 @@ def run_contents(path: Path) -> dict:
         for key in f["runs"]:
             run = f["runs"][key]
             out[f"{key}@attrs"] = {k: run.attrs[k] for k in ("seed", "replicate", "overrides", "swept", "status")}
-            out[f"{key}@summary"] = {k: v for k, v in run["summary"].attrs.items() if k != "wall_s"}
+            out[f"{key}@summary"] = {k: v for k, v in run["summary"].attrs.items() if k not in TIMING_KEYS}
             out[f"{key}@events"] = dict(run["events"].attrs)
 
             def visit(name, obj, key=key):
@@ -131,7 +132,7 @@ def run_contents(path: Path) -> dict:
 
             run.visititems(visit)
         summary = f["summary"]
-        out["/summary"] = {name: _bits(summary[name]) for name in summary if name != "wall_s"}
+        out["/summary"] = {name: _bits(summary[name]) for name in summary if name not in TIMING_KEYS}
     return out
 
 

@@ -32,6 +32,11 @@ def t50(time_h, rpp, level: float = 0.5) -> float:
     return float(t0 + (r0 - level) * (t1 - t0) / (r0 - r1))
 
 
+# summary entries that time the run (seconds) and so differ between identical runs:
+# wall_s, the run without numba compilation, and compile_s, the compilation (or cache load)
+TIMING_KEYS = ("wall_s", "compile_s")
+
+
 def summarise(series: dict, rpp: dict) -> dict[str, float]:
     """Scalar results of one run (the archive's /summary row)."""
     out: dict[str, float] = {}

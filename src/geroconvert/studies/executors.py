@@ -7,11 +7,17 @@ exception it raised)`` as runs finish, so results never depend on the executor.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
+import signal
+import time
 
+from geroconvert import interrupts
 from geroconvert.config import config_from_mapping, set_path
 from geroconvert.errors import ClusterError
+
+POLL_S = 0.2  # how often the result loops look at the stop flag
 
 
 # ---- one run (executes on a worker) ---------------------------------------------------------
@@ -22,14 +28,14 @@ def run_task(mapping: dict, overrides: dict, seed: int, threads: int = 1):
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import numba
 
-    from geroconvert.core.engine import Simulation
+    from geroconvert.core.engine import run_timed
 
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     trial = copy.deepcopy(mapping)
     for path, value in overrides.items():
         set_path(trial, path, value)
     params = config_from_mapping(trial)
-    return Simulation(params, seed=seed).run()
+    return run_timed(params, seed=seed)  # wall_s without the compile, which is compile_s
 
 
 # ---- executors ------------------------------------------------------------------------------
@@ -41,54 +47,185 @@ def on_local(specs, mapping, workers):
 
 def in_processes(task, jobs, workers):
     """Yield (label, task(*args) or the exception it raised) for (label, args) jobs as they
-    finish: inline with one worker, else on ``workers`` spawned processes."""
+    finish: inline with one worker, else on ``workers`` spawned processes.
+
+    A stop signal (:mod:`geroconvert.interrupts`) raises ``Interrupted`` out of the loop
+    within a fraction of a second; runs still going on the workers are abandoned.
+    """
     if workers <= 1:
         for label, args in jobs:
+            interrupts.check()
             try:
                 yield label, task(*args)
             except Exception as error:  # noqa: BLE001 - reported per job
                 yield label, error
         return
+    yield from _in_pool(task, jobs, workers)
+
+
+def _ignore_stop_signals() -> None:
+    """Worker initialiser: Ctrl-C at a terminal reaches every process of the group; the
+    parent alone decides how to stop (it ends the workers itself)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _in_pool(task, jobs, workers):
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     # spawn: a forked child of a process whose numba threads are running can deadlock
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(task, *args): label for label, args in jobs}
-        try:
-            for future in as_completed(futures):
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_stop_signals
+    )
+    futures = {pool.submit(task, *args): label for label, args in jobs}
+    pending = set(futures)
+    finished = False
+    try:
+        while pending:
+            # wait in short slices: a signal handler only sets a flag, which we must look at
+            done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            for future in done:
                 failure = future.exception()
                 yield futures[future], (failure if failure is not None else future.result())
-        finally:
-            for future in futures:
-                future.cancel()
+            interrupts.check()
+        finished = True
+    finally:
+        _stop_pool(pool, wait_for_workers=finished)
 
 
-def on_dask(specs, mapping, scheduler, timeout_s=30):
-    """Yield (spec, results or exception) as runs finish, on a Dask distributed cluster."""
+def _stop_pool(pool, wait_for_workers: bool) -> None:
+    """Shut the pool down; when stopping early, end the workers instead of waiting for
+    their runs (which may take minutes)."""
+    # the executor has no public way to end running workers, and shutdown forgets them
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    if not wait_for_workers:
+        for process in workers:
+            with contextlib.suppress(Exception):
+                process.terminate()
+    pool.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def dask_session(scheduler: str, timeout_s: float = 30):
+    """A Dask client connected to ``scheduler`` (or a one-line ClusterError), closed at the end.
+
+    The client's own log lines stay off the terminal: a lost scheduler is reported in one
+    line (see _dask_outcome), not by pages of reconnection tracebacks, which the client's
+    background thread goes on printing after it is closed (so after a loss the quiet
+    stays); runs that fail are reported per run either way.
+    """
+    client_class = _dask_client_class()
+    restore = _quiet_dask_client_logs()  # after the import, which sets the loggers' levels
+    client = None
     try:
-        from dask.distributed import Client, as_completed
+        client = _connect(client_class, scheduler, timeout_s)
+        yield client
+    finally:
+        lost = client is not None and client.status != "running"
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close(timeout=5)
+        if not lost:
+            restore()
+
+
+def _dask_client_class():
+    try:
+        from dask.distributed import Client
     except ImportError:
         raise ClusterError(
             "--scheduler: dask.distributed is not installed; pip install 'geroconvert[cluster]'"
         ) from None
-    try:
-        client = Client(scheduler, timeout=timeout_s)
-    except (OSError, TimeoutError) as error:
+    return Client
+
+
+def check_scheduler_address(scheduler: str) -> None:
+    """Refuse at once an address whose port cannot exist (Dask would retry it for the whole
+    connect timeout); a well-formed address that nobody answers is found by connecting."""
+    rest = scheduler.split("://", 1)[-1]
+    port = rest.rsplit(":", 1)[-1] if ":" in rest else ""
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ClusterError(
-            f"--scheduler {scheduler}: cannot connect ({error}); start `dask scheduler` and "
-            "`dask worker ADDRESS`, or drop --scheduler to run locally"
-        ) from None
+            f"--scheduler {scheduler}: cannot connect (the port must be a number from 1 to 65535); "
+            "give an address such as tcp://127.0.0.1:8786 of a running `dask scheduler`"
+        )
+
+
+def _connect(client_class, scheduler: str, timeout_s: float):
+    check_scheduler_address(scheduler)
     try:
-        futures = {
-            client.submit(run_task, mapping, spec.overrides, spec.seed, 1, pure=False, retries=2): spec
-            for spec in specs
-        }
-        for future in as_completed(futures):
-            spec = futures[future]
-            try:
-                yield spec, future.result()
-            except Exception as error:  # noqa: BLE001 - reported per run
-                yield spec, error
+        return client_class(scheduler, timeout=timeout_s)
+    except (OSError, TimeoutError, ValueError, TypeError) as error:
+        raise ClusterError(
+            f"--scheduler {scheduler}: cannot connect ({one_line(error)}); give an address such as "
+            "tcp://127.0.0.1:8786 of a running `dask scheduler` with workers, or drop --scheduler to run locally"
+        ) from None
+
+
+def _quiet_dask_client_logs():
+    """Silence the client-side Dask loggers; returns the function that restores them."""
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ("distributed", "distributed.client", "distributed.comm")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+
+    def restore() -> None:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+    return restore
+
+
+def on_dask(specs, mapping, client, scheduler: str):
+    """Yield (spec, results or exception) as runs finish, on a Dask distributed cluster.
+
+    A lost scheduler ends the loop with a ClusterError (its unstarted runs did not fail:
+    they are left for ``--resume``); a stop signal with ``Interrupted``.
+    """
+    from dask.distributed import as_completed
+
+    futures = {
+        client.submit(run_task, mapping, spec.overrides, spec.seed, 1, pure=False, retries=2): spec for spec in specs
+    }
+    finished = as_completed(futures)
+    try:
+        while not finished.is_empty():
+            interrupts.check()
+            batch = finished.next_batch(block=False)
+            if not batch:
+                time.sleep(POLL_S)
+                continue
+            for future in batch:
+                outcome = _dask_outcome(future, client, scheduler)
+                yield futures[future], outcome
     finally:
-        client.close()
+        if client.status == "running":  # runs not yet started are not left to the cluster
+            with contextlib.suppress(Exception):
+                client.cancel(list(futures))
+
+
+def _dask_outcome(future, client, scheduler: str):
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001 - a run's own failure is reported per run
+        if client.status != "running" or _is_connection_loss(error):
+            raise ClusterError(
+                f"--scheduler {scheduler}: lost the connection to the scheduler ({type(error).__name__}); "
+                "restart it and its workers, then resume with --resume"
+            ) from None
+        return error
+
+
+def _is_connection_loss(error: BaseException) -> bool:
+    import asyncio
+
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(error, CommClosedError | asyncio.CancelledError)
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

@@ -21,11 +21,11 @@ and seed, never on the executor, so local and Dask sweeps are bit-identical.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import math
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,14 +34,25 @@ from typing import Any
 
 import numpy as np
 
+from geroconvert import interrupts
 from geroconvert.archive.sweepdata import load_sweep  # noqa: F401 - also offered here, beside run_sweep
-from geroconvert.config import ConfigError, build, config_from_mapping, dumps_toml, set_path
-from geroconvert.studies.executors import on_dask, on_local
+from geroconvert.config import MODEL_SECTIONS, ConfigError, build, config_from_mapping, dumps_toml, fields_of, set_path
+from geroconvert.errors import ClusterError
+from geroconvert.studies.executors import dask_session, on_dask, on_local
 
 SWEEP_KEYS = ("replicates", "seed", "grid", "zip")
 COMMIT_EVERY_S = 2.0  # at most one archive rewrite per this many seconds while runs keep coming
 MAX_AXIS_VALUES = 10_000  # values one logspace/linspace helper may expand into
 MAX_SWEEP_RUNS = 100_000  # grid points x replicates: every point is validated before the first run
+MAX_SWEEP_SEED = 2**62 - 1  # seed + replicate stays a valid simulation seed (below 2**63)
+SEED_PATH = "simulation.seed"
+# the sweep gives run r the seed sweep.seed + r, whatever simulation.seed says
+SEED_FIX = "the sweep sets each run's seed (sweep.seed + replicate); vary seeds with sweep.replicates and sweep.seed"
+NOT_AXES = {  # first parts of paths that a sweep run never reads
+    "sweep": "the sweep's own settings are not an axis; set sweep.replicates and sweep.seed once",
+    "trial": "sweep runs do not use [trial]; run `geroconvert trial` once per value instead",
+    "extends": "extends is read when the file loads, not per run; sweep the keys it would change",
+}
 
 
 @dataclass(frozen=True)
@@ -101,11 +112,32 @@ def _axis_values(path: str, spec: Any, where: str) -> list:
             raise ConfigError(f"{where}.{path}.{kind}: [{lo:g}, {hi:g}] overflows; use bounds within +-1e300")
         values = [float(f"{v:.6g}") for v in grid]  # readable keys and archive values
         return ([0.0] if spec.get("zero") else []) + values
+    if isinstance(spec, dict) and spec:  # [sweep.grid.environment] or environment.x = [...]: a nested path
+        inner = next(iter(spec))
+        raise ConfigError(f'{where}.{path}: is a table; quote the path, e.g. "{path}.{inner}" = [...] under [{where}]')
     raise ConfigError(f"{where}.{path}: give a list of values or {{logspace = [lo, hi, n], zero = true}}")
 
 
 def parse_sweep(sweep: dict, default_seed: int) -> tuple[list[dict], int, int]:
     """(grid points as path -> value dicts, replicates, base seed) from a ``[sweep]`` table."""
+    replicates, seed = _sweep_settings(sweep, default_seed)
+    grid, zipped = sweep.get("grid", {}), sweep.get("zip", {})
+    _check_axis_paths(grid, zipped)
+    axes = [_grid_axis(path, spec) for path, spec in grid.items()]
+    if zipped:
+        axes.append(_zip_axis(zipped))
+    runs = math.prod(len(axis) for axis in axes) * replicates
+    if runs > MAX_SWEEP_RUNS:
+        raise ConfigError(
+            f"sweep: {runs:,} runs ({runs // replicates:,} grid points x {replicates} replicates) "
+            f"is more than {MAX_SWEEP_RUNS:,}; use fewer values or replicates"
+        )
+    points = [{k: v for part in combo for k, v in part.items()} for combo in itertools.product(*axes)]
+    return points or [{}], replicates, seed
+
+
+def _sweep_settings(sweep: Any, default_seed: int) -> tuple[int, int]:
+    """(replicates, base seed), after checking the ``[sweep]`` table's own keys."""
     if not isinstance(sweep, dict):
         raise ConfigError("sweep: must be a table with grid, zip, replicates and seed")
     for key in sweep:
@@ -117,35 +149,82 @@ def parse_sweep(sweep: dict, default_seed: int) -> tuple[list[dict], int, int]:
     if not isinstance(replicates, int) or isinstance(replicates, bool) or not 1 <= replicates <= 10_000:
         raise ConfigError(f"sweep.replicates: must be an integer from 1 to 10000 (got {replicates!r})")
     seed = sweep.get("seed", default_seed)
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**62:
-        raise ConfigError(f"sweep.seed: must be a non-negative integer (got {seed!r})")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SWEEP_SEED:
+        source = "" if "seed" in sweep else ", taken from simulation.seed"
+        raise ConfigError(f"sweep.seed: must be an integer from 0 to {MAX_SWEEP_SEED} (got {seed!r}{source})")
     for name in ("grid", "zip"):
         if not isinstance(sweep.get(name, {}), dict):
             raise ConfigError(
                 f"sweep.{name}: must be a table of config path = list of values, "
                 f"written [sweep.{name}] (got {sweep[name]!r})"
             )
-    axes: list[list[dict]] = []
-    for path, spec in sweep.get("grid", {}).items():
-        axes.append([{path: value} for value in _axis_values(path, spec, "sweep.grid")])
-    zipped = sweep.get("zip", {})
-    if zipped:
-        columns = {path: _axis_values(path, spec, "sweep.zip") for path, spec in zipped.items()}
-        lengths = {len(values) for values in columns.values()}
-        if len(lengths) != 1:
-            raise ConfigError(
-                f"sweep.zip: lists must have one length (got {sorted(lengths)}); pad them or move one to sweep.grid"
-            )
-        n = lengths.pop()
-        axes.append([{path: columns[path][i] for path in columns} for i in range(n)])
-    runs = math.prod(len(axis) for axis in axes) * replicates
-    if runs > MAX_SWEEP_RUNS:
+    return replicates, seed
+
+
+def _check_axis_paths(grid: dict, zipped: dict) -> None:
+    """Refuse axes whose runs would not differ as the grid says (each would run, silently, as another)."""
+    for where, table in (("sweep.grid", grid), ("sweep.zip", zipped)):
+        for path, spec in table.items():
+            _check_axis_path(path, spec, where)
+    for path in sorted(set(grid) & set(zipped)):
+        raise ConfigError(f"sweep.grid.{path}: also in sweep.zip; keep it in one (the grid's values would never run)")
+    for outer, inner in itertools.permutations([*grid, *zipped], 2):
+        if inner.startswith(outer + "."):  # the later axis would overwrite part of the other one's value
+            raise ConfigError(f"sweep: {inner} is inside {outer}, which is also an axis; keep one of the two")
+
+
+def _check_axis_path(path: str, spec: Any, where: str) -> None:
+    parts = path.split(".")
+    if path == SEED_PATH:
+        raise ConfigError(f"{where}.{path}: {SEED_FIX}")
+    if parts[0] in NOT_AXES:
+        raise ConfigError(f"{where}.{path}: {NOT_AXES[parts[0]]}")
+    if len(parts) == 1:  # set_path would replace the whole section, dropping the config's keys
+        _axis_values(path, spec, where)  # first: a nested table ([sweep.grid.environment]) needs quoting
+        key = f"{path}.{fields_of(path)[0]}" if path in MODEL_SECTIONS else "environment.rapamycin_nM"
+        raise ConfigError(f'{where}.{path}: name a key inside the section, e.g. "{key}" = [...]')
+
+
+def _grid_axis(path: str, spec: Any) -> list[dict]:
+    values = _axis_values(path, spec, "sweep.grid")
+    _check_distinct(values, f"sweep.grid.{path}")
+    return [{path: value} for value in values]
+
+
+def _zip_axis(zipped: dict) -> list[dict]:
+    columns = {path: _axis_values(path, spec, "sweep.zip") for path, spec in zipped.items()}
+    lengths = {len(values) for values in columns.values()}
+    if len(lengths) != 1:
         raise ConfigError(
-            f"sweep: {runs:,} runs ({runs // replicates:,} grid points x {replicates} replicates) "
-            f"is more than {MAX_SWEEP_RUNS:,}; use fewer values or replicates"
+            f"sweep.zip: lists must have one length (got {sorted(lengths)}); pad them or move one to sweep.grid"
         )
-    points = [{k: v for part in combo for k, v in part.items()} for combo in itertools.product(*axes)]
-    return points or [{}], replicates, seed
+    rows = [{path: columns[path][i] for path in columns} for i in range(lengths.pop())]
+    _check_distinct(rows, "sweep.zip")
+    return rows
+
+
+def _check_distinct(values: list, where: str) -> None:
+    """Two equal grid points would run the same config with the same seeds, and a report
+    would merge them as replicates: refuse the repeat."""
+    seen: dict[Any, int] = {}
+    for i, value in enumerate(values):
+        first = seen.setdefault(_canonical(value), i)
+        if first != i:
+            raise ConfigError(
+                f"{where}: {value!r} appears twice (values {first} and {i}); every grid point must differ, "
+                "so remove the repeat (zero = true adds a 0 that a range may already hold)"
+            )
+
+
+def _canonical(value: Any) -> Any:
+    """A hashable stand-in for a TOML value, equal for equal configs (1 and 1.0 alike)."""
+    if isinstance(value, list):
+        return tuple(_canonical(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _canonical(v)) for k, v in value.items()))
+    if isinstance(value, bool):
+        return ("bool", value)  # True == 1 in Python, not in a config
+    return value
 
 
 def plan_runs(mapping: dict) -> list[RunSpec]:
@@ -157,7 +236,7 @@ def plan_runs(mapping: dict) -> list[RunSpec]:
     for g, point in enumerate(points):
         trial = copy.deepcopy(base)
         for path, value in point.items():
-            set_path(trial, path, value)
+            set_path(trial, path, copy.deepcopy(value))
         try:
             config_from_mapping(trial)
         except ConfigError as error:
@@ -194,33 +273,61 @@ class SweepOutcome:
 
 
 def commit_runs(path: Path, batch: list[tuple[RunSpec, Any]], config_text: str, create: bool) -> None:
-    """Add finished runs to the archive by rewriting a copy and replacing the original.
+    """Add finished runs to the archive: build the new archive in memory, then replace the
+    file in one step (os.replace), so readers and a crash only see the old or the new file,
+    and a full disk is one line instead of an HDF5 crash."""
+    import io
 
-    os.replace is atomic, so readers and a crash only ever see the old or the new file.
-    """
-    from geroconvert.archive.hdf5 import ArchiveWriter, partial_path
+    from geroconvert.archive.hdf5 import ArchiveWriter, replace_with_bytes
 
-    scratch = partial_path(path)
-    if create:
-        writer = ArchiveWriter(scratch, config_text, mode="w", command="geroconvert sweep")
-    else:
-        shutil.copyfile(path, scratch)
-        writer = ArchiveWriter(scratch, config_text, mode="a")
+    buffer = io.BytesIO() if create else io.BytesIO(path.read_bytes())
+    writer = ArchiveWriter(buffer, config_text, mode="w" if create else "a", command="geroconvert sweep")
     with writer:
         for spec, results in batch:
-            swept = {p: v for p, v in spec.overrides.items()}
+            interrupts.check_insisted()  # a second Ctrl-C ends even the stop's last commit
             writer.add_run(
                 spec.key,
                 results,
                 seed=spec.seed,
                 overrides=spec.overrides,
                 replicate=spec.replicate,
-                swept=swept,
-                wall_s=results.summary.get("wall_s"),
+                swept=dict(spec.overrides),
             )
-    with open(scratch, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(scratch, path)
+    replace_with_bytes(path, buffer.getvalue(), f"then finish the sweep with `{RESUME_HINT}`")
+
+
+RESUME_HINT = "geroconvert sweep CONFIG -o OUT.h5 --resume"
+
+
+class Batches:
+    """Finished runs waiting to be committed, written at most every COMMIT_EVERY_S seconds."""
+
+    def __init__(self, out: Path, config_text: str, in_archive: int):
+        self.out, self.config_text = out, config_text
+        self.pending: list[tuple[RunSpec, Any]] = []
+        self.in_archive = in_archive  # complete runs the file on disk holds
+        self.last_commit = time.perf_counter()
+        self.broken = False  # a commit failed: do not try again on the way out
+
+    def add(self, spec: RunSpec, results: Any) -> None:
+        self.pending.append((spec, results))
+        if time.perf_counter() - self.last_commit >= COMMIT_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        try:
+            commit_runs(self.out, self.pending, self.config_text, create=False)
+        except BaseException:
+            self.broken = True
+            raise
+        self.in_archive += len(self.pending)
+        self.pending, self.last_commit = [], time.perf_counter()
+        interrupts.note_kept(self.kept())  # what a stop from now on leaves on disk
+
+    def kept(self) -> str:
+        return f"{self.out} keeps {self.in_archive} complete runs; finish with `{RESUME_HINT}`"
 
 
 def run_sweep(
@@ -235,6 +342,8 @@ def run_sweep(
     """Plan, execute and archive a sweep.  ``progress(done, failed, left, total)`` after each run.
 
     The whole sweep holds the archive's writer lock: a second writer of ``out`` is refused.
+    A stop signal or a lost Dask scheduler commits the finished runs, then raises
+    (``Interrupted`` or ``ClusterError``) with a message that says what the archive keeps.
     """
     from geroconvert.archive.hdf5 import exclusive_writer
 
@@ -242,52 +351,42 @@ def run_sweep(
         return _run_sweep(mapping, Path(out), workers, scheduler, resume, overwrite, progress)
 
 
-def _run_sweep(mapping, out: Path, workers, scheduler, resume: bool, overwrite: bool, progress) -> SweepOutcome:
+def _runs_on_disk(out: Path, config_text: str, resume: bool, overwrite: bool) -> set[str]:
+    """The keys of the runs already complete in ``out`` (resume), after checking it may be written."""
     from geroconvert.archive.hdf5 import ArchiveError, check_output, complete_run_keys, partial_path
 
-    start = time.perf_counter()
-    specs = plan_runs(mapping)
-    base = base_mapping(mapping)
-    config_text = fingerprint_text(mapping)
-    done_keys: set[str] = set()
     if resume:
         if not out.exists():
             raise ArchiveError(f"{out}: nothing to resume; run without --resume to start the sweep")
         # read-only: a file that is corrupt or of another config is refused and left as it is
-        done_keys = set(complete_run_keys(out, config_text))
+        done = set(complete_run_keys(out, config_text))
         partial_path(out).unlink(missing_ok=True)  # a copy left by a killed commit
-    else:
-        check_output(out, overwrite)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        partial_path(out).unlink(missing_ok=True)
+        return done
+    check_output(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial_path(out).unlink(missing_ok=True)
+    return set()
+
+
+def _run_sweep(mapping, out: Path, workers, scheduler, resume: bool, overwrite: bool, progress) -> SweepOutcome:
+    start = time.perf_counter()
+    specs = plan_runs(mapping)
+    base = base_mapping(mapping)
+    config_text = fingerprint_text(mapping)
+    done_keys = _runs_on_disk(out, config_text, resume, overwrite)
     todo = [spec for spec in specs if spec.key not in done_keys]
-    created = resume
-    if not created:  # an empty archive first: the sweep's config is on disk from the start
-        commit_runs(out, [], config_text, create=True)
-        created = True
-    workers = workers or os.cpu_count() or 1
-    source = on_dask(todo, base, scheduler) if scheduler else on_local(todo, base, min(workers, max(1, len(todo))))
-    failed: list[tuple[str, str]] = []
-    batch: list = []
-    last_commit = time.perf_counter()
-    completed = 0
-    if progress:
-        progress(0, 0, len(todo), len(todo))
-    try:
-        for spec, outcome in source:
-            if isinstance(outcome, BaseException):
-                failed.append((spec.key, f"{type(outcome).__name__}: {outcome}"))
-            else:
-                batch.append((spec, outcome))
-                completed += 1
-            if batch and time.perf_counter() - last_commit >= COMMIT_EVERY_S:
-                commit_runs(out, batch, config_text, create=False)
-                batch, last_commit = [], time.perf_counter()
-            if progress:
-                progress(completed, len(failed), len(todo) - completed - len(failed), len(todo))
-    finally:
-        if batch:  # also on Ctrl-C: keep what finished
-            commit_runs(out, batch, config_text, create=False)
+    # a bad scheduler address fails here, before any file is written
+    with dask_session(scheduler) if scheduler else contextlib.nullcontext() as client:
+        if not resume:  # an empty archive first: the sweep's config is on disk from the start
+            commit_runs(out, [], config_text, create=True)
+        workers = workers or os.cpu_count() or 1
+        if client is not None:
+            source = on_dask(todo, base, client, scheduler)
+        else:
+            source = on_local(todo, base, min(workers, max(1, len(todo))))
+        batches = Batches(out, config_text, in_archive=len(done_keys))
+        interrupts.note_kept(batches.kept())
+        completed, failed = _collect(source, batches, len(todo), progress)
     return SweepOutcome(
         planned=len(specs),
         skipped=len(specs) - len(todo),
@@ -295,3 +394,36 @@ def _run_sweep(mapping, out: Path, workers, scheduler, resume: bool, overwrite: 
         failed=failed,
         wall_s=time.perf_counter() - start,
     )
+
+
+def _collect(source, batches: Batches, n_todo: int, progress) -> tuple[int, list[tuple[str, str]]]:
+    """Commit runs as they finish; on a stop, commit what finished and say what the archive keeps."""
+    failed: list[tuple[str, str]] = []
+    completed = 0
+    if progress:
+        progress(0, 0, n_todo, n_todo)
+    try:
+        for spec, outcome in source:
+            if isinstance(outcome, BaseException):
+                failed.append((spec.key, f"{type(outcome).__name__}: {outcome}"))
+            else:
+                batches.add(spec, outcome)
+                completed += 1
+            if progress:
+                progress(completed, len(failed), n_todo - completed - len(failed), n_todo)
+        batches.flush()
+    except (interrupts.Interrupted, ClusterError) as stop:
+        raise _stopped(stop, batches) from None
+    return completed, failed
+
+
+def _stopped(stop: BaseException, batches: Batches) -> BaseException:
+    """Commit the finished runs (unless the commit itself failed) and describe the stop.
+
+    A second signal during this last commit ends it at once; the stop message then says
+    what the previous commit kept (see interrupts.note_kept)."""
+    if not batches.broken:
+        batches.flush()
+    if isinstance(stop, interrupts.Interrupted):
+        return stop.with_detail(batches.kept())
+    return ClusterError(f"{stop}; {batches.kept()}")

@@ -32,11 +32,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geroconvert.config import ConfigError, config_from_mapping, set_path
+from geroconvert.config import ConfigError, config_from_mapping, set_path, value_text
 from geroconvert.units import HOURS_PER_MONTH, HOURS_PER_YEAR
 
 TRIAL_KEYS = ("subjects", "seed", "age_min_years", "age_max_years", "damage_sd_log", "visits_months", "start_age_years")
 MEASURES = ("p16_positive_fraction", "p16_positive_fraction_epidermis", "p16_positive_fraction_dermis")
+MAX_TRIAL_SUBJECTS = 10_000
+MAX_TRIAL_SEED = 2**62 - 1  # seed + subject stays a valid simulation seed (below 2**63)
+MAX_AGE_YEARS = 120.0
+MAX_DAMAGE_SD_LOG = 3.0  # at 3, one subject in six has a damage rate 20 times (e^3) the median's
+MAX_VISIT_MONTHS = 12 * int(MAX_AGE_YEARS)  # no trial outlasts a life (and a longer one overflows the run)
 
 
 @dataclass(frozen=True)
@@ -51,35 +56,89 @@ class TrialSpec:
 
     @classmethod
     def from_table(cls, table: dict | None) -> TrialSpec:
-        table = dict(table or {})
+        """The ``[trial]`` table with every value checked: a bad one is a one-line ConfigError
+        naming ``trial.KEY``, before any subject runs."""
+        table = {} if table is None else table
+        if not isinstance(table, dict):
+            raise ConfigError(f"trial: must be a table, written [trial] (got {value_text(table)})")
         for key in table:
             if key not in TRIAL_KEYS:
                 from geroconvert.config import suggest
 
                 raise ConfigError(f"trial.{key}: unknown key{suggest(key, TRIAL_KEYS)}")
-        if "visits_months" in table:
-            table["visits_months"] = tuple(float(v) for v in table["visits_months"])
-        spec = cls(**table)
-        checks = (
-            (isinstance(spec.subjects, int) and 2 <= spec.subjects <= 10_000, "subjects", "an integer from 2 up"),
-            (
-                0 <= spec.start_age_years <= spec.age_min_years <= spec.age_max_years <= 120,
-                "age_min_years",
-                "start_age_years <= age_min_years <= age_max_years <= 120",
-            ),
-            (0 <= spec.damage_sd_log <= 3, "damage_sd_log", "between 0 and 3"),
-            (
-                len(spec.visits_months) >= 2
-                and list(spec.visits_months) == sorted(set(spec.visits_months))
-                and spec.visits_months[0] == 0,
-                "visits_months",
-                "increasing, starting at 0, at least two",
-            ),
+        spec = cls(
+            subjects=cls._integer(table, "subjects", 2, MAX_TRIAL_SUBJECTS),
+            seed=cls._integer(table, "seed", 0, MAX_TRIAL_SEED),
+            age_min_years=cls._number(table, "age_min_years", MAX_AGE_YEARS),
+            age_max_years=cls._number(table, "age_max_years", MAX_AGE_YEARS),
+            damage_sd_log=cls._number(table, "damage_sd_log", MAX_DAMAGE_SD_LOG),
+            visits_months=cls._visits(table.get("visits_months", cls.visits_months)),
+            start_age_years=cls._number(table, "start_age_years", MAX_AGE_YEARS),
         )
-        for ok, name, fix in checks:
-            if not ok:
-                raise ConfigError(f"trial.{name}: must be {fix}")
+        if spec.start_age_years > spec.age_min_years:
+            raise ConfigError(
+                f"trial.start_age_years: must be at most age_min_years ({spec.age_min_years:g}); "
+                "the skin is aged from it to each subject's age"
+            )
+        if spec.age_min_years > spec.age_max_years:
+            raise ConfigError(f"trial.age_min_years: must be at most age_max_years ({spec.age_max_years:g})")
         return spec
+
+    @classmethod
+    def for_mapping(cls, mapping: dict) -> TrialSpec:
+        """The trial of a loaded config, checked as ``geroconvert trial`` runs it: the table, the
+        geometry, and the config of the longest ageing run and of the longest hand."""
+        spec = cls.from_table(mapping.get("trial"))
+        if mapping.get("simulation", {}).get("geometry") != "epidermis":
+            raise ConfigError('simulation.geometry: the split-hand trial needs geometry = "epidermis"')
+        life_h = (spec.age_max_years - spec.start_age_years) * HOURS_PER_YEAR
+        hand_h = spec.visits_months[-1] * HOURS_PER_MONTH
+        for age, hours, dosing, what in (
+            (spec.start_age_years, life_h, None, "trial.age_max_years: ageing the skin from start_age_years"),
+            (spec.age_max_years, hand_h, mapping.get("dosing"), "trial.visits_months: the hands to the last visit"),
+        ):
+            try:
+                config_from_mapping(_hand_mapping(mapping, age, 1.0, hours, dosing))
+            except ConfigError as error:
+                raise ConfigError(f"{what}: {error}") from None
+        return spec
+
+    @classmethod
+    def _integer(cls, table: dict, key: str, low: int, high: int) -> int:
+        value = table.get(key, getattr(cls, key))
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"trial.{key}: must be an integer from {low} to {high} (got {value_text(value)})")
+        return value
+
+    @classmethod
+    def _number(cls, table: dict, key: str, high: float) -> float:
+        value = table.get(key, getattr(cls, key))
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(
+                f"trial.{key}: must be a number (got {value_text(value)}); write it without quotes, "
+                f"e.g. {key} = {getattr(cls, key):g}"
+            )
+        if not 0 <= value <= high:  # compared before float(): a 400-digit integer does not overflow; nan fails
+            raise ConfigError(f"trial.{key}: must be a number from 0 to {high:g} (got {value_text(value)})")
+        return float(value)
+
+    @staticmethod
+    def _visits(value) -> tuple[float, ...]:
+        where, example = "trial.visits_months", "e.g. visits_months = [0, 2, 4, 6, 8]"
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: must be a list of months (got {value_text(value)}); {example}")
+        for month in value:
+            if isinstance(month, bool) or not isinstance(month, (int, float)):
+                raise ConfigError(f"{where}: must be a list of numbers (got {value_text(month)}); {example}")
+            if isinstance(month, float) and not math.isfinite(month):
+                raise ConfigError(f"{where}: every visit must be a finite number of months (got {month}); {example}")
+        if len(value) < 2 or value[0] != 0 or any(b <= a for a, b in zip(value, value[1:])):
+            raise ConfigError(f"{where}: must be increasing, start at 0 and have at least two visits; {example}")
+        if value[-1] > MAX_VISIT_MONTHS:
+            raise ConfigError(
+                f"{where}: the last visit must be at most {MAX_VISIT_MONTHS} months (got {value_text(value[-1])})"
+            )
+        return tuple(float(month) for month in value)
 
 
 def subject_traits(spec: TrialSpec, subject: int) -> tuple[float, float]:
@@ -260,26 +319,40 @@ def verdict(result: TrialResult) -> str:
     return "no detectable effect at this cohort size"
 
 
-def run_trial(mapping: dict, workers: int | None = None, progress=None) -> TrialResult:
-    """Run every subject (in parallel processes) and analyse the cohort."""
+def run_trial(mapping: dict, workers: int | None = None, progress=None, store=None) -> TrialResult:
+    """Run every subject (in parallel processes) and analyse the cohort.
+
+    ``store`` (a :class:`~geroconvert.studies.trial_store.SubjectStore`) keeps finished
+    subjects on disk: those it already holds are not run again, and on a stop signal it
+    is saved before the stop goes on (``Interrupted``, saying what is kept).
+    """
     import os
 
+    from geroconvert import interrupts
     from geroconvert.studies.executors import in_processes
 
-    spec = TrialSpec.from_table(mapping.get("trial"))
-    if mapping.get("simulation", {}).get("geometry") != "epidermis":
-        raise ConfigError('simulation.geometry: the split-hand trial needs geometry = "epidermis"')
-    config_from_mapping(_hand_mapping(mapping, spec.age_min_years, 1.0, 1.0, mapping.get("dosing")))  # validate
+    spec = TrialSpec.for_mapping(mapping)  # every value checked before the first subject
     workers = workers or os.cpu_count() or 1
     base = {k: v for k, v in mapping.items() if k != "sweep"}
-    jobs = [(s, (base, mapping.get("trial") or {}, s)) for s in range(spec.subjects)]
-    subjects = []
-    for s, outcome in in_processes(run_subject, jobs, min(workers, spec.subjects)):
-        if isinstance(outcome, BaseException):
-            raise RuntimeError(f"trial subject {s} failed: {outcome}")
-        subjects.append(outcome)
-        if progress:
-            progress(len(subjects), spec.subjects)
+    done = dict(store.subjects) if store is not None else {}
+    jobs = [(s, (base, mapping.get("trial") or {}, s)) for s in range(spec.subjects) if s not in done]
+    subjects = list(done.values())
+    try:
+        for s, outcome in in_processes(run_subject, jobs, max(1, min(workers, len(jobs)))):
+            if isinstance(outcome, BaseException):
+                raise RuntimeError(f"trial subject {s} failed: {outcome}")
+            subjects.append(outcome)
+            if store is not None:
+                store.add(outcome)
+            if progress:
+                progress(len(subjects), spec.subjects)
+    except interrupts.Interrupted as stop:
+        if store is None:
+            raise
+        store.save()
+        raise stop.with_detail(store.kept()) from None
+    if store is not None:
+        store.save()
     return analyse(spec, subjects)
 
 

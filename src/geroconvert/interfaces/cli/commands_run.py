@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 from geroconvert.errors import UsageError
 from geroconvert.interfaces.cli.common import (
@@ -43,34 +42,30 @@ def run_and_write(args, loaded) -> int:
     quiet_openmp()
     set_threads(args.threads)
 
+    from geroconvert import interrupts
     from geroconvert.archive.hdf5 import ArchiveWriter, atomic_output
-    from geroconvert.core.engine import Simulation
+    from geroconvert.core.engine import run_timed
 
     params = loaded.params
     progress = Progress(not args.quiet, RUN_KEY)
-    started = time.perf_counter()
     try:
-        results = Simulation(params).run(progress=progress)
+        results = run_timed(params, progress=progress)
     finally:
         progress.close()
-    wall_s = time.perf_counter() - started
-    if "wall_s" in results.summary:
-        results.summary["wall_s"] = wall_s  # the whole run, set-up included (as archived)
+    wall_s = results.summary["wall_s"]
     command = " ".join([PROG, *args.argv])
-    with (
-        atomic_output(args.output, args.overwrite) as partial,
-        ArchiveWriter(partial, loaded.resolved_toml, command=command) as archive,
-    ):
-        archive.add_run(
-            RUN_KEY,
-            results,
-            seed=params.simulation.seed,
-            overrides=loaded.overrides,
-            replicate=0,
-            swept={},
-            snapshots=not args.no_snapshots,
-            wall_s=wall_s,
-        )
+    with atomic_output(args.output, args.overwrite) as buffer:
+        with ArchiveWriter(buffer, loaded.resolved_toml, command=command) as archive:
+            archive.add_run(
+                RUN_KEY,
+                results,
+                seed=params.simulation.seed,
+                overrides=loaded.overrides,
+                replicate=0,
+                swept={},
+                snapshots=not args.no_snapshots,
+            )
+        interrupts.check()  # a stop asked for while writing: the old OUT.h5 stays, nothing is replaced
     if not args.quiet:
         print(
             f"wrote {args.output}: run {RUN_KEY!r}, seed {params.simulation.seed}, {describe(params)}, {wall_s:.2f} s"
@@ -102,23 +97,10 @@ def cmd_info(args) -> int:
         f"{len(archive['config_toml'].splitlines())} lines (geroconvert info --config shows it)",
         "",
     ]
-    runs = archive["runs"]
-    out.append(f"runs ({len(runs)})")
-    rows = [
-        [
-            key,
-            str(a.get("status", "?")),
-            str(a.get("seed", "?")),
-            str(a.get("replicate", "")),
-            format_value(float(a.get("wall_s", math.nan))),
-            _overrides_text(a.get("overrides", {})),
-        ]
-        for key, a in runs.items()
-    ]
-    out += ["  " + line for line in table(["key", "status", "seed", "replicate", "wall_s", "overrides"], rows)]
+    out += _runs_lines(archive)
     summary = archive["summary"]
     n = len(summary.get("run_key", ()))
-    out += ["", f"summary ({n} complete run{'s' * (n != 1)})"]
+    out += ["", f"summary ({n} complete run{'s' * (n != 1)})", *_stale_summary_note(archive)]
     if n:
         names = list(summary)
         cells = {name: [format_value(v.item() if hasattr(v, "item") else v) for v in summary[name]] for name in names}
@@ -133,6 +115,64 @@ def cmd_info(args) -> int:
     return EXIT_OK
 
 
+def _runs_lines(archive: dict) -> list[str]:
+    """The runs table; a software column and its legend when runs were made by different software."""
+    runs = archive["runs"]
+    software, legend = _software_of_runs(archive)
+    rows = [
+        [
+            key,
+            str(a.get("status", "?")),
+            str(a.get("seed", "?")),
+            str(a.get("replicate", "")),
+            format_value(float(a.get("wall_s", math.nan))),
+            *([software[key]] if software else []),
+            _overrides_text(a.get("overrides", {})),
+        ]
+        for key, a in runs.items()
+    ]
+    header = ["key", "status", "seed", "replicate", "wall_s", *(["software"] if software else []), "overrides"]
+    return [f"runs ({len(runs)})", *("  " + line for line in table(header, rows)), *legend]
+
+
+def _software_of_runs(archive: dict) -> tuple[dict[str, str], list[str]]:
+    """(run key -> software number, legend lines), or nothing when every run was made by the archive's software.
+
+    A resumed sweep can add runs under another version; each run records its own
+    provenance (runs of older archives count as made by the archive's software).
+    """
+    from geroconvert.archive.provenance import SHOWN_FIELDS, describe, of_run
+
+    attrs = archive["attrs"]
+    made = {key: of_run(a, attrs) for key, a in archive["runs"].items()}
+    shown = {key: tuple(str(p[name]) for name in SHOWN_FIELDS) for key, p in made.items()}
+    archive_own = tuple(str(attrs.get(name, "")) for name in SHOWN_FIELDS)
+    distinct = list(dict.fromkeys(shown.values()))
+    if distinct in ([], [archive_own]):
+        return {}, []
+    number = {value: str(i + 1) for i, value in enumerate(distinct)}
+    first_run = {value: next(key for key in shown if shown[key] == value) for value in distinct}
+    legend = [
+        f"  software {number[value]}: {describe(made[first_run[value]])}"
+        + (" (made the archive)" if value == archive_own else "")
+        for value in distinct
+    ]
+    return {key: number[value] for key, value in shown.items()}, ["", "runs made by different software", *legend]
+
+
+def _stale_summary_note(archive: dict) -> list[str]:
+    """A note when /summary does not list the complete runs (an edited archive; the next write rebuilds it)."""
+    from geroconvert.archive.schema import STATUS_COMPLETE
+
+    complete = [key for key, a in archive["runs"].items() if a.get("status") == STATUS_COMPLETE]
+    if list(archive["summary"].get("run_key", ())) == complete:
+        return []
+    return [
+        f"  note: out of date: the complete runs are {len(complete)} ({', '.join(complete[:4])}"
+        f"{', ...' if len(complete) > 4 else ''}); the next write (e.g. `sweep --resume`) rebuilds this table"
+    ]
+
+
 def _overrides_text(overrides) -> str:
     if not overrides:
         return "-"
@@ -143,16 +183,21 @@ def cmd_check(args) -> int:
     loaded = load(args)
     for message in loaded.warnings:
         warn(message)
-    sweep = ""
+    studies = []
     if loaded.sweep is not None:  # every grid point is validated, as `sweep` does before its first run
         from geroconvert.studies.sweep import plan_runs
 
         n_runs = len(plan_runs(loaded.mapping))
-        sweep = f", with a [sweep] section of {n_runs} run{'s' * (n_runs != 1)}"
+        studies.append(f"a [sweep] section of {n_runs} run{'s' * (n_runs != 1)}")
+    if loaded.mapping.get("trial"):  # checked as `trial` checks it (an empty [trial] is none for both)
+        from geroconvert.studies.trial import TrialSpec
+
+        studies.append(f"a [trial] section of {TrialSpec.for_mapping(loaded.mapping).subjects} subjects")
     if args.print_toml:
         print(loaded.resolved_toml, end="")
     else:
-        print(f"{args.config}: valid ({describe(loaded.params)}{sweep})")
+        with_studies = f", with {' and '.join(studies)}" if studies else ""
+        print(f"{args.config}: valid ({describe(loaded.params)}{with_studies})")
     return EXIT_OK
 
 

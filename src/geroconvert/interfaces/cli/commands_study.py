@@ -2,18 +2,19 @@
 
     geroconvert sweep CONFIG -o OUT.h5 [--workers N] [--scheduler ADDRESS] [--resume]
                       [--overwrite] [--quiet] [--set section.key=value ...]
-    geroconvert report OUT.h5 -o DIR
-    geroconvert validate [--quick] [--json FILE] [--workers N]
-    geroconvert trial CONFIG -o DIR [--workers N] [--set ...]
-    geroconvert calibrate [--replicates N] [--json FILE] [--write]
+    geroconvert report OUT.h5 -o DIR [--overwrite]
+    geroconvert validate [--quick] [--json FILE] [--overwrite] [--workers N] [--only in-vitro|skin]
+    geroconvert trial CONFIG -o DIR [--workers N] [--set ...] [--resume | --overwrite]
+    geroconvert calibrate [--replicates N] [--json FILE] [--overwrite] [--write]
     geroconvert demo [--port P] [--host 127.0.0.1]
 
-Errors follow ``cli``: one line, exit code 2, nothing on disk lost.
+Errors follow ``cli``: one line, exit code 2, nothing on disk lost.  Every output that
+exists (an archive, a report folder that is not empty, a JSON file) is replaced only with
+``--overwrite``, and the check comes before any work (``common.refuse_existing``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -24,12 +25,13 @@ from geroconvert.errors import UsageError
 from geroconvert.interfaces.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
-    PROG,
     add_set_option,
     load,
     positive_int,
     quiet_openmp,
+    refuse_existing,
     warn,
+    write_json_atomic,
 )
 
 
@@ -40,8 +42,8 @@ def add_commands(commands) -> None:
         description="Run every grid point x replicate of CONFIG's [sweep] section on "
         "local processes (default: one per core) or a Dask cluster.",
     )
-    sweep.add_argument("config", metavar="CONFIG")
-    sweep.add_argument("-o", "--output", required=True, metavar="OUT.h5")
+    sweep.add_argument("config", metavar="CONFIG", help="TOML config file with a [sweep] section (see configs/)")
+    sweep.add_argument("-o", "--output", required=True, metavar="OUT.h5", help="archive to write")
     add_set_option(sweep)
     sweep.add_argument("--seed", type=int, help="base seed of the sweep (same as --set sweep.seed=N)")
     sweep.add_argument("--workers", type=positive_int, help="local processes (default: one per core)")
@@ -55,21 +57,31 @@ def add_commands(commands) -> None:
     sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
     sweep.set_defaults(func=cmd_sweep)
 
-    report = commands.add_parser("report", help="figures (PNG, SVG) and a text summary of an archive")
-    report.add_argument("archive", metavar="OUT.h5")
-    report.add_argument("-o", "--output", required=True, metavar="DIR")
+    report = commands.add_parser(
+        "report",
+        help="figures (PNG, SVG) and a text summary of an archive",
+        description="Write figures (RPP curves, hypertrophy, dose response with its Hill fit) "
+        "and summary.txt / summary.csv of the complete runs in OUT.h5 into DIR.",
+    )
+    report.add_argument("archive", metavar="OUT.h5", help="archive of `geroconvert run` or `geroconvert sweep`")
+    report.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the figures and summaries")
+    report.add_argument(
+        "--overwrite", action="store_true", help="write into DIR even if it is not empty (replaces the report's files)"
+    )
     report.set_defaults(func=cmd_report)
 
     validate = commands.add_parser(
         "validate",
         help="run the validation suite against published experiments",
-        description="Reproduce the published in-vitro experiments and compare, case "
-        "by case, with the accepted bands; exit code 1 if a case fails.",
+        description="Reproduce the published experiments, in vitro (HT-p21 dishes) and in "
+        "skin (homeostasis, ageing, stem exhaustion, the split-hand trial), and compare, case by "
+        "case, with the accepted bands; exit code 1 if a case fails.",
     )
     validate.add_argument("--quick", action="store_true", help="fewer replicates and a smaller dish (~1 min)")
     validate.add_argument("--json", metavar="FILE", help="also write the cases as JSON")
+    validate.add_argument("--overwrite", action="store_true", help="replace the --json FILE if it exists")
     validate.add_argument("--workers", type=positive_int, help="local processes (default: one per core)")
-    validate.add_argument("--only", choices=("in-vitro", "skin"), help="run one group of cases")
+    validate.add_argument("--only", choices=("in-vitro", "skin"), help="run one group of cases (default: both)")
     validate.set_defaults(func=cmd_validate)
 
     trial = commands.add_parser(
@@ -78,11 +90,14 @@ def add_commands(commands) -> None:
         description="Age each subject's skin, treat one hand and not the other, "
         "and compare p16+ cells (see geroconvert.studies.trial).",
     )
-    trial.add_argument("config", metavar="CONFIG")
+    trial.add_argument("config", metavar="CONFIG", help="TOML config file with a [trial] section")
     trial.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the figure and tables")
-    add_set_option(trial)
+    add_set_option(trial, example="--set dosing.topical_uM=20 --set trial.subjects=4")
     trial.add_argument("--workers", type=positive_int, help="local processes (default: one per core)")
     trial.add_argument("--overwrite", action="store_true", help="replace files in DIR")
+    trial.add_argument(
+        "--resume", action="store_true", help="finish a stopped trial in DIR: run only the subjects it lacks"
+    )
     trial.set_defaults(func=cmd_trial)
 
     calibrate = commands.add_parser(
@@ -91,8 +106,11 @@ def add_commands(commands) -> None:
         description="Fit gero_rate_per_h, gero_threshold_sigma and w_gero to the "
         "HT-p21 targets (see geroconvert.studies.calibration).",
     )
-    calibrate.add_argument("--replicates", type=positive_int, default=4)
-    calibrate.add_argument("--json", metavar="FILE")
+    calibrate.add_argument(
+        "--replicates", type=positive_int, default=4, help="seeds averaged at every evaluation (default: 4)"
+    )
+    calibrate.add_argument("--json", metavar="FILE", help="also write the fit, the rounds and the targets as JSON")
+    calibrate.add_argument("--overwrite", action="store_true", help="replace the --json FILE if it exists")
     calibrate.add_argument(
         "--write",
         action="store_true",
@@ -103,10 +121,20 @@ def add_commands(commands) -> None:
     demo = commands.add_parser(
         "demo",
         help="serve the live web view for teaching",
-        description="Serve the interactive lattice view on http://HOST:PORT/.",
+        description="Serve the interactive lattice view on http://HOST:PORT/ until Ctrl-C or SIGTERM. "
+        "It answers only requests addressed to a loopback name (localhost, 127.0.0.1, [::1]), to "
+        "--host, or to an --allow-host NAME, so another site's page cannot reach it by DNS rebinding.",
     )
-    demo.add_argument("--port", type=positive_int, default=8765)
-    demo.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    demo.add_argument("--port", type=port_number, default=8765, help="TCP port, 1-65535 (default: 8765)")
+    demo.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1, this machine only)")
+    demo.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests addressed to NAME (a reverse proxy's or this machine's name); repeatable; "
+        "with --host 0.0.0.0, only these and the loopback names are answered ('*': any name)",
+    )
     demo.add_argument("--config", help="start from this config (default: HT-p21, 100 x 100)")
     demo.set_defaults(func=cmd_demo)
 
@@ -153,6 +181,11 @@ def cmd_sweep(args) -> int:
             f"{args.config}: no [sweep] section; add one (see configs/rapamycin_dose_sweep.toml) "
             "or use `geroconvert run`"
         )
+    if args.resume and Path(args.output).exists():
+        from geroconvert.archive.hdf5 import software_change
+
+        if note := software_change(args.output):  # each run records its software; say so now
+            warn(note)
     quiet_openmp()
     progress = SweepProgress(not args.quiet)
     try:
@@ -181,6 +214,7 @@ def cmd_report(args) -> int:
     from geroconvert.analysis.report import write_report
     from geroconvert.archive.sweepdata import load_sweep
 
+    refuse_existing(args.output, args.overwrite, "report", folder=True)  # before reading the archive
     data = load_sweep(args.archive)
     if data.n_runs == 0:
         raise UsageError(f"{args.archive}: no complete runs to report on")
@@ -195,6 +229,8 @@ def cmd_report(args) -> int:
 def cmd_validate(args) -> int:
     from geroconvert.studies import validation
 
+    if args.json:
+        refuse_existing(args.json, args.overwrite, "JSON file")  # now, not after minutes of runs
     quiet_openmp()
     size = "quick" if args.quick else "full"
     bar = None
@@ -223,57 +259,83 @@ def cmd_validate(args) -> int:
     print(validation.format_table(cases))
     print(f"({size} suite, {time.perf_counter() - started:.0f} s)")
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump([case.as_json() for case in cases], handle, indent=2)
+        write_json_atomic(args.json, [case.as_json() for case in cases], args.overwrite)
     return EXIT_OK if all(case.passed for case in cases) else EXIT_FAILURE
 
 
 def cmd_trial(args) -> int:
-
-    from geroconvert.studies.trial import MEASURES, analyse, plot, run_trial
+    from geroconvert.archive.output import exclusive_writer
+    from geroconvert.studies.trial import TrialSpec, run_trial
+    from geroconvert.studies.trial_store import STORE_NAME, SubjectStore
 
     out = Path(args.output)
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        raise UsageError(f"{out}: exists and is not empty; pass --overwrite or choose another folder")
+    if args.resume and args.overwrite:
+        raise UsageError("--resume and --overwrite contradict each other; choose one")
+    if args.resume and not (out / STORE_NAME).is_file():
+        raise UsageError(f"{out / STORE_NAME}: nothing to resume; run without --resume to start the trial")
+    if not args.resume and out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
+        raise UsageError(f"{out}: exists and is not empty; pass --overwrite, --resume, or choose another folder")
     args.seed = None
     loaded = load(args)
     if not loaded.mapping.get("trial"):
         raise UsageError(f"{args.config}: no [trial] section (see configs/split_hand_trial.toml)")
+    spec = TrialSpec.for_mapping(loaded.mapping)  # before the folder is made
     quiet_openmp()
-    result = run_trial(loaded.mapping, workers=args.workers)
     out.mkdir(parents=True, exist_ok=True)
-    lines = result.summary_lines()
-    for measure in MEASURES[1:]:
-        lines += ["", *analyse(result.spec, result.subjects, measure).summary_lines()[1:]]
-    (out / "summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with open(out / "subjects.csv", "w", encoding="utf-8") as handle:
-        visits = [f"{v:g}" for v in result.visits_months]
-        handle.write(
-            "subject,age_years,damage_multiplier,"
-            + ",".join(
-                f"{hand}_{measure}_m{v}" for hand in ("treated", "placebo") for measure in MEASURES for v in visits
-            )
-            + "\n"
-        )
-        for s in result.subjects:
-            values = [
-                f"{x:.6g}" for hand in ("treated", "placebo") for measure in MEASURES for x in s[f"{hand}_{measure}"]
-            ]
-            handle.write(f"{s['subject']},{s['age_years']:.3f},{s['damage_multiplier']:.4f}," + ",".join(values) + "\n")
-    plot(result, out / "split_hand_trial")
+    with exclusive_writer(out / STORE_NAME):  # one trial writes a folder at a time
+        store = SubjectStore(out, loaded.mapping, spec.subjects, len(spec.visits_months), resume=args.resume)
+        result = run_trial(loaded.mapping, workers=args.workers, store=store)
+        lines = write_trial_outputs(result, out)
     print("\n".join(lines))
     return EXIT_OK
 
 
+def write_trial_outputs(result, out: Path) -> list[str]:
+    """summary.txt, subjects.csv and the figure; returns the summary's lines."""
+    from geroconvert.studies.trial import MEASURES, analyse, plot
+
+    lines = result.summary_lines()
+    for measure in MEASURES[1:]:
+        lines += ["", *analyse(result.spec, result.subjects, measure).summary_lines()[1:]]
+    (out / "summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    visits = [f"{v:g}" for v in result.visits_months]
+    header = "subject,age_years,damage_multiplier," + ",".join(
+        f"{hand}_{measure}_m{v}" for hand in ("treated", "placebo") for measure in MEASURES for v in visits
+    )
+    rows = [header]
+    for s in result.subjects:
+        values = [f"{x:.6g}" for hand in ("treated", "placebo") for measure in MEASURES for x in s[f"{hand}_{measure}"]]
+        rows.append(f"{s['subject']},{s['age_years']:.3f},{s['damage_multiplier']:.4f}," + ",".join(values))
+    (out / "subjects.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    plot(result, out / "split_hand_trial")
+    return lines
+
+
 def cmd_calibrate(args) -> int:
+    if args.json:  # before importing the engine and minutes of fitting
+        refuse_existing(args.json, args.overwrite, "JSON file")
     from geroconvert.studies.calibration import main as calibrate_main
 
     argv = ["--replicates", str(args.replicates)] + (["--json", args.json] if args.json else [])
     argv += ["--write"] if args.write else []
+    argv += ["--overwrite"] if args.overwrite else []  # calibration writes the JSON itself
     return calibrate_main(argv)
 
 
-WEB_PACKAGES = ("solara", "ipyvuetify")  # what the web extra adds that the page cannot do without
+# the modules of the web extra (pyproject's `web`); checked first, without importing them
+WEB_PACKAGES = ("solara", "ipyvuetify", "networkx", "altair")
+
+
+def port_number(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 65535 (got {text!r})") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 65535 (got {value})")
+    return value
 
 
 def cmd_demo(args) -> int:
@@ -282,12 +344,6 @@ def cmd_demo(args) -> int:
     missing = [name for name in WEB_PACKAGES if importlib.util.find_spec(name) is None]
     if missing:
         raise UsageError(f"the web view needs {' and '.join(missing)}: pip install 'geroconvert[web]'")
-    try:
-        from geroconvert.interfaces.webview import serve
-    except ImportError as error:
-        raise UsageError(f"the web view could not load ({error}); pip install 'geroconvert[web]'") from None
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        warn(f"serving on {args.host}: anyone who can reach this machine can use the page")
-    print(f"{PROG} demo: http://{args.host}:{args.port}/ (Ctrl-C to stop)")
-    serve(port=args.port, host=args.host, config=args.config)
-    return EXIT_OK
+    from geroconvert.interfaces import webview
+
+    return webview.run_demo(port=args.port, host=args.host, config=args.config, allow_hosts=args.allow_host, warn=warn)

@@ -8,9 +8,11 @@ needs (pydantic for configs, numba for the engine, h5py for archives).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from geroconvert.errors import UsageError
@@ -59,16 +61,71 @@ def seed_number(text: str) -> int:
     return value
 
 
-def add_set_option(parser) -> None:
+SET_EXAMPLE = "--set environment.rapamycin_nM=500 --set 'assays.rpp_times_h=[0,48]'"
+
+
+def add_set_option(parser, example: str = SET_EXAMPLE) -> None:
+    """``--set``; ``example`` shows keys that matter to this command (a trial's differ from a dish's)."""
     parser.add_argument(
         "--set",
         dest="sets",
         action="append",
         default=[],
         metavar="SECTION.KEY=VALUE",
-        help="override one config value (repeatable); VALUE is read as TOML, "
-        "e.g. --set environment.rapamycin_nM=500 --set 'assays.rpp_times_h=[0,48]'",
+        help=f"override one config value (repeatable); VALUE is read as TOML, e.g. {example}",
     )
+
+
+def refuse_existing(path, overwrite: bool, what: str, folder: bool = False) -> Path:
+    """The one rule for every output: what exists is replaced only with ``--overwrite``.
+
+    Called before any work, so a refusal costs nothing.  A file output is refused when
+    it exists.  A folder output is refused when it holds anything at all: which files a
+    report writes depends on the archive (one figure per dose slice), so "a file we would
+    write" is not known before the work, and "not empty" is the test that cannot lose a
+    file.  With ``--overwrite`` the command replaces its own files and leaves the others.
+    A folder where a file is wanted (or the reverse) and devices, FIFOs and sockets are
+    refused even with ``--overwrite``: replacing them is never what was meant.
+    """
+    path = Path(path)
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"{path}: is a file, not a folder; choose a folder for the {what}")
+        if path.is_dir() and any(path.iterdir()) and not overwrite:
+            raise UsageError(
+                f"{path}: exists and is not empty; pass --overwrite to replace the {what}'s files in it, "
+                "or choose another folder"
+            )
+        return path
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder; give the {what} a file name, e.g. {path / 'out.json'}")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{path}: not a regular file (a device, FIFO or socket); give the {what} a file name")
+    if path.exists() and not overwrite:
+        raise UsageError(f"{path}: already exists; pass --overwrite to replace it, or choose another {what}")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise UsageError(f"{path.parent}: is not a folder; choose another place for the {what}")
+    return path
+
+
+def write_json_atomic(path, data, overwrite: bool) -> None:
+    """Write ``data`` as JSON to a scratch file next to ``path``, then move it into place.
+
+    os.replace is atomic, so an interrupted write never leaves half a file: ``path`` holds
+    the old content or the new.  A ``path`` that appeared while the command ran (without
+    ``--overwrite``) is kept, and so is the result, in the scratch file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.partial")  # unique: never another run's file
+    try:
+        scratch.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    except BaseException:
+        scratch.unlink(missing_ok=True)  # half a file is worth nothing (a full disk, a stop)
+        raise
+    if path.exists() and not overwrite:
+        raise UsageError(f"{path}: appeared while running; the result is kept in {scratch}")
+    os.replace(scratch, path)
 
 
 def load(args):

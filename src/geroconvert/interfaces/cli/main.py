@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 
 from geroconvert.errors import GeroconvertError, UsageError
@@ -66,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="describe an archive: provenance, runs, summary",
         description="Print an archive's provenance, runs and summary table.",
     )
-    info.add_argument("archive", metavar="OUT.h5")
+    info.add_argument("archive", metavar="OUT.h5", help="archive of `geroconvert run` or `geroconvert sweep`")
     info.add_argument("--config", action="store_true", help="also print the stored resolved config")
     info.set_defaults(func=commands_run.cmd_info)
 
@@ -75,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a config without running it",
         description="Validate CONFIG (and overrides); --print shows every value.",
     )
-    check.add_argument("config", metavar="CONFIG")
-    check.add_argument("--seed", type=seed_number)
+    check.add_argument("config", metavar="CONFIG", help="TOML config file (see configs/)")
+    check.add_argument("--seed", type=seed_number, help="random seed to check (same as --set simulation.seed=N)")
     add_set_option(check)
     check.add_argument("--print", dest="print_toml", action="store_true", help="print the resolved config")
     check.set_defaults(func=commands_run.cmd_check)
@@ -98,22 +97,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Terminated(Exception):
-    pass
-
-
-def _on_sigterm(signum, frame):
-    raise _Terminated()
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    Ctrl-C and SIGTERM ask the command to stop (see :mod:`geroconvert.interrupts`): it stops
+    at the next safe point, keeps what it has committed, and exits 130 or 143.
+    """
+    from geroconvert import interrupts
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    with interrupts.stop_on_signals():
+        try:
+            return _dispatch(argv)
+        except interrupts.Interrupted as stop:
+            return _stopped(stop.signum, stop.detail)
+        except BaseException as error:
+            signum = interrupts.requested()
+            if signum is None or isinstance(error, SystemExit):
+                raise
+            # an error raised while a stop was under way (e.g. numba reporting the
+            # interrupted call) is the stop, not a failure
+            return _stopped(signum, "")
+
+
+def _stopped(signum: int, detail: str) -> int:
+    from geroconvert.interrupts import SIGNAL_NAMES, kept
+
+    error_line(f"{SIGNAL_NAMES.get(signum, f'signal {signum}')}; {detail or kept() or 'nothing was written'}")
+    return 128 + int(signum)
+
+
+def _dispatch(argv: list[str]) -> int:
     debug = "--debug" in argv
-    previous = None
     try:
-        if threading_is_main():
-            previous = signal.signal(signal.SIGTERM, _on_sigterm)
         parser = build_parser()
         args = parser.parse_args(argv)
         args.argv = argv
@@ -125,12 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except SystemExit as exit_:  # --help, --version
         return exit_.code if isinstance(exit_.code, int) else EXIT_OK
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before the handlers were in place
         error_line("interrupted; nothing was written")
         return EXIT_INTERRUPTED
-    except _Terminated:
-        error_line("terminated; nothing was written")
-        return 128 + signal.SIGTERM
     except BrokenPipeError:
         with _suppress():
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open: Python flushes stdout at exit
@@ -139,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         error_line("out of memory; use a smaller lattice (simulation.width, simulation.height) or shorter run")
         return EXIT_USAGE
     except Exception as error:  # noqa: BLE001 - the one place that turns errors into exit codes
+        from geroconvert import interrupts
+
+        if interrupts.requested() is not None:
+            raise  # main reports the stop
         if isinstance(error, GeroconvertError):
             error_line(str(error))
             return EXIT_USAGE
@@ -150,15 +167,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         error_line(f"unexpected {type(error).__name__}: {error} (rerun with --debug for the traceback)")
         return EXIT_FAILURE
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def threading_is_main() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 class _suppress:
