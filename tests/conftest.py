@@ -87,14 +87,26 @@ def running_dask_cluster(folder: Path):
     address = f"tcp://127.0.0.1:{port}"
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     scheduler = subprocess.Popen(
-        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", "127.0.0.1:0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
         start_new_session=True,
     )
     workers = subprocess.Popen(
-        [dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+        [
+            dask,
+            "worker",
+            address,
+            "--nworkers",
+            "2",
+            "--nthreads",
+            "1",
+            "--host",
+            "127.0.0.1",
+            "--dashboard-address",
+            "127.0.0.1:0",
+        ],  # their HTTP servers on loopback too
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,

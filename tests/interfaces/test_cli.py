@@ -295,7 +295,7 @@ def test_validate_and_calibrate_replace_json_with_overwrite(tmp_path, monkeypatc
 
 
 def test_json_is_written_atomically(tmp_path):
-    from geroconvert.errors import UsageError
+    from geroconvert.errors import ArchiveError
     from geroconvert.interfaces.cli.common import write_json_atomic
 
     out = tmp_path / "cases.json"
@@ -303,7 +303,7 @@ def test_json_is_written_atomically(tmp_path):
     with pytest.raises(TypeError):  # fails half-way through: the old file stays whole
         write_json_atomic(out, [1, object()], overwrite=True)
     assert out.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["cases.json"]
-    with pytest.raises(UsageError, match="appeared while running"):  # no --overwrite: both kept
+    with pytest.raises(ArchiveError, match="appeared while running"):  # no --overwrite: both kept
         write_json_atomic(out, [1, 2], overwrite=False)
     assert out.read_text() == "old"
     (scratch,) = [p for p in tmp_path.iterdir() if p.name != "cases.json"]

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import fcntl
 import io
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -148,3 +149,18 @@ def atomic_output(
         write_synced(partial_path(path), buffer.getvalue(), path, retry_hint)
         raise ArchiveError(f"{path}: appeared while running; the result is kept in {partial_path(path)}")
     replace_with_bytes(path, buffer.getvalue(), retry_hint)
+
+
+def write_json_file(path: str | Path, data, overwrite: bool = False, retry_hint: str = "then run again") -> None:
+    """Write ``data`` as indented JSON: to a scratch file of this process, synced, then moved
+    onto ``path`` in one step, so an interrupted write or a full disk never leaves half a
+    file.  A ``path`` that appeared while the command ran (without ``overwrite``) is kept,
+    and so is the result, in the scratch file, which the error names."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = (json.dumps(data, indent=2) + "\n").encode("utf-8")
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.partial")  # never another process's file
+    write_synced(scratch, payload, path, retry_hint)
+    if path.exists() and not overwrite:
+        raise ArchiveError(f"{path}: appeared while running; the result is kept in {scratch}")
+    os.replace(scratch, path)

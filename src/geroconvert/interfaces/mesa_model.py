@@ -66,7 +66,7 @@ REPORTERS = {
     "time_h": "simulated time (h)",
     "n_cells": "live cells",
     "n_cycling": "cycling cells",
-    "n_arrested": "arrested (quiescent) cells",
+    "n_arrested": "arrested cells (blocked by p21/p16; reversible until they geroconvert)",
     "n_senescent": "senescent cells",
     "p16_positive_fraction": "fraction of live cells that are p16+",
     "senescent_fraction": "fraction of live cells that are senescent",

@@ -426,10 +426,8 @@ class DemoServer:
 def _stop_requested_already() -> int | None:
     """A SIGINT/SIGTERM that came while the server was being prepared: the command line's
     handlers only note it (geroconvert.interrupts), and uvicorn would then serve on."""
-    try:
-        from geroconvert import interrupts
-    except ImportError:
-        return None
+    from geroconvert import interrupts
+
     return interrupts.requested()
 
 

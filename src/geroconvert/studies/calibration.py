@@ -25,13 +25,11 @@ import argparse
 import json
 import math
 import os
-from pathlib import Path
 
 import numpy as np
 
 from geroconvert.analysis.stats import t50
 from geroconvert.core.engine import Simulation
-from geroconvert.errors import UsageError
 from geroconvert.parameters import calibrated, paramsets
 from geroconvert.parameters.models import Params
 
@@ -151,7 +149,9 @@ def main(argv=None) -> int:
     result = calibrate(args.replicates, args.rounds)
     print("fitted:", json.dumps({k: round(v, 5) for k, v in result["fitted"].items()}))
     if args.json:
-        _write_json(Path(args.json), result, args.overwrite)
+        from geroconvert.archive.output import write_json_file
+
+        write_json_file(args.json, result, args.overwrite)
     if args.write:
         fit = {
             "command": f"geroconvert calibrate --replicates {args.replicates} --rounds {args.rounds}",
@@ -161,22 +161,6 @@ def main(argv=None) -> int:
         }
         print(f"wrote {calibrated.write(result['fitted'], fit)}")
     return 0
-
-
-def _write_json(path: Path, data: dict, overwrite: bool) -> None:
-    """JSON to a scratch file, then os.replace: an interrupted write never leaves half a file.
-
-    (The command line's ``write_json_atomic`` does the same; studies may not import it.)
-    """
-    scratch = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        scratch.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    except BaseException:
-        scratch.unlink(missing_ok=True)
-        raise
-    if path.exists() and not overwrite:  # appeared while we fitted: keep both
-        raise UsageError(f"{path}: appeared while running; the fit is kept in {scratch}")
-    os.replace(scratch, path)
 
 
 if __name__ == "__main__":

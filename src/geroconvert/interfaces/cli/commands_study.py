@@ -6,7 +6,7 @@
     geroconvert validate [--quick] [--json FILE] [--overwrite] [--workers N] [--only in-vitro|skin]
     geroconvert trial CONFIG -o DIR [--workers N] [--set ...] [--resume | --overwrite]
     geroconvert calibrate [--replicates N] [--json FILE] [--overwrite] [--write]
-    geroconvert demo [--port P] [--host 127.0.0.1]
+    geroconvert demo [--port P] [--host 127.0.0.1] [--allow-host NAME ...] [--config CONFIG]
 
 Errors follow ``cli``: one line, exit code 2, nothing on disk lost.  Every output that
 exists (an archive, a report folder that is not empty, a JSON file) is replaced only with
@@ -273,8 +273,8 @@ def cmd_trial(args) -> int:
         raise UsageError("--resume and --overwrite contradict each other; choose one")
     if args.resume and not (out / STORE_NAME).is_file():
         raise UsageError(f"{out / STORE_NAME}: nothing to resume; run without --resume to start the trial")
-    if not args.resume and out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
-        raise UsageError(f"{out}: exists and is not empty; pass --overwrite, --resume, or choose another folder")
+    if not args.resume:
+        refuse_existing(out, args.overwrite, "trial", folder=True)  # the rule of every output
     args.seed = None
     loaded = load(args)
     if not loaded.mapping.get("trial"):

@@ -8,7 +8,6 @@ needs (pydantic for configs, numba for the engine, h5py for archives).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -109,23 +108,10 @@ def refuse_existing(path, overwrite: bool, what: str, folder: bool = False) -> P
 
 
 def write_json_atomic(path, data, overwrite: bool) -> None:
-    """Write ``data`` as JSON to a scratch file next to ``path``, then move it into place.
+    """``data`` as JSON, moved into place in one step (see archive.output.write_json_file)."""
+    from geroconvert.archive.output import write_json_file
 
-    os.replace is atomic, so an interrupted write never leaves half a file: ``path`` holds
-    the old content or the new.  A ``path`` that appeared while the command ran (without
-    ``--overwrite``) is kept, and so is the result, in the scratch file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.{os.getpid()}.partial")  # unique: never another run's file
-    try:
-        scratch.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    except BaseException:
-        scratch.unlink(missing_ok=True)  # half a file is worth nothing (a full disk, a stop)
-        raise
-    if path.exists() and not overwrite:
-        raise UsageError(f"{path}: appeared while running; the result is kept in {scratch}")
-    os.replace(scratch, path)
+    write_json_file(path, data, overwrite)
 
 
 def load(args):
