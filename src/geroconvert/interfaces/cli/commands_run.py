@@ -66,6 +66,7 @@ def run_and_write(args, loaded) -> int:
                 snapshots=not args.no_snapshots,
             )
         interrupts.check()  # a stop asked for while writing: the old OUT.h5 stays, nothing is replaced
+    interrupts.note_kept(f"{args.output} was written in full before the stop")
     if not args.quiet:
         print(
             f"wrote {args.output}: run {RUN_KEY!r}, seed {params.simulation.seed}, {describe(params)}, {wall_s:.2f} s"

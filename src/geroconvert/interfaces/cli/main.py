@@ -108,7 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     with interrupts.stop_on_signals():
         try:
-            return _dispatch(argv)
+            code = _dispatch(argv)
+            signum = interrupts.requested()
+            if signum is not None and code == EXIT_OK:  # the stop came as the work ended: still say so
+                return _stopped(signum, interrupts.kept() or "the command had already finished its work")
+            return code
         except interrupts.Interrupted as stop:
             return _stopped(stop.signum, stop.detail)
         except BaseException as error:
