@@ -34,6 +34,9 @@ import numpy as np
 
 # attributes and summary columns that describe the run's circumstances, not its result
 VOLATILE = {"created_utc", "wall_s", "compile_s", "command"}
+# the software that wrote a run (per-run provenance, recorded since issue 13): not a result
+VOLATILE |= {"package_version", "git_commit", "git_dirty", "python_version", "numpy_version", "numba_version",
+             "h5py_version", "host", "platform"}  # fmt: skip
 # dimension-scale bookkeeping: object references, compared through the names they point to
 REFERENCES = {"DIMENSION_LIST", "REFERENCE_LIST"}
 
@@ -88,6 +91,10 @@ def _attrs_differ(name: str, x, y) -> list[str]:
         elif key == "overrides" or key == "swept":
             if json.loads(x.attrs[key]) != json.loads(y.attrs[key]):
                 out.append(f"{name}: attribute {key} differs")
+        elif name == "summary" and key == "columns":  # the /summary column list, timing columns aside
+            kept = [[c for c in json.loads(v[key]) if c not in VOLATILE] for v in (x.attrs, y.attrs)]
+            if kept[0] != kept[1]:
+                out.append(f"{name}: columns differ ({kept[0]} vs {kept[1]})")
         elif not _equal(x.attrs[key], y.attrs[key]):
             out.append(f"{name}: attribute {key} differs ({x.attrs[key]!r} vs {y.attrs[key]!r})")
     return out
@@ -99,8 +106,8 @@ def archive_differences(a: Path, b: Path) -> list[str]:
         names_a, names_b = [], []
         fa.visit(names_a.append)
         fb.visit(names_b.append)
-        if sorted(names_a) != sorted(names_b):
-            only = sorted(set(names_a) ^ set(names_b))
+        only = sorted(n for n in set(names_a) ^ set(names_b) if n.rsplit("/", 1)[-1] not in VOLATILE)
+        if only:
             out.append(f"objects on one side only: {only[:5]}{' ...' if len(only) > 5 else ''}")
         out += _attrs_differ("/", fa, fb)
         for name in sorted(set(names_a) & set(names_b)):
