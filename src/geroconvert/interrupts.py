@@ -94,8 +94,18 @@ def _handler(signum, frame) -> None:
     elif _insisted is None:
         _insisted = signum
     else:  # a third signal: the user wants the process gone, whatever it is doing
+        _end_children()
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
+
+
+def _end_children() -> None:
+    """Terminate this process's multiprocessing workers, which would otherwise outlive it."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(Exception):
+            child.terminate()
 
 
 @contextlib.contextmanager

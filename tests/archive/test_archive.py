@@ -14,6 +14,7 @@ from geroconvert.archive.hdf5 import (
     ArchiveError,
     ArchiveWriter,
     atomic_output,
+    check_output,
     open_checked,
     read_archive,
     read_run,
@@ -205,8 +206,13 @@ def test_bad_run_keys(tmp_path, key):
 def test_atomic_output_never_loses_existing_files(tmp_path):
     target = tmp_path / "out.h5"
     target.write_bytes(b"precious")
-    with pytest.raises(ArchiveError, match="already exists"), atomic_output(target):
-        pass
+    # without --overwrite an existing OUT.h5 (one that appeared during the run) is kept, and so is the result
+    with pytest.raises(ArchiveError, match="appeared while running"), atomic_output(target) as buffer:
+        buffer.write(b"result")
+    assert target.read_bytes() == b"precious"
+    (kept,) = [p for p in tmp_path.iterdir() if p != target]
+    assert kept.read_bytes() == b"result"
+    kept.unlink()
     with pytest.raises(RuntimeError), atomic_output(target, overwrite=True) as buffer:
         buffer.write(b"half")
         raise RuntimeError("crash while writing")
@@ -221,8 +227,11 @@ def test_atomic_output_never_loses_existing_files(tmp_path):
 def test_a_leftover_partial_is_not_clobbered(tmp_path):
     target = tmp_path / "out.h5"
     (tmp_path / "out.h5.partial").write_bytes(b"completed runs of an interrupted sweep")
-    with pytest.raises(ArchiveError, match="interrupted"), atomic_output(target):
-        pass
+    with pytest.raises(ArchiveError, match="interrupted"):
+        check_output(target)  # the commands check this before any work
+    target.write_bytes(b"appeared")
+    with pytest.raises(ArchiveError, match="appeared"), atomic_output(target) as buffer:
+        buffer.write(b"result")
     assert (tmp_path / "out.h5.partial").read_bytes() == b"completed runs of an interrupted sweep"
 
 

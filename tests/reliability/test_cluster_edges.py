@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -72,3 +73,29 @@ def test_a_dead_scheduler_ends_the_sweep_in_one_line_keeping_its_runs(tmp_path):
     kept = complete_runs(out)
     assert "lost the connection" in line and f"keeps {kept} complete runs" in line and "--resume" in line
     assert 1 <= kept < 280
+
+
+def test_a_stop_is_heard_while_connecting_to_a_listener_that_never_answers(tmp_path):
+    """A port that accepts but never speaks Dask kept the client waiting past its timeout,
+    deaf to Ctrl-C; the connection is now made in a helper thread while the flag is watched."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        out = tmp_path / "sweep.h5"
+        sweep = start_geroconvert(
+            "sweep", CONFIGS / "rapamycin_dose_sweep.toml", "-o", out, "--scheduler", address, "--quiet", *TINY_SWEEP
+        )
+        deadline = time.monotonic() + 120
+        while not Path(f"{out}.lock").exists():  # the sweep holds OUT.h5: it is connecting
+            assert sweep.poll() is None, sweep.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.0)
+        sweep.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        _, stderr = sweep.communicate(timeout=60)
+    assert sweep.returncode == 130, stderr
+    assert time.monotonic() - sent < 10
+    assert "interrupted" in one_line(stderr)
+    assert not out.exists()

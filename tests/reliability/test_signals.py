@@ -191,3 +191,40 @@ def test_one_signal_asks_two_insist_and_the_handler_never_raises():
         with pytest.raises(interrupts.Interrupted):
             interrupts.check_insisted()
     assert interrupts.requested() is None and signal.getsignal(signal.SIGTERM) is not handler
+
+
+def test_three_quick_ctrl_c_leave_no_worker_running(tmp_path):
+    out = tmp_path / "sweep.h5"
+    process = start(
+        "sweep", CONFIGS / "rapamycin_dose_sweep.toml", "-o", out, "--workers", "2", "--quiet",
+        "--set", "sweep.replicates=20",
+    )  # fmt: skip
+    wait_for(lambda: out.exists() and complete_runs(out) >= 1, process)
+    workers = children_of(process.pid)
+    assert workers
+    for _ in range(3):  # the third signal kills the process at once: its workers must go too
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.02)
+    process.communicate(timeout=60)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers), "worker processes outlived the sweep"
+    assert complete_runs(out) >= 1  # the committed runs stay readable
+
+
+@pytest.mark.unit
+def test_a_stop_before_the_first_write_keeps_the_archive_overwrite_would_replace(tmp_path):
+    from geroconvert.config import load_config
+    from geroconvert.studies.sweep import run_sweep
+
+    out = tmp_path / "sweep.h5"
+    out.write_bytes(b"the previous sweep")
+    loaded = load_config(CONFIGS / "rapamycin_dose_sweep.toml", ["simulation.width=8", "simulation.height=8"])
+    interrupts.request(signal.SIGINT)
+    try:
+        with pytest.raises(interrupts.Interrupted):
+            run_sweep(loaded.mapping, out, workers=1, overwrite=True)
+    finally:
+        interrupts.clear()
+    assert out.read_bytes() == b"the previous sweep"

@@ -141,13 +141,16 @@ def atomic_output(
     An existing ``path`` is never touched unless ``overwrite`` and the write succeeded; if
     the block raises (an error, a stop signal), nothing is written at all.
     """
-    path = check_output(path, overwrite)
+    # what may not be written at all (a device, a folder) is refused here; an OUT.h5 that
+    # appeared since the command's own check is kept, with the result beside it, below
+    path = check_output(path, overwrite=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     yield buffer
     if path.exists() and not overwrite:  # another program wrote it while we ran: keep both
-        write_synced(partial_path(path), buffer.getvalue(), path, retry_hint)
-        raise ArchiveError(f"{path}: appeared while running; the result is kept in {partial_path(path)}")
+        kept = path.with_name(f"{path.name}.{os.getpid()}.partial")  # clobbers no other leftover
+        write_synced(kept, buffer.getvalue(), path, retry_hint)
+        raise ArchiveError(f"{path}: appeared while running; the result is kept in {kept}")
     replace_with_bytes(path, buffer.getvalue(), retry_hint)
 
 

@@ -11,6 +11,7 @@ import contextlib
 import copy
 import os
 import signal
+import sys
 import time
 
 from geroconvert import interrupts
@@ -63,31 +64,57 @@ def in_processes(task, jobs, workers):
     yield from _in_pool(task, jobs, workers)
 
 
-def _ignore_stop_signals() -> None:
-    """Worker initialiser: Ctrl-C at a terminal reaches every process of the group; the
-    parent alone decides how to stop (it ends the workers itself)."""
+def _worker_start() -> None:
+    """Worker initialiser.  Ctrl-C at a terminal reaches every process of the group; the
+    parent alone decides how to stop (it ends the workers itself), so workers ignore SIGINT.
+    And a worker ends with its parent, however the parent ends (a third Ctrl-C, SIGKILL):
+    an orphan would wait on the parent's pipe for ever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+
+
+@contextlib.contextmanager
+def _sigint_ignored_while_spawning():
+    """Workers spawned now inherit SIGINT ignored, from their first instruction: the worker
+    initialiser runs only after the worker has imported this package (about a second), and a
+    Ctrl-C in that window printed a KeyboardInterrupt traceback from the worker."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _in_pool(task, jobs, workers):
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    # spawn: a forked child of a process whose numba threads are running can deadlock
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_stop_signals
-    )
-    futures = {pool.submit(task, *args): label for label, args in jobs}
+    with _sigint_ignored_while_spawning():
+        # spawn: a forked child of a process whose numba threads are running can deadlock
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start
+        )
+        futures = {pool.submit(task, *args): label for label, args in jobs}
     pending = set(futures)
     finished = False
     try:
         while pending:
             # wait in short slices: a signal handler only sets a flag, which we must look at
             done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            interrupts.check()  # first: workers killed with the group are a stop, not failed runs
             for future in done:
                 failure = future.exception()
                 yield futures[future], (failure if failure is not None else future.result())
-            interrupts.check()
         finished = True
     finally:
         _stop_pool(pool, wait_for_workers=finished)
@@ -153,14 +180,41 @@ def check_scheduler_address(scheduler: str) -> None:
 
 
 def _connect(client_class, scheduler: str, timeout_s: float):
+    """Connect in a helper thread, so that a stop signal and our own deadline are heard: a
+    listener that is not a Dask scheduler can keep the Client waiting far past its timeout."""
+    import threading
+
     check_scheduler_address(scheduler)
-    try:
-        return client_class(scheduler, timeout=timeout_s)
-    except (OSError, TimeoutError, ValueError, TypeError) as error:
-        raise ClusterError(
-            f"--scheduler {scheduler}: cannot connect ({one_line(error)}); give an address such as "
-            "tcp://127.0.0.1:8786 of a running `dask scheduler` with workers, or drop --scheduler to run locally"
-        ) from None
+    outcome: dict = {}
+
+    def attempt() -> None:
+        try:
+            outcome["client"] = client_class(scheduler, timeout=timeout_s)
+        except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=attempt, name="geroconvert-dask-connect", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s + 5.0
+    while thread.is_alive():
+        interrupts.check()
+        if time.monotonic() > deadline:
+            raise ClusterError(
+                f"--scheduler {scheduler}: no Dask scheduler answered within {timeout_s:g} s; check the "
+                "address (is it a `dask scheduler`?), or drop --scheduler to run locally"
+            )
+        thread.join(POLL_S)
+    if "client" in outcome:
+        return outcome["client"]
+    error = outcome["error"]
+    if isinstance(error, OSError | TimeoutError | ValueError | TypeError):
+        reason = one_line(error)
+    else:  # e.g. distributed reading another protocol's bytes as a message size (MemoryError)
+        reason = f"not a Dask scheduler? {type(error).__name__}: {one_line(error)}"
+    raise ClusterError(
+        f"--scheduler {scheduler}: cannot connect ({reason}); give an address such as "
+        "tcp://127.0.0.1:8786 of a running `dask scheduler` with workers, or drop --scheduler to run locally"
+    )
 
 
 def _quiet_dask_client_logs():

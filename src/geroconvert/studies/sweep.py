@@ -377,6 +377,7 @@ def _run_sweep(mapping, out: Path, workers, scheduler, resume: bool, overwrite: 
     todo = [spec for spec in specs if spec.key not in done_keys]
     # a bad scheduler address fails here, before any file is written
     with dask_session(scheduler) if scheduler else contextlib.nullcontext() as client:
+        interrupts.check()  # a stop before the first write keeps whatever --overwrite would replace
         if not resume:  # an empty archive first: the sweep's config is on disk from the start
             commit_runs(out, [], config_text, create=True)
         workers = workers or os.cpu_count() or 1
@@ -386,7 +387,9 @@ def _run_sweep(mapping, out: Path, workers, scheduler, resume: bool, overwrite: 
             source = on_local(todo, base, min(workers, max(1, len(todo))))
         batches = Batches(out, config_text, in_archive=len(done_keys))
         interrupts.note_kept(batches.kept())
-        completed, failed = _collect(source, batches, len(todo), progress)
+        with contextlib.closing(source):  # ends the workers even if the traceback lives on
+            completed, failed = _collect(source, batches, len(todo), progress)
+        interrupts.note_kept(f"{out} holds every run of the sweep")  # a stop from here on has nothing to resume
     return SweepOutcome(
         planned=len(specs),
         skipped=len(specs) - len(todo),

@@ -26,6 +26,7 @@ placebo hand), the question raised by Blagosklonny 2019 (docs/science.md).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from dataclasses import dataclass
@@ -337,22 +338,27 @@ def run_trial(mapping: dict, workers: int | None = None, progress=None, store=No
     done = dict(store.subjects) if store is not None else {}
     jobs = [(s, (base, mapping.get("trial") or {}, s)) for s in range(spec.subjects) if s not in done]
     subjects = list(done.values())
+    source = in_processes(run_subject, jobs, max(1, min(workers, len(jobs))))
     try:
-        for s, outcome in in_processes(run_subject, jobs, max(1, min(workers, len(jobs)))):
-            if isinstance(outcome, BaseException):
-                raise RuntimeError(f"trial subject {s} failed: {outcome}")
-            subjects.append(outcome)
-            if store is not None:
-                store.add(outcome)
-            if progress:
-                progress(len(subjects), spec.subjects)
-    except interrupts.Interrupted as stop:
+        with contextlib.closing(source):  # ends the workers even if the traceback lives on
+            for s, outcome in source:
+                if isinstance(outcome, BaseException):
+                    raise RuntimeError(f"trial subject {s} failed: {outcome}")
+                subjects.append(outcome)
+                if store is not None:
+                    store.add(outcome)
+                if progress:
+                    progress(len(subjects), spec.subjects)
+    except BaseException as error:  # a stop or a failed subject: keep the finished ones
         if store is None:
             raise
         store.save()
-        raise stop.with_detail(store.kept()) from None
+        if isinstance(error, interrupts.Interrupted):
+            raise error.with_detail(store.kept()) from None
+        raise
     if store is not None:
         store.save()
+        interrupts.note_kept(f"{store.path} holds every subject of the trial")
     return analyse(spec, subjects)
 
 

@@ -11,6 +11,7 @@ calibration holds at this size and seed set; everything else is a prediction.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass
 
@@ -114,13 +115,15 @@ def run_experiments(size: str, workers: int | None = None, progress=None) -> dic
     workers = workers or os.cpu_count() or 1
     for name, (mapping, specs) in plans.items():
         finished = []
-        for spec, outcome in on_local(specs, base_mapping(mapping), min(workers, len(specs))):
-            if isinstance(outcome, BaseException):
-                raise RuntimeError(f"validation run {name}/{spec.key} failed: {outcome}")
-            finished.append((spec, outcome))
-            done += 1
-            if progress:
-                progress(done, total)
+        source = on_local(specs, base_mapping(mapping), min(workers, len(specs)))
+        with contextlib.closing(source):  # ends the workers on an error, whatever keeps the traceback
+            for spec, outcome in source:
+                if isinstance(outcome, BaseException):
+                    raise RuntimeError(f"validation run {name}/{spec.key} failed: {outcome}")
+                finished.append((spec, outcome))
+                done += 1
+                if progress:
+                    progress(done, total)
         finished.sort(key=lambda item: item[0].key)
         out[name] = SweepData.from_results([(s.key, s.replicate, s.overrides, res) for s, res in finished])
     return out

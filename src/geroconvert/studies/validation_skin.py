@@ -7,6 +7,7 @@ fraction, transit); the ageing, stem-exhaustion and trial cases are predictions 
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -64,12 +65,14 @@ def run(size: str, workers: int, progress=None) -> dict:
     from geroconvert.studies.trial import run_trial
 
     out = {}
-    for name, outcome in in_processes(_series, jobs(size), workers):
-        if isinstance(outcome, BaseException):
-            raise RuntimeError(f"validation skin run {name} failed: {outcome}")
-        out[name] = outcome
-        if progress:
-            progress(name)
+    source = in_processes(_series, jobs(size), workers)
+    with contextlib.closing(source):  # ends the workers on an error, whatever keeps the traceback
+        for name, outcome in source:
+            if isinstance(outcome, BaseException):
+                raise RuntimeError(f"validation skin run {name} failed: {outcome}")
+            out[name] = outcome
+            if progress:
+                progress(name)
     trial = load_config(CONFIGS / "split_hand_trial.toml", [f"trial.subjects={SIZES[size]['subjects']}"])
     out["trial"] = run_trial(trial.mapping, workers=workers)
     return out

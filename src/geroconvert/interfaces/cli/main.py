@@ -120,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
             if signum is None or isinstance(error, SystemExit):
                 raise
             # an error raised while a stop was under way (e.g. numba reporting the
-            # interrupted call) is the stop, not a failure
-            return _stopped(signum, "")
+            # interrupted call) is the stop, not a failure; a reason we can name (a full
+            # disk during the last commit) is kept
+            return _stopped(signum, str(error) if isinstance(error, GeroconvertError) else "")
 
 
 def _stopped(signum: int, detail: str) -> int:
