@@ -101,6 +101,13 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def assert_ended(workers: list[int]) -> None:
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers), "worker processes outlived the sweep"
+
+
 @pytest.mark.parametrize("repeat", [None, 0.05])
 def test_a_stopped_sweep_commits_what_finished_ends_its_workers_and_says_so(tmp_path, repeat):
     out = tmp_path / "sweep.h5"
@@ -118,10 +125,7 @@ def test_a_stopped_sweep_commits_what_finished_ends_its_workers_and_says_so(tmp_
     assert 1 <= kept < 140
     assert seconds < STOP_WITHIN_S
     assert not Path(f"{out}.partial").exists()
-    deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(alive(pid) for pid in workers), "worker processes outlived the sweep"
+    assert_ended(workers)
 
 
 TRIAL = [
@@ -206,10 +210,7 @@ def test_three_quick_ctrl_c_leave_no_worker_running(tmp_path):
         process.send_signal(signal.SIGINT)
         time.sleep(0.02)
     process.communicate(timeout=60)
-    deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(alive(pid) for pid in workers), "worker processes outlived the sweep"
+    assert_ended(workers)
     assert complete_runs(out) >= 1  # the committed runs stay readable
 
 
