@@ -19,6 +19,10 @@ from geroconvert.config import config_from_mapping, set_path
 from geroconvert.errors import ClusterError
 
 POLL_S = 0.2  # how often the result loops look at the stop flag
+# Runs in flight per worker: enough that no worker waits for the next, few enough that the
+# driver's memory (futures, their arguments, finished results) does not grow with the sweep.
+WINDOW_PER_WORKER = 4
+DASK_WINDOW_MIN = 16
 
 
 # ---- one run (executes on a worker) ---------------------------------------------------------
@@ -42,7 +46,7 @@ def run_task(mapping: dict, overrides: dict, seed: int, threads: int = 1):
 # ---- executors ------------------------------------------------------------------------------
 def on_local(specs, mapping, workers):
     """Yield (spec, results or exception) as runs finish, on local processes."""
-    jobs = [(spec, (mapping, spec.overrides, spec.seed, 1)) for spec in specs]
+    jobs = ((spec, (mapping, spec.overrides, spec.seed, 1)) for spec in specs)  # made as the window moves
     yield from in_processes(run_task, jobs, workers)
 
 
@@ -96,25 +100,34 @@ def _sigint_ignored_while_spawning():
 
 
 def _in_pool(task, jobs, workers):
+    import itertools
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    with _sigint_ignored_while_spawning():
+    jobs = iter(jobs)
+    futures: dict = {}
+
+    def submit(n: int) -> None:  # the window: never more than WINDOW_PER_WORKER runs per worker in flight
+        for label, args in itertools.islice(jobs, n):
+            futures[pool.submit(task, *args)] = label
+
+    with _sigint_ignored_while_spawning():  # the workers are spawned by the first submits
         # spawn: a forked child of a process whose numba threads are running can deadlock
         pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start
         )
-        futures = {pool.submit(task, *args): label for label, args in jobs}
-    pending = set(futures)
+        submit(WINDOW_PER_WORKER * workers)
     finished = False
     try:
-        while pending:
+        while futures:
             # wait in short slices: a signal handler only sets a flag, which we must look at
-            done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            done, _ = wait(futures, timeout=POLL_S, return_when=FIRST_COMPLETED)
             interrupts.check()  # first: workers killed with the group are a stop, not failed runs
             for future in done:
+                label = futures.pop(future)
                 failure = future.exception()
-                yield futures[future], (failure if failure is not None else future.result())
+                yield label, (failure if failure is not None else future.result())
+            submit(len(done))
         finished = True
     finally:
         _stop_pool(pool, wait_for_workers=finished)
@@ -239,14 +252,23 @@ def on_dask(specs, mapping, client, scheduler: str):
     A lost scheduler ends the loop with a ClusterError (its unstarted runs did not fail:
     they are left for ``--resume``); a stop signal with ``Interrupted``.
     """
+    import itertools
+
     from dask.distributed import as_completed
 
-    futures = {
-        client.submit(run_task, mapping, spec.overrides, spec.seed, 1, pure=False, retries=2): spec for spec in specs
-    }
-    finished = as_completed(futures)
+    todo = iter(specs)
+    futures: dict = {}
+    finished = as_completed()
+
+    def submit(n: int) -> None:  # a window of runs in flight: the driver's memory does not grow with N
+        for spec in itertools.islice(todo, n):
+            future = client.submit(run_task, mapping, spec.overrides, spec.seed, 1, pure=False, retries=2)
+            futures[future] = spec
+            finished.add(future)
+
+    submit(max(DASK_WINDOW_MIN, WINDOW_PER_WORKER * _dask_threads(client)))
     try:
-        while not finished.is_empty():
+        while futures:
             interrupts.check()
             batch = finished.next_batch(block=False)
             if not batch:
@@ -254,11 +276,20 @@ def on_dask(specs, mapping, client, scheduler: str):
                 continue
             for future in batch:
                 outcome = _dask_outcome(future, client, scheduler)
-                yield futures[future], outcome
+                yield futures.pop(future), outcome
+            submit(len(batch))
     finally:
         if client.status == "running":  # runs not yet started are not left to the cluster
             with contextlib.suppress(Exception):
                 client.cancel(list(futures))
+
+
+def _dask_threads(client) -> int:
+    """The cluster's worker threads now (workers that join later share the same window)."""
+    try:
+        return max(1, sum(client.nthreads().values()))
+    except Exception:  # noqa: BLE001 - the window is a tuning value; a lost scheduler shows up later
+        return 1
 
 
 def _dask_outcome(future, client, scheduler: str):
