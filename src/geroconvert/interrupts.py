@@ -34,17 +34,13 @@ class Interrupted(BaseException):
     """Raised where work stops for a signal.  A BaseException, like KeyboardInterrupt, so
     that per-run ``except Exception`` handlers do not mistake it for a failed run."""
 
-    def __init__(self, signum: int, detail: str = ""):
-        super().__init__(detail)
+    def __init__(self, signum: int):
+        super().__init__(SIGNAL_NAMES.get(signum, f"signal {signum}"))
         self.signum = signum
-        self.detail = detail
 
     @property
     def exit_code(self) -> int:
         return 128 + int(self.signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
-
-    def with_detail(self, detail: str) -> Interrupted:
-        return Interrupted(self.signum, detail)
 
 
 def request(signum: int) -> None:

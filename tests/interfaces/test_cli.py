@@ -295,8 +295,8 @@ def test_validate_and_calibrate_replace_json_with_overwrite(tmp_path, monkeypatc
 
 
 def test_json_is_written_atomically(tmp_path):
+    from geroconvert.archive.output import write_json_file as write_json_atomic
     from geroconvert.errors import ArchiveError
-    from geroconvert.interfaces.cli.common import write_json_atomic
 
     out = tmp_path / "cases.json"
     out.write_text("old")

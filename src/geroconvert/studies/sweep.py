@@ -421,12 +421,13 @@ def _collect(source, batches: Batches, n_todo: int, progress) -> tuple[int, list
 
 
 def _stopped(stop: BaseException, batches: Batches) -> BaseException:
-    """Commit the finished runs (unless the commit itself failed) and describe the stop.
+    """Commit the finished runs (unless the commit itself failed); the stop's message says
+    what is kept (interrupts.note_kept, updated by every commit).
 
-    A second signal during this last commit ends it at once; the stop message then says
-    what the previous commit kept (see interrupts.note_kept)."""
+    A second signal during this last commit ends it at once, and the message then says
+    what the previous commit kept."""
     if not batches.broken:
         batches.flush()
     if isinstance(stop, interrupts.Interrupted):
-        return stop.with_detail(batches.kept())
+        return stop
     return ClusterError(f"{stop}; {batches.kept()}")

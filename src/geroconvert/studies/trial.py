@@ -349,12 +349,10 @@ def run_trial(mapping: dict, workers: int | None = None, progress=None, store=No
                     store.add(outcome)
                 if progress:
                     progress(len(subjects), spec.subjects)
-    except BaseException as error:  # a stop or a failed subject: keep the finished ones
+    except BaseException:  # a stop or a failed subject: keep the finished ones
         if store is None:
             raise
-        store.save()
-        if isinstance(error, interrupts.Interrupted):
-            raise error.with_detail(store.kept()) from None
+        store.save()  # notes what it keeps, for the stop's message
         raise
     if store is not None:
         store.save()

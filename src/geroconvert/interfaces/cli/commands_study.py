@@ -31,7 +31,6 @@ from geroconvert.interfaces.cli.common import (
     quiet_openmp,
     refuse_existing,
     warn,
-    write_json_atomic,
 )
 
 
@@ -259,7 +258,9 @@ def cmd_validate(args) -> int:
     print(validation.format_table(cases))
     print(f"({size} suite, {time.perf_counter() - started:.0f} s)")
     if args.json:
-        write_json_atomic(args.json, [case.as_json() for case in cases], args.overwrite)
+        from geroconvert.archive.output import write_json_file
+
+        write_json_file(args.json, [case.as_json() for case in cases], args.overwrite)
     return EXIT_OK if all(case.passed for case in cases) else EXIT_FAILURE
 
 

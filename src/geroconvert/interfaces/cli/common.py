@@ -107,13 +107,6 @@ def refuse_existing(path, overwrite: bool, what: str, folder: bool = False) -> P
     return path
 
 
-def write_json_atomic(path, data, overwrite: bool) -> None:
-    """``data`` as JSON, moved into place in one step (see archive.output.write_json_file)."""
-    from geroconvert.archive.output import write_json_file
-
-    write_json_file(path, data, overwrite)
-
-
 def load(args):
     from geroconvert.config import load_config
 

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 return _stopped(signum, interrupts.kept() or "the command had already finished its work")
             return code
         except interrupts.Interrupted as stop:
-            return _stopped(stop.signum, stop.detail)
+            return _stopped(stop.signum, "")
         except BaseException as error:
             signum = interrupts.requested()
             if signum is None or isinstance(error, SystemExit):
