@@ -166,3 +166,19 @@ def test_the_checks_can_fail():
     # a generator biased by one part in 20 fails the KS test
     biased = rng.uniforms(5, L.S_EVENTS, uids, 10) ** 1.05
     assert uniformity_p(biased) < P_MIN
+
+
+def test_derive_seed_equals_the_kernel_mix():
+    """derive_seed is plain Python (no kernel to load): the same bits as mixing with the kernel."""
+
+    def with_kernel(seed, *salt):
+        h = int(rng.mix64(np.uint64(seed)))
+        for s in salt:
+            h = int(rng.mix64(np.uint64(h ^ (int(s) & MASK64))))
+        return h >> 1
+
+    gen = np.random.default_rng(7)
+    cases = [(0,), (1, 0), (2**63 - 1, 2**63 - 1), (5, -1, 24000), (MASK64, 3)]
+    cases += [(int(gen.integers(0, 2**63 - 1)), int(gen.integers(0, 10**6))) for _ in range(200)]
+    for seed, *salt in cases:
+        assert rng.derive_seed(seed, *salt) == with_kernel(seed, *salt), (seed, salt)

@@ -63,15 +63,14 @@ def git_commit() -> tuple[str, bool]:
     Only a repository that contains this package counts (an installed wheel inside
     some other repository reports nothing).
     """
-    top = _git("rev-parse", "--show-toplevel")
-    if not top:
+    # one git process for both (each costs a few ms of every run); it fails, and prints
+    # nothing we use, outside a repository and in one without a commit
+    top, _, commit = _git("rev-parse", "--show-toplevel", "HEAD").partition("\n")
+    if not top or not commit:
         return "", False
     try:
         SOURCE_DIR.relative_to(Path(top).resolve())
     except ValueError:
-        return "", False
-    commit = _git("rev-parse", "HEAD")
-    if not commit:
         return "", False
     # the paths from the top of the repository: `git -C SOURCE_DIR` reads bare paths from SOURCE_DIR
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ":(top)src", ":(top)pyproject.toml"))

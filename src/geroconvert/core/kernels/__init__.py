@@ -11,10 +11,11 @@ cache lives in a folder named after a hash of every kernel source, unless the us
 chose one with NUMBA_CACHE_DIR.
 
 Numba reads its cache folder when a kernel is decorated, so the folder must be settled
-before the first kernel module is imported; that is the one thing importing this package
-does.  Nothing else in geroconvert imports it at import time except the modules that run
-kernels (the engine, the assay), so ``import geroconvert`` and the parameter, config and
-layout modules leave numba and the file system alone.
+before the first kernel module is imported; that, and making the loads from that cache
+lean (:func:`lean_cache_loads`), is what importing this package does.  Nothing else in
+geroconvert imports it at import time except the modules that run kernels (the engine,
+the assay), so ``import geroconvert`` and the parameter, config and layout modules leave
+numba and the file system alone.
 """
 
 import hashlib
@@ -49,4 +50,45 @@ def settle_cache_dir() -> None:
     numba.config.CACHE_DIR = str(folder)
 
 
+def lean_cache_loads() -> None:
+    """Load this package's cached kernels without loading all of numba's compiler registries.
+
+    Before it loads a kernel from its cache, numba refreshes its target context: it imports
+    and installs every lowering and typing registry it has (array math, linear algebra, and
+    with it scipy.linalg, typed containers, datetimes, ...), about 0.25 s, the most of a
+    warm run's kernel load (issue 14, item 8).  A cached kernel is machine code and needs
+    none of them, only numba's runtime (NRT, for the arrays kernels return); the modules its
+    environment refers to are imported by numba when it unpickles the kernel.  Compiling
+    still refreshes the context first (numba's compiler does so itself), so a cache miss, a
+    new signature or anyone else's jitted function works as before.
+
+    Only kernels of this package load this way; if a lean load fails for any reason, the
+    kernel loads numba's own way.  A numba without these internals is left alone.
+    """
+    from numba.core import caching
+    from numba.core.runtime import rtsys
+
+    full_load = caching.Cache.load_overload
+    if getattr(full_load, "lean_for", None) == __name__:  # already in place (a reloaded module)
+        return
+    if not all(hasattr(caching.Cache, name) for name in ("_load_overload", "_guard_against_spurious_io_errors")):
+        return
+    if not hasattr(rtsys, "initialize"):
+        return
+
+    def load_overload(self, sig, target_context):
+        if not getattr(getattr(self, "_py_func", None), "__module__", "").startswith(__name__ + "."):
+            return full_load(self, sig, target_context)
+        try:
+            rtsys.initialize(target_context)  # what a cached kernel needs of the refresh
+            with self._guard_against_spurious_io_errors():
+                return self._load_overload(sig, target_context)
+        except Exception:  # noqa: BLE001 - the full load below reports what is really wrong
+            return full_load(self, sig, target_context)
+
+    load_overload.lean_for = __name__  # type: ignore[attr-defined]
+    caching.Cache.load_overload = load_overload  # type: ignore[method-assign]
+
+
 settle_cache_dir()
+lean_cache_loads()

@@ -40,11 +40,19 @@ def tally(arrays, p16_positive):
                 p16pos[c, kd, ph] += 1
             sums[c, F_MASS] += mass[i]
             sums[c, F_P16] += p16[i]
+    # the chunks added up by loops, not ``.sum(axis=0)``: numpy reductions would make loading
+    # the cached kernel import numba's array-math module, and through it scipy (~0.1 s a run)
+    total_counts = np.zeros((N_KINDS, N_PHASES), np.int64)
+    total_p16pos = np.zeros((N_KINDS, N_PHASES), np.int64)
     total = np.zeros(N_F, np.float64)
     for c in range(N_CHUNKS):  # fixed order: bit-identical for any thread count
         for f in range(N_F):
             total[f] += sums[c, f]
-    return counts.sum(axis=0), p16pos.sum(axis=0), total
+        for kd in range(N_KINDS):
+            for ph in range(N_PHASES):
+                total_counts[kd, ph] += counts[c, kd, ph]
+                total_p16pos[kd, ph] += p16pos[c, kd, ph]
+    return total_counts, total_p16pos, total
 
 
 @njit(parallel=True, cache=True)
@@ -58,4 +66,8 @@ def in_cycle_by_kind(arrays):
         for i in range(n * c // N_CHUNKS, n * (c + 1) // N_CHUNKS):
             if phase[i] == CYCLING and 0.0 <= cycle[i] < 1.0:
                 counts[c, kind[i]] += 1
-    return counts.sum(axis=0)
+    total = np.zeros(N_KINDS, np.int64)
+    for c in range(N_CHUNKS):  # a loop, not counts.sum(axis=0): see tally
+        for kd in range(N_KINDS):
+            total[kd] += counts[c, kd]
+    return total

@@ -17,6 +17,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _INV_2_53 = 1.0 / 9007199254740992.0
+_MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
 @njit(inline="always", cache=True)
@@ -64,21 +65,43 @@ def normal_from_keys(key_a, key_b, uid):
 
 
 def uniforms(seed: int, stream: int, uids, step: int) -> np.ndarray:
-    """Vectorised :func:`uniform` for Python callers (tests, assays)."""
-    return _uniforms(np.int64(seed), np.int64(stream), np.asarray(uids, dtype=np.int64), np.int64(step))
+    """Vectorised :func:`uniform` for Python callers (tests, assays).
+
+    numpy on uint64 arrays (which wrap as the kernel's integers do), so the same bits as
+    :func:`uniform` without a kernel to load from numba's cache (issue 14, item 8).
+    """
+    key = _stream_key_int(seed, stream, step)
+    uid = np.asarray(uids, dtype=np.int64).reshape(-1).astype(np.uint64)  # the kernel's uint64(uid)
+    z = uid * _GOLDEN + np.uint64(key)
+    z += _GOLDEN  # mix64 from here on
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.int64).astype(np.float64) * _INV_2_53
 
 
-@njit(cache=True)
-def _uniforms(seed, stream, uids, step):
-    out = np.empty(uids.size, np.float64)
-    for i in range(uids.size):
-        out[i] = uniform(seed, stream, uids[i], step)
-    return out
+def _stream_key_int(seed: int, stream: int, step: int) -> int:
+    """:func:`stream_key` for Python callers, on integers that fit an int64 (as the kernel's arguments)."""
+    h = _mix64_int(int(np.int64(seed)) & _MASK64)
+    h = _mix64_int(h ^ (int(np.int64(stream)) & _MASK64))
+    return _mix64_int(h ^ (int(np.int64(step)) & _MASK64))
+
+
+def _mix64_int(x: int) -> int:
+    """:func:`mix64` on a Python integer in [0, 2**64): the same bits, without loading a kernel."""
+    z = (x + int(_GOLDEN)) & _MASK64
+    z = ((z ^ (z >> 30)) * int(_M1)) & _MASK64
+    z = ((z ^ (z >> 27)) * int(_M2)) & _MASK64
+    return z ^ (z >> 31)
 
 
 def derive_seed(seed: int, *salt: int) -> int:
-    """A new 63-bit seed from a seed and integers (e.g. an assay time point)."""
-    h = int(mix64(np.uint64(seed)))
+    """A new 63-bit seed from a seed and integers (e.g. an assay time point).
+
+    Plain Python (called a few times a run): calling the ``mix64`` kernel from Python
+    would load it from numba's cache first (issue 14, item 8).
+    """
+    h = _mix64_int(int(np.uint64(seed)))  # np.uint64: the same check of the seed as the kernel had
     for s in salt:
-        h = int(mix64(np.uint64(h ^ (int(s) & 0xFFFFFFFFFFFFFFFF))))
+        h = _mix64_int(h ^ (int(s) & _MASK64))
     return h >> 1
