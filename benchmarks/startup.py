@@ -40,8 +40,8 @@ IMPORTS = (
 )
 PARTS = (
     "import json, sys, h5py;"
-    "f = h5py.File(sys.argv[1], 'r'); s = f['runs/run0/summary'].attrs;"
-    "print(json.dumps({'compile_s': float(s['compile_s']), 'wall_s': float(s['wall_s'])}))"
+    "f = h5py.File(sys.argv[1], 'r'); s = f['summary'];"
+    "print(json.dumps({'compile_s': float(s['compile_s'][0]), 'wall_s': float(s['wall_s'][0])}))"
 )
 
 

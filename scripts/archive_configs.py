@@ -15,8 +15,15 @@ older checkout with the same environment.
 
 ``compare`` walks both archives and requires every dataset and attribute to be equal bit
 for bit (NaN equal to NaN), except what is not a result: provenance on the root group,
-creation times, wall-clock times and the command line.  Trial folders compare their text
-files.  Prints one line per config and exits 1 if anything differs.
+creation times, wall-clock times, the software sessions and the command line.  Trial
+folders compare their text files.  Prints one line per config and exits 1 if anything
+differs.
+
+Archives of an older schema are first converted with ``geroconvert upgrade`` (of the
+interpreter running this script), so results are compared across a change of layout.
+Series and summary columns that only the older side holds are no difference if every
+value is 0 (schema 2 leaves out what a geometry cannot hold, such as stem cells in a
+dish); they are listed as notes.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -37,6 +45,10 @@ VOLATILE = {"created_utc", "wall_s", "compile_s", "command"}
 # the software that wrote a run (per-run provenance, recorded since issue 13): not a result
 VOLATILE |= {"package_version", "git_commit", "git_dirty", "python_version", "numpy_version", "numba_version",
              "h5py_version", "host", "platform"}  # fmt: skip
+# schema 2 keeps the software of each writing session in /sessions, and /runs/session says which
+VOLATILE |= {"session", "sessions", "converted_utc", "converted_by", "converted_from_schema"}
+# what a dataset is and its units: compared, but a change is a note, not a changed result
+DESCRIPTIONS = {"units", "long_name"}
 # dimension-scale bookkeeping: object references, compared through the names they point to
 REFERENCES = {"DIMENSION_LIST", "REFERENCE_LIST"}
 
@@ -80,13 +92,16 @@ def _equal(a, b) -> bool:
     return bool(np.array_equal(a, b))
 
 
-def _attrs_differ(name: str, x, y) -> list[str]:
+def _attrs_differ(name: str, x, y, notes: list[str] | None = None) -> list[str]:
     keys = (set(x.attrs) | set(y.attrs)) - VOLATILE - REFERENCES
     if name in ("/", "config", "config/toml"):  # provenance; the config hash covers its file path
         return []  # provenance: package version, git commit, host, times
     out = []
     for key in sorted(keys):
-        if key not in x.attrs or key not in y.attrs:
+        if key in DESCRIPTIONS:
+            if notes is not None and (key not in x.attrs or key not in y.attrs or x.attrs[key] != y.attrs[key]):
+                notes.append(f"{name}: {key} {x.attrs.get(key, '-')!r} -> {y.attrs.get(key, '-')!r}")
+        elif key not in x.attrs or key not in y.attrs:
             out.append(f"{name}: attribute {key} only on one side")
         elif key == "overrides" or key == "swept":
             if json.loads(x.attrs[key]) != json.loads(y.attrs[key]):
@@ -100,30 +115,65 @@ def _attrs_differ(name: str, x, y) -> list[str]:
     return out
 
 
-def archive_differences(a: Path, b: Path) -> list[str]:
+def _schema(path: Path) -> int:
+    with h5py.File(path, "r") as f:
+        return int(f.attrs.get("schema_version", 0))
+
+
+def _current(path: Path, scratch: Path) -> Path:
+    """``path``, or its conversion to the schema this geroconvert writes."""
+    from geroconvert.archive.schema import SCHEMA_VERSION
+
+    if _schema(path) >= SCHEMA_VERSION:
+        return path
+    target = scratch / f"{path.stem}.upgraded.h5"
+    command = [sys.executable, "-m", "geroconvert", "upgrade", str(path), str(target), "--overwrite"]
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    return target
+
+
+def _only_zeros(f, names: list[str]) -> bool:
+    return all(isinstance(f[n], h5py.Dataset) and f[n].dtype.kind in "biuf" and not np.any(f[n][()]) for n in names)
+
+
+def archive_differences(a: Path, b: Path, notes: list[str] | None = None) -> list[str]:
     out: list[str] = []
-    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
-        names_a, names_b = [], []
-        fa.visit(names_a.append)
-        fb.visit(names_b.append)
-        only = sorted(n for n in set(names_a) ^ set(names_b) if n.rsplit("/", 1)[-1] not in VOLATILE)
-        if only:
-            out.append(f"objects on one side only: {only[:5]}{' ...' if len(only) > 5 else ''}")
-        out += _attrs_differ("/", fa, fb)
-        for name in sorted(set(names_a) & set(names_b)):
-            x, y = fa[name], fb[name]
-            out += _attrs_differ(name, x, y)
-            if isinstance(x, h5py.Dataset):
-                if name.rsplit("/", 1)[-1] in VOLATILE:
-                    continue
-                if name == "config/toml":
-                    if _config_text(x) != _config_text(y):
-                        out.append(f"{name}: resolved config differs")
-                    continue
-                if not isinstance(y, h5py.Dataset) or not _equal(x[()], y[()]):
-                    out.append(f"{name}: data differ")
-                elif _scales(x) != _scales(y):
-                    out.append(f"{name}: dimension scales differ")
+    with tempfile.TemporaryDirectory() as scratch:
+        a, b = _current(a, Path(scratch)), _current(b, Path(scratch))
+        with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+            return _differences(fa, fb, out, notes if notes is not None else [])
+
+
+def _differences(fa, fb, out: list[str], notes: list[str]) -> list[str]:
+    names_a, names_b = [], []
+    fa.visit(names_a.append)
+    fb.visit(names_b.append)
+    only_a = sorted(n for n in set(names_a) - set(names_b) if n.split("/")[0] not in VOLATILE)
+    only_b = sorted(n for n in set(names_b) - set(names_a) if n.split("/")[0] not in VOLATILE)
+    only_a = [n for n in only_a if n.rsplit("/", 1)[-1] not in VOLATILE]
+    only_b = [n for n in only_b if n.rsplit("/", 1)[-1] not in VOLATILE]
+    if only_a and not only_b and _only_zeros(fa, only_a):
+        notes.append(f"only in the first, all 0: {', '.join(only_a[:6])}{' ...' if len(only_a) > 6 else ''}")
+    elif only_a or only_b:
+        only = sorted(only_a + only_b)
+        out.append(f"objects on one side only: {only[:5]}{' ...' if len(only) > 5 else ''}")
+    out += _attrs_differ("/", fa, fb)
+    for name in sorted(set(names_a) & set(names_b)):
+        if name.split("/")[0] in VOLATILE:
+            continue
+        x, y = fa[name], fb[name]
+        out += _attrs_differ(name, x, y, notes)
+        if isinstance(x, h5py.Dataset):
+            if name.rsplit("/", 1)[-1] in VOLATILE:
+                continue
+            if name == "config/toml":
+                if _config_text(x) != _config_text(y):
+                    out.append(f"{name}: resolved config differs")
+                continue
+            if not isinstance(y, h5py.Dataset) or not _equal(x[()], y[()]):
+                out.append(f"{name}: data differ")
+            elif _scales(x) != _scales(y):
+                out.append(f"{name}: dimension scales differ")
     return out
 
 
@@ -153,10 +203,15 @@ def compare(a: Path, b: Path) -> int:
             print(f"{left.name:34s} MISSING in {b}")
             failed += 1
             continue
-        problems = folder_differences(left, right) if left.is_dir() else archive_differences(left, right)
+        notes: list[str] = []
+        problems = folder_differences(left, right) if left.is_dir() else archive_differences(left, right, notes)
         print(f"{left.name:34s} {'identical' if not problems else 'DIFFERENT'}")
         for problem in problems[:10]:
             print(f"    {problem}")
+        for note in notes[:6]:
+            print(f"    note: {note}")
+        if len(notes) > 6:
+            print(f"    note: ... and {len(notes) - 6} more notes")
         failed += bool(problems)
     print(f"{failed} of {len(list(a.iterdir()))} differ")
     return 1 if failed else 0

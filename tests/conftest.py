@@ -57,6 +57,31 @@ def start_geroconvert(*args, cwd=None) -> subprocess.Popen:
     )
 
 
+def committed_runs(path) -> list[str] | None:
+    """Keys of the runs an archive holds, with those of its sweep parts (``OUT.h5.parts/``),
+    as every reader sees them (``geroconvert.archive.reader.read_rows``); None while there
+    is no archive.  A damaged archive is an ArchiveError, not None."""
+    from geroconvert.archive.hdf5 import read_rows
+
+    path = Path(path)
+    if not path.exists():
+        return None
+    return read_rows(path).rows.keys
+
+
+def scratch_files(path) -> list[Path]:
+    """What a writer of ``path`` leaves only while it writes: ``PATH.partial``, and every file
+    of ``PATH.parts/`` that is not a part (a part's scratch copy)."""
+    from geroconvert.archive.hdf5 import part_files, parts_dir
+
+    path = Path(path)
+    found = [p for p in (path.with_name(path.name + ".partial"),) if p.exists()]
+    folder = parts_dir(path)
+    if folder.is_dir():
+        found += sorted(set(folder.iterdir()) - set(part_files(path)))
+    return found
+
+
 @pytest.fixture
 def geroconvert_cli():
     """Call the command: ``geroconvert_cli("run", config, "-o", out)`` -> CompletedProcess."""

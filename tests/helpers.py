@@ -47,3 +47,29 @@ TINY_RUN = [
     "assays.rpp_times_h=[]",
     "--quiet",
 ]
+
+
+# what differs between two runs of one config and seed: when and how fast they ran, and
+# which software session wrote them (archive schema 2: /runs/wall_s, /summary/compile_s, ...)
+VOLATILE_DATASETS = ("wall_s", "compile_s", "created_utc", "session")
+
+
+def archive_results(path) -> dict:
+    """Every result dataset of an archive (``group/name`` -> array), read with plain h5py,
+    without the volatile ones (timings, write times, software sessions)."""
+    import h5py
+
+    out = {}
+    with h5py.File(path, "r") as f:
+        for group in ("runs", "summary", "timeseries", "rpp", "events"):
+            for name, dataset in f[group].items():
+                if name not in VOLATILE_DATASETS:
+                    out[f"{group}/{name}"] = dataset[()]
+        if "snapshots" in f:
+
+            def visit(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    out[f"snapshots/{name}"] = obj[()]
+
+            f["snapshots"].visititems(visit)
+    return out

@@ -274,3 +274,34 @@ def test_the_checks_can_fail(tmp_path, monkeypatch):
     assert outside_references(Path("x"), "see ../" + "shared/DESIGN" + ".md section 3")
     assert outside_references(Path("x"), "(The " + "commentary) asks")
     assert not outside_references(Path("x"), "see docs/design.md and docs/science.md")
+
+
+def test_the_readme_archive_example_runs_as_written(tmp_path, monkeypatch):
+    """The README's three lines ("RPP versus time for every run, with the dose as a column")."""
+    from geroconvert import load_config, run_sweep
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"    import geroconvert as gc\n    archive = gc\.open_archive\(.*\n    rpp = .*\n", text)
+    assert block, "the README's open_archive example is missing"
+    loaded = load_config(
+        ROOT / "configs" / "rapamycin_dose_sweep.toml",
+        [
+            "simulation.width=8",
+            "simulation.height=8",
+            "simulation.hours=48",
+            "assays.rpp_times_h=[0, 24, 48]",
+            "assays.max_cells=8",
+            "sweep.replicates=1",
+        ],
+    )
+    (tmp_path / "out").mkdir()
+    run_sweep(loaded.mapping, tmp_path / "out" / "rapamycin_dose_sweep.h5", workers=1)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile("\n".join(line[4:] for line in block.group(0).splitlines()), "README.md", "exec"), namespace)
+    rpp = namespace["rpp"]
+    assert list(rpp.columns[:2]) == ["run", "time_h"]
+    assert "environment.rapamycin_nM" in rpp.columns and "rpp" in rpp.columns
+    n_doses = rpp["environment.rapamycin_nM"].nunique()
+    assert n_doses >= 5 and len(rpp) == n_doses * 3  # every run at every assay time
+    assert rpp["rpp"].between(0, 1).all()

@@ -7,6 +7,7 @@ The documented entry points, importable from the package itself::
     loaded = gc.load_config("ht_p21.toml")          # a packaged config, or any path
     results = gc.Simulation(loaded.params).run()      # one run -> Results
     gc.run_sweep(loaded.mapping, "out/sweep.h5")      # a [sweep] section -> one archive
+    archive = gc.open_archive("out/sweep.h5")         # pandas summary, xarray time series and RPP
     data = gc.load_sweep("out/sweep.h5")              # every run of an archive -> SweepData
     run = gc.read_run("out/sweep.h5", "run0")         # one run's series, RPP and summary
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # public name -> the module that defines it
 _EXPORTS = {
@@ -38,6 +39,8 @@ _EXPORTS = {
     "Results": "geroconvert.core.recorder",
     # archives
     "ArchiveWriter": "geroconvert.archive.writer",
+    "open_archive": "geroconvert.archive.frames",
+    "Archive": "geroconvert.archive.frames",
     "read_archive": "geroconvert.archive.reader",
     "read_run": "geroconvert.archive.reader",
     "load_sweep": "geroconvert.archive.sweepdata",
@@ -73,6 +76,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never executed
+    from geroconvert.archive.frames import Archive, open_archive
     from geroconvert.archive.reader import read_archive, read_run
     from geroconvert.archive.sweepdata import SweepData, load_sweep
     from geroconvert.archive.writer import ArchiveWriter

@@ -56,45 +56,49 @@ def test_run_prints_a_summary(archive):
 
 def test_archive_matches_an_in_memory_run_bit_for_bit(archive, in_memory):
     out, _ = archive
-    with h5py.File(out, "r") as f:  # plain h5py, no geroconvert reader
-        run = f["runs/run0"]
-        assert run.attrs["status"] == "complete"
-        assert run.attrs["seed"] == SEED
-        overrides = json.loads(run.attrs["overrides"])
+    with h5py.File(out, "r") as f:  # plain h5py, no geroconvert reader: one row per run
+        runs = f["runs"]
+        assert runs["run"].asstr()[()].tolist() == ["run0"]
+        assert runs["seed"][0] == SEED
+        overrides = json.loads(runs["overrides"].asstr()[0])
         assert overrides["simulation.seed"] == SEED and overrides["simulation.width"] == 20
-        series = run["timeseries"]
-        assert set(series) == set(in_memory.timeseries)
+        series = f["timeseries"]
+        stored_names = set(series) - {"run", "replicate", "seed"}
+        assert stored_names == set(in_memory.timeseries)
+        assert series["time_h"][()].tolist() == in_memory.timeseries["time_h"].tolist()
         for name, values in in_memory.timeseries.items():
-            stored = series[name][()]
+            if name == "time_h":
+                continue
+            stored = series[name][0]
             assert stored.dtype == values.dtype, name
             assert np.array_equal(stored, values, equal_nan=True), name  # NaN: documented (half-life)
             assert series[name].attrs["units"] == in_memory.units[name]
-            if name != "time_h":
-                assert series[name].dims[0][0].name.endswith("/time_h")
-        rpp = run["assays/rpp"]
-        for name, values in in_memory.rpp.items():
-            assert np.array_equal(rpp[name][()], values, equal_nan=values.dtype.kind == "f"), name
+            assert [dim[0].name for dim in series[name].dims] == ["/timeseries/run", "/timeseries/time_h"]
+        rpp = f["rpp"]
         assert rpp["time_h"][()].tolist() == [0.0, 24.0, 48.0, 72.0]
+        for name, values in in_memory.rpp.items():
+            stored = rpp[name][()] if name == "time_h" else rpp[name][0]
+            assert stored.dtype == values.dtype, name
+            assert np.array_equal(stored, values, equal_nan=values.dtype.kind == "f"), name
+        summary = f["summary"]
+        assert summary["run"].asstr()[()].tolist() == ["run0"]
         for name, value in in_memory.summary.items():
             if name not in TIMING_KEYS:
-                np.testing.assert_equal(run["summary"].attrs[name], value)
-        assert {k: int(v) for k, v in run["events"].attrs.items()} == in_memory.events
-        snaps = run["snapshots"]
+                np.testing.assert_equal(summary[name][0], value)
+        assert {name: int(f["events"][name][0]) for name in f["events"] if name != "run"} == in_memory.events
+        snaps = f["snapshots/run0"]
         assert sorted(float(snaps[g].attrs["time_h"]) for g in snaps) == sorted(in_memory.snapshots)
         for group in snaps.values():
             for name, values in in_memory.snapshots[float(group.attrs["time_h"])].items():
                 assert np.array_equal(group[name][()], values)
                 assert group[name].compression == "gzip"
-        summary = f["summary"]
-        assert summary["run_key"].asstr()[()].tolist() == ["run0"]
-        np.testing.assert_equal(summary["t50_h"][0], in_memory.summary["t50_h"])
 
 
 def test_archive_provenance_and_config(archive):
     out, _ = archive
     with h5py.File(out, "r") as f:
         attrs = dict(f.attrs)
-        assert attrs["schema_version"] == 1
+        assert attrs["schema_version"] == 2
         for name in (
             "package_version",
             "created_utc",
@@ -124,7 +128,7 @@ def test_info_shows_runs_and_summary(archive, in_memory):
     done = run_geroconvert("info", out)
     assert done.returncode == 0, done.stderr
     text = done.stdout
-    assert "run0" in text and "complete" in text and "schema 1" in text
+    assert "run0" in text and "schema 2" in text
     assert f"{in_memory.summary['t50_h']:.4g}" in text
     assert "t50_h" in text and "final_n_cells" in text
     assert f"{in_memory.summary['final_n_cells']:.0f}" in text
@@ -158,9 +162,10 @@ def test_every_shipped_config_runs_small(config, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     with h5py.File(out, "r") as f:
-        assert f["runs/run0"].attrs["status"] == "complete"
-        assert f["runs/run0/timeseries/time_h"][-1] == 48.0
-        assert len(f["summary/run_key"]) == 1
+        assert f["runs/run"].asstr()[()].tolist() == ["run0"]
+        assert f["timeseries/time_h"][-1] == 48.0
+        assert f["timeseries/n_cells"].shape == (1, f["timeseries/time_h"].size)
+        assert len(f["summary/run"]) == 1
 
 
 def test_validate_and_reference():

@@ -8,6 +8,7 @@ import h5py
 import numpy as np
 
 from tests.conftest import ROOT
+from tests.helpers import archive_results
 
 SMALL = [
     "--set",
@@ -33,20 +34,8 @@ def geroconvert(*args, timeout=300):
     )
 
 
-def datasets(path):
-    out = {}
-    with h5py.File(path) as f:
-
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset) and name.startswith("runs/"):
-                out[name] = obj[()]
-
-        f.visititems(visit)
-    return out
-
-
 def assert_same_runs(a, b):
-    da, db = datasets(a), datasets(b)
+    da, db = archive_results(a), archive_results(b)
     assert sorted(da) == sorted(db)
     for name in da:
         np.testing.assert_array_equal(da[name], db[name], err_msg=name)
@@ -58,7 +47,7 @@ def test_sweep_report_and_resume_through_the_command(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "8 run(s) completed" in done.stdout
     with h5py.File(out) as f:
-        assert sorted(f["runs"]) == [f"g00{g}_r0{r}" for g in range(2) for r in range(4)]
+        assert f["runs/run"].asstr()[()].tolist() == [f"g00{g}_r0{r}" for g in range(2) for r in range(4)]
         assert list(f["summary/environment.rapamycin_nM"][()]) == [0.0] * 4 + [500.0] * 4
     # a second sweep into the same file is refused, and the file is untouched
     before = out.read_bytes()

@@ -14,9 +14,14 @@ import subprocess
 import time
 from pathlib import Path
 
-import h5py
-
-from tests.conftest import CONFIGS, run_geroconvert, running_dask_cluster, start_geroconvert
+from tests.conftest import (
+    CONFIGS,
+    committed_runs,
+    run_geroconvert,
+    running_dask_cluster,
+    scratch_files,
+    start_geroconvert,
+)
 
 TINY_SWEEP = ["--set", "simulation.width=8", "--set", "simulation.height=8", "--set", "simulation.hours=4",
               "--set", "assays.rpp_times_h=[]"]  # fmt: skip
@@ -35,18 +40,15 @@ def test_a_bad_scheduler_address_writes_nothing(tmp_path):
                                "--quiet", *TINY_SWEEP)  # fmt: skip
         assert done.returncode == 2, done.stderr
         assert "--scheduler" in one_line(done.stderr) and "cannot connect" in done.stderr
-        assert not out.exists() and not Path(f"{out}.partial").exists()
+        assert not out.exists() and not Path(f"{out}.partial").exists() and not Path(f"{out}.parts").exists()
     done = run_geroconvert("sweep", CONFIGS / "rapamycin_dose_sweep.toml", "-o", out, "--quiet", "--workers", "1",
                            *TINY_SWEEP)  # fmt: skip
     assert done.returncode == 0, done.stderr  # the next try is not told "already exists"
 
 
 def complete_runs(path: Path) -> int:
-    try:
-        with h5py.File(path, "r") as f:
-            return sum(f["runs"][key].attrs["status"] == "complete" for key in f["runs"])
-    except (OSError, KeyError):
-        return 0
+    """Runs committed to the archive and its parts (0 before the archive exists)."""
+    return len(committed_runs(path) or [])
 
 
 def test_a_dead_scheduler_ends_the_sweep_in_one_line_keeping_its_runs(tmp_path):
@@ -73,6 +75,7 @@ def test_a_dead_scheduler_ends_the_sweep_in_one_line_keeping_its_runs(tmp_path):
     kept = complete_runs(out)
     assert "lost the connection" in line and f"keeps {kept} complete runs" in line and "--resume" in line
     assert 1 <= kept < 280
+    assert not scratch_files(out)  # every commit whole: OUT.h5 and its parts, no scratch copy
 
 
 def test_a_stop_is_heard_while_connecting_to_a_listener_that_never_answers(tmp_path):
@@ -98,4 +101,4 @@ def test_a_stop_is_heard_while_connecting_to_a_listener_that_never_answers(tmp_p
     assert sweep.returncode == 130, stderr
     assert time.monotonic() - sent < 10
     assert "interrupted" in one_line(stderr)
-    assert not out.exists()
+    assert not out.exists() and not Path(f"{out}.parts").exists()

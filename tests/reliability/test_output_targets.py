@@ -47,6 +47,23 @@ def test_the_command_line_keeps_a_fifo_a_fifo(tmp_path, command):
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
+def test_a_fifo_where_a_sweep_keeps_its_parts_stays_a_fifo(tmp_path):
+    """A sweep commits its runs into OUT.h5.parts/: a FIFO of that name is never replaced,
+    removed or written, whatever --overwrite says, and the sweep ends in one line."""
+    out = tmp_path / "sweep.h5"
+    fifo = tmp_path / "sweep.h5.parts"
+    os.mkfifo(fifo)
+    for overwrite in ([], ["--overwrite"]):
+        done = run_geroconvert(
+            "sweep", CONFIGS / "ht_p21_rapamycin.toml", "-o", out, *overwrite, "--workers", "1", *TINY_RUN, timeout=300
+        )
+        assert_refused(done, str(fifo))
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name not in ("sweep.h5", "sweep.h5.lock")) == [
+            "sweep.h5.parts"
+        ]
+
+
 def test_an_output_that_is_the_config_or_its_parent_is_refused(tmp_path):
     parent = tmp_path / "parent.toml"
     parent.write_text((CONFIGS / "ht_p21.toml").read_text())

@@ -1,7 +1,9 @@
 """Corrupt archives and safety: one-line errors, files never modified, no code run, no pickles.
 
-* Truncated, damaged, wrong-schema and non-HDF5 files given to ``info``, ``report`` and
-  ``sweep --resume`` end with exit code 2 and one line, and the file keeps its bytes.
+* Truncated, damaged, wrong-schema (schema 1 included) and non-HDF5 files, archives of
+  schema 2 whose objects were damaged, and damaged or foreign parts of a stopped sweep
+  (``OUT.h5.parts/``) given to ``info``, ``report`` and ``sweep --resume`` end with exit
+  code 2 and one line, and every file keeps its bytes.
 * Configs are data: Python code in a config value is refused or stored as text, never run.
 * Archives hold no pickles: every dataset and attribute is numeric or a string.
 * The web view binds 127.0.0.1 unless told otherwise.
@@ -20,7 +22,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.conftest import CONFIGS, run_geroconvert
+from tests.conftest import CONFIGS, ROOT, run_geroconvert, scratch_files
 from tests.reliability.test_reliability_fuzz import call
 
 HT = CONFIGS / "ht_p21.toml"
@@ -73,11 +75,59 @@ def archives(tmp_path_factory):
 
 
 def _flip_object_headers(data: bytes) -> bytes:
-    """Break the checksum of every version-2 object header (each run's groups)."""
+    """Break the checksum of every version-2 object header (the archive's groups)."""
     out = bytearray(data)
-    for match in re.finditer(rb"OHDR", data):
+    headers = list(re.finditer(rb"OHDR", data))
+    assert headers, "no version-2 object header to break"
+    for match in headers:
         out[match.start() + 6] ^= 0xFF
     return bytes(out)
+
+
+def _edited(path: Path, good: Path, edit) -> None:
+    """A copy of a good archive with one schema-2 object changed by ``edit(f)``."""
+    path.write_bytes(good.read_bytes())
+    with h5py.File(path, "a") as f:
+        edit(f)
+
+
+def _replace(f, name: str, data, **options) -> None:
+    group, _, leaf = name.rpartition("/")
+    del f[name]
+    f[group].create_dataset(leaf, data=data, **options)
+
+
+TEXT = h5py.string_dtype("utf-8")
+SCHEMA1_SWEEP = ROOT / "tests" / "data" / "schema1_sweep.h5"  # written by geroconvert 0.1
+# schema-2 objects damaged one at a time: kind -> (edit, words of the one-line error)
+DAMAGED_OBJECTS = {
+    "runs-column-missing": (lambda f: f.__delitem__("runs/seed"), "/runs/seed is missing"),
+    "runs-key-twice": (
+        lambda f: _replace(f, "runs/run", np.array(["g000_r00"] * len(f["runs/run"]), dtype=object), dtype=TEXT),
+        "twice",
+    ),
+    "runs-key-not-utf8": (
+        lambda f: _replace(f, "runs/run", np.array([b"g\xff\xfe", *f["runs/run"][1:]], dtype=object), dtype=TEXT),
+        "not UTF-8",
+    ),
+    "summary-other-runs": (
+        lambda f: _replace(f, "summary/run", np.array(["x", "y"][: len(f["summary/run"])], dtype=object), dtype=TEXT),
+        "/summary/run",
+    ),
+    "timeseries-wrong-shape": (
+        lambda f: _replace(f, "timeseries/n_cells", np.zeros(3)),
+        "/timeseries/n_cells",
+    ),
+    "rpp-not-a-fraction": (
+        lambda f: _replace(f, "rpp/rpp", np.full(f["rpp/rpp"].shape, 7.0)),
+        "outside 0..1",
+    ),
+    "config-edited": (
+        lambda f: _replace(f, "config/toml", "[simulation]\nwidth = 9\n", dtype=TEXT),
+        "does not match",
+    ),
+    "sessions-missing": (lambda f: f.__delitem__("sessions"), "/sessions is missing"),
+}
 
 
 def _h5(path: Path, build) -> None:
@@ -120,6 +170,10 @@ def make_corrupt(kind: str, folder: Path, archives: dict) -> Path:
         path.write_text("this is not an archive\n[simulation]\nwidth = 3\n")
     elif kind == "empty":
         path.write_bytes(b"")
+    elif kind == "schema-1":
+        path.write_bytes(SCHEMA1_SWEEP.read_bytes())
+    elif kind in DAMAGED_OBJECTS:
+        _edited(path, archives["sweep"], DAMAGED_OBJECTS[kind][0])
     else:  # pragma: no cover
         raise ValueError(kind)
     return path
@@ -139,6 +193,8 @@ KINDS = [
     "hdf5-signature-then-garbage",
     "text",
     "empty",
+    "schema-1",
+    *DAMAGED_OBJECTS,
 ]
 
 
@@ -161,11 +217,13 @@ def test_corrupt_archives_give_one_line_and_stay_untouched(tmp_path, archives, k
         assert err.count("\n") == 1 and err.startswith("geroconvert: error: "), f"{kind} / {name}: {err!r}"
         assert "Traceback" not in err
         assert path.read_bytes() == before, f"{kind} / {name} modified the file"
-        assert not Path(f"{path}.partial").exists()
+        assert not Path(f"{path}.partial").exists() and not Path(f"{path}.parts").exists()
     assert not (tmp_path / "report").exists() or not any((tmp_path / "report").iterdir())
 
 
-@pytest.mark.parametrize("kind", ["truncated-half", "schema-99", "random-bytes", "empty", "checksums-broken"])
+@pytest.mark.parametrize(
+    "kind", ["truncated-half", "schema-99", "random-bytes", "empty", "checksums-broken", "schema-1", "runs-key-twice"]
+)
 def test_corrupt_archives_through_the_real_command(tmp_path, archives, kind):
     path = make_corrupt(kind, tmp_path, archives)
     before = path.read_bytes()
@@ -185,10 +243,65 @@ def test_error_messages_say_what_is_wrong(tmp_path, archives):
         "empty": "not an HDF5 file",
         "text": "not an HDF5 file",
         "checksums-broken": "corrupt",
+        "schema-1": "convert it with `geroconvert upgrade OLD.h5 NEW.h5`",
+        **{kind: words for kind, (_, words) in DAMAGED_OBJECTS.items()},
     }
     for kind, words in expected.items():
-        code, out, err = call("info", make_corrupt(kind, tmp_path, archives))
-        assert code == 2 and words in err, (kind, err)
+        path = make_corrupt(kind, tmp_path, archives)
+        code, out, err = call("info", path)
+        assert code == 2 and words in err and str(path) in err, (kind, err)
+
+
+def _stopped_sweep(folder: Path, archives: dict) -> Path:
+    """A stopped sweep: OUT.h5 and one part holding its runs (a valid part of the same config)."""
+    out = folder / "stopped.h5"
+    out.write_bytes(archives["sweep"].read_bytes())
+    (folder / "stopped.h5.parts").mkdir()
+    (folder / "stopped.h5.parts" / "part-000001.h5").write_bytes(archives["sweep"].read_bytes())
+    return out
+
+
+# a part of a stopped sweep, damaged or foreign: kind -> (its bytes, words of the one-line error)
+BAD_PARTS = {
+    "truncated": (lambda a: a["sweep"].read_bytes()[:3000], "truncated"),
+    "garbage": (lambda a: b"not a part at all\n" * 100, "not an HDF5 file"),
+    "another-config": (lambda a: a["run"].read_bytes(), "another config"),
+    "schema-1": (lambda a: SCHEMA1_SWEEP.read_bytes(), "geroconvert upgrade"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_PARTS))
+def test_a_damaged_or_foreign_part_gives_one_line_and_stays_untouched(tmp_path, archives, kind):
+    """OUT.h5 is good, one of its parts is not: every reader refuses the archive in one line
+    naming the part, and nothing is changed (not even by --resume, which would merge)."""
+    out = _stopped_sweep(tmp_path, archives)
+    content, words = BAD_PARTS[kind]
+    bad = tmp_path / "stopped.h5.parts" / "part-000002.h5"
+    bad.write_bytes(content(archives))
+    before = {path: path.read_bytes() for path in (out, *(tmp_path / "stopped.h5.parts").iterdir())}
+    for name, argv in _commands(out, tmp_path, archives).items():
+        code, stdout, err = call(*argv)
+        assert code == 2, f"{kind} / {name}: exit {code}\n{err}"
+        assert err.count("\n") == 1 and err.startswith("geroconvert: error: "), f"{kind} / {name}: {err!r}"
+        assert str(bad) in err and words in err, f"{kind} / {name}: {err!r}"
+        assert {path: path.read_bytes() for path in before} == before, f"{kind} / {name} changed a file"
+        assert sorted((tmp_path / "stopped.h5.parts").iterdir()) == sorted(p for p in before if p != out)
+        assert not scratch_files(out)
+    assert not (tmp_path / "report").exists() or not any((tmp_path / "report").iterdir())
+
+
+def test_a_good_stopped_sweep_reads_as_one_archive(tmp_path, archives):
+    """The counterpart: OUT.h5 and a part holding the same runs (a merge stopped before it
+    removed its parts) read as one archive, each run once; --resume merges them into one file."""
+    out = _stopped_sweep(tmp_path, archives)
+    code, stdout, err = call("info", out)
+    assert code == 0, err
+    assert "runs (2)" in stdout and "parts     1 in" in stdout
+    code, stdout, err = call("sweep", archives["sweep_config"], "-o", out, "--resume", "--workers", "1", "-q")
+    assert code == 0, err
+    assert not Path(f"{out}.parts").exists() and not scratch_files(out)
+    code, stdout, err = call("info", out)
+    assert code == 0 and "runs (2)" in stdout and "parts " not in stdout, stdout + err
 
 
 def test_resume_refuses_an_archive_of_another_config_without_touching_it(tmp_path, archives):
@@ -363,6 +476,26 @@ def test_outputs_are_never_overwritten_silently(tmp_path, archives):
         code, out, err = call(*argv)
         assert code == 2 and "already exists" in err and err.count("\n") == 1, (name, err)
         assert precious.read_bytes() == before, name
+    # nor are the parts of a stopped sweep, by a new sweep or a run of that name
+    stopped = _stopped_sweep(tmp_path, archives)
+    kept = {path: path.read_bytes() for path in (stopped, *Path(f"{stopped}.parts").iterdir())}
+    for name, argv in {
+        "sweep": ["sweep", archives["sweep_config"], "-o", stopped, "--workers", "1", "-q"],
+        "run": ["run", HT, "-o", stopped, "-q", *TINY],
+    }.items():
+        code, out, err = call(*argv)
+        assert code == 2 and err.count("\n") == 1, (name, err)
+        assert "already exists" in err or "--resume" in err, (name, err)
+        assert {path: path.read_bytes() for path in kept} == kept, name
+    Path(stopped).unlink()  # the parts alone (OUT.h5 moved away): still refused, naming them
+    code, out, err = call("sweep", archives["sweep_config"], "-o", stopped, "--workers", "1", "-q")
+    assert code == 2 and f"{stopped}.parts" in err and "--resume" in err and err.count("\n") == 1, err
+    code, out, err = call("run", HT, "-o", stopped, "-q", *TINY)
+    assert code == 2 and f"{stopped}.parts" in err and err.count("\n") == 1, err
+    assert all(path.read_bytes() == data for path, data in kept.items() if path != stopped)
+    # with --overwrite the new archive replaces OUT.h5 and its parts
+    code, out, err = call("run", HT, "-o", stopped, "-q", "--overwrite", *TINY)
+    assert code == 0 and stopped.exists() and not Path(f"{stopped}.parts").exists(), err
     # a leftover OUT.h5.partial is not overwritten silently either
     fresh = tmp_path / "fresh.h5"
     Path(f"{fresh}.partial").write_bytes(b"left by a crash")

@@ -594,50 +594,65 @@ def write_case(files: dict, base: Path) -> Path:
     return folder
 
 
+def _last_recorded(values: np.ndarray, recorded: np.ndarray) -> np.ndarray:
+    """Each run's value at the last time it recorded (False for a run that recorded none)."""
+    if not recorded.size:
+        return np.zeros(recorded.shape[0], bool)
+    last = recorded.shape[1] - 1 - np.argmax(recorded[:, ::-1], axis=1)
+    return values[np.arange(recorded.shape[0]), last] & recorded.any(axis=1)
+
+
 def assert_finite_archive(path: Path) -> None:
-    """Every float in the archive is finite, except the documented NaNs."""
+    """Every float in the archive is finite, except the documented NaNs.
+
+    Schema 2 (``geroconvert.archive.schema``): the (run x time) tables /timeseries and /rpp
+    hold NaN by design at the times a run did not record (``recorded``), and are checked at
+    the times it did; every other float dataset (/runs, /summary, /snapshots, ...) is
+    checked whole."""
     problems = []
     with h5py.File(path, "r") as f:
-        for key in f["runs"]:
-            run = f["runs"][key]
-            rpp = run["assays/rpp"]
-            no_cells = (rpp["n_replated"][()] == 0) if "n_replated" in rpp else np.zeros(0, bool)
-            series = run["timeseries"]
-            empty = (series["n_cells"][()] == 0) if "n_cells" in series else np.zeros(0, bool)
+        keys = np.array(f["runs/run"].asstr()[()], dtype=object)
 
-            def visit(name, obj, key=key, no_cells=no_cells, empty=empty):
-                if not isinstance(obj, h5py.Dataset) or obj.dtype.kind != "f":
-                    return
-                values = obj[()]
-                bad = ~np.isfinite(values)
-                leaf = name.rsplit("/", 1)[-1]
+        def recorded(group) -> np.ndarray:
+            shape = (keys.size, group["time_h"].size)
+            return group["recorded"][()].astype(bool) if "recorded" in group else np.ones(shape, bool)
+
+        series, rpp = f["timeseries"], f["rpp"]
+        series_recorded, rpp_recorded = recorded(series), recorded(rpp)
+        # where a mean over no cells (NaN) and an RPP of no replated cell (NaN) are documented
+        empty = (series["n_cells"][()] == 0) & series_recorded if "n_cells" in series else series_recorded & False
+        no_cells = (rpp["n_replated"][()] == 0) & rpp_recorded if "n_replated" in rpp else rpp_recorded & False
+
+        def visit(name, obj):
+            if not isinstance(obj, h5py.Dataset) or obj.dtype.kind != "f":
+                return
+            values = obj[()]
+            bad = ~np.isfinite(values)
+            table, _, leaf = name.rpartition("/")
+            if table == "timeseries" and values.ndim == 2:
+                bad &= series_recorded  # NaN: a time this run did not record
                 if leaf == "senescent_half_life_h":
-                    bad = np.isinf(values)  # NaN: no senescent cell lost in the interval
-                elif name == "assays/rpp/rpp":
-                    bad = bad & ~no_cells  # NaN: no cell to replate
+                    bad = np.isinf(values) & series_recorded  # NaN: no senescent cell lost in the interval
                 elif leaf in ("mean_mass", "mean_p16"):
-                    bad = bad & ~empty  # NaN: a mean over no cells
-                if bad.any():
-                    problems.append(f"{key}/{name}: {int(bad.sum())} non-finite values")
+                    bad &= ~empty  # NaN: a mean over no cells
+            elif table == "rpp" and values.ndim == 2:
+                bad &= rpp_recorded
+                if leaf == "rpp":
+                    bad &= ~no_cells  # NaN: no cell to replate
+            elif table == "summary":
+                if leaf == "t50_h":
+                    bad = np.isinf(values)  # NaN: RPP never fell to 0.5
+                elif leaf == "rpp_final":
+                    bad &= ~_last_recorded(no_cells, rpp_recorded)
+                elif leaf == "final_mean_mass":
+                    bad &= ~_last_recorded(empty, series_recorded)  # no cell alive at the end
+            if bad.any():
+                runs = ""
+                if table in ("runs", "summary", "timeseries", "rpp") and values.ndim and len(values) == keys.size:
+                    runs = f" (runs {sorted(keys[bad.reshape(keys.size, -1).any(axis=1)])})"
+                problems.append(f"/{name}: {int(bad.sum())} non-finite values{runs}")
 
-            run.visititems(visit)
-            summary = dict(run["summary"].attrs)
-            for name, value in summary.items():
-                if math.isfinite(value):
-                    continue
-                if name == "t50_h" and math.isnan(value):
-                    continue  # RPP never fell to 0.5
-                if name == "rpp_final" and math.isnan(value) and no_cells.size and no_cells[-1]:
-                    continue
-                if name == "final_mean_mass" and math.isnan(value) and empty.size and empty[-1]:
-                    continue  # no cell alive at the end
-                problems.append(f"{key}/summary.{name} = {value}")
-            for name, value in run.attrs.items():
-                if isinstance(value, (float, np.floating)) and not math.isfinite(value):
-                    problems.append(f"{key}.{name} = {value}")
-            for name, value in run["events"].attrs.items():
-                if not np.isfinite(value):
-                    problems.append(f"{key}/events.{name} = {value}")
+        f.visititems(visit)
     assert not problems, f"{path}: {problems}"
 
 
@@ -827,8 +842,10 @@ def test_fuzzed_sweep_sections_are_checked_run_or_refused_in_one_line(case, tmp_
     from geroconvert.studies.sweep import plan_runs
 
     with h5py.File(archive, "r") as f:
-        assert sorted(f["runs"]) == sorted(spec.key for spec in plan_runs(loaded.mapping))
-        assert len(f["summary/run_key"]) == len(f["runs"])
+        keys = list(f["runs/run"].asstr()[()])
+        assert sorted(keys) == sorted(spec.key for spec in plan_runs(loaded.mapping))
+        assert list(f["summary/run"].asstr()[()]) == keys
+    assert not Path(f"{archive}.parts").exists()  # the sweep's end merged its parts into the archive
     assert_finite_archive(archive)
 
 

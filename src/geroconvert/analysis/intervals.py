@@ -7,6 +7,7 @@ statistical choices are set out in :mod:`geroconvert.analysis.stats`.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -104,6 +105,14 @@ def t50_interval(
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def t_quantile(q: float, df: int) -> float:
+    """Student's t quantile, remembered: a report asks for the same few thousands of times."""
+    from scipy import stats
+
+    return float(stats.t.ppf(q, df))
+
+
 def rpp_band(rpp_runs, coverage: float = 0.95, clip: tuple[float, float] | None = (0.0, 1.0)) -> dict:
     """Mean RPP per time point and a t-based interval for that mean, across replicates.
 
@@ -113,15 +122,14 @@ def rpp_band(rpp_runs, coverage: float = 0.95, clip: tuple[float, float] | None 
     fraction).  NaN where fewer than 2 replicates are finite.  Returns
     ``{"mean", "low", "high", "sd", "n"}``, each an array over times.
     """
-    from scipy import stats
-
     runs = np.atleast_2d(np.asarray(rpp_runs, np.float64))
     n = np.sum(np.isfinite(runs), axis=0)
     mean = nanmean_rows(runs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         sd = np.where(n >= 2, np.nanstd(runs, axis=0, ddof=1), np.nan)
-        half = stats.t.ppf(0.5 + coverage / 2.0, np.maximum(n - 1, 1)) * sd / np.sqrt(np.maximum(n, 1))
+        quantile = np.array([t_quantile(0.5 + coverage / 2.0, int(df)) for df in np.maximum(n - 1, 1)])
+        half = quantile.reshape(n.shape) * sd / np.sqrt(np.maximum(n, 1))
     low, high = mean - half, mean + half
     if clip is not None:
         low, high = np.clip(low, *clip), np.clip(high, *clip)

@@ -168,6 +168,26 @@ def _band_axes(ax, time_h, runs, style, label, clip=(0.0, 1.0), markevery=None):
         ax.fill_between(time_h, band["low"], band["high"], color=colour, alpha=0.2, lw=0)
 
 
+MAX_CURVES = 12  # conditions drawn in one panel: more lines (and legend rows) read as noise
+
+
+def drawn(sweep) -> list[tuple[tuple, tuple, str]]:
+    """(grid point, style, label) of the conditions a curve panel draws: all of them, or
+    MAX_CURVES spread evenly over the grid when there are more (the table lists all)."""
+    triples = list(zip(sweep.grid_points(), styles(sweep), condition_labels(sweep)))
+    if len(triples) <= MAX_CURVES:
+        return triples
+    keep = np.unique(np.linspace(0, len(triples) - 1, MAX_CURVES).round().astype(int))
+    return [triples[i] for i in keep]
+
+
+def curves_title(sweep) -> str:
+    """The legend title of a curve panel: what line and band are, and how many conditions are drawn."""
+    n_points = len(sweep.grid_points())
+    shown = f"; {MAX_CURVES} of {n_points} conditions drawn (summary.txt lists all)" if n_points > MAX_CURVES else ""
+    return band_title(replicates_per_point(sweep)) + shown
+
+
 def rpp_curves(sweep, title: str | None = None, level: float = 0.5):
     """RPP (fraction of replated cells forming colonies) vs time, replicate mean and 95% band per grid point."""
     plt = _plt()
@@ -179,8 +199,8 @@ def rpp_curves(sweep, title: str | None = None, level: float = 0.5):
 
 
 def _rpp_panel(ax, sweep, level=0.5, legend=True):
-    points = sweep.grid_points()
-    for point, style, label in zip(points, styles(sweep), condition_labels(sweep)):
+    points = drawn(sweep)
+    for point, style, label in points:
         if sweep.rpp_time_h.size:
             _band_axes(ax, sweep.rpp_time_h, sweep.rpp[sweep.runs_at(point)], style, label)
     ax.axhline(level, color="0.5", ls=":", lw=1)
@@ -190,7 +210,7 @@ def _rpp_panel(ax, sweep, level=0.5, legend=True):
     if sweep.rpp_time_h.size:
         ax.set_xticks(_day_ticks(sweep.rpp_time_h))
     if legend and points:
-        ax.legend(fontsize=8, frameon=False, title=band_title(replicates_per_point(sweep)), title_fontsize=7)
+        ax.legend(fontsize=8, frameon=False, title=curves_title(sweep), title_fontsize=7)
     return ax
 
 
@@ -318,7 +338,7 @@ def hypertrophy(sweep, series: str = "mean_mass", title: str | None = None, comp
     fig, (ax_mass, ax_rpp) = plt.subplots(1, 2, figsize=(11.0, 4.2))
     t = np.asarray(sweep.series_time_h, np.float64)
     every = max(1, t.size // 10)  # markers tell the lines apart; ten per line are enough
-    for point, style, label in zip(sweep.grid_points(), styles(sweep), condition_labels(sweep)):
+    for point, style, label in drawn(sweep):
         runs = sweep.series[series][sweep.runs_at(point)]
         _band_axes(ax_mass, t, runs, style, label, clip=None, markevery=every)
     if compare_at_h is not None:
@@ -328,7 +348,7 @@ def hypertrophy(sweep, series: str = "mean_mass", title: str | None = None, comp
     ax_mass.set_title("Hypertrophy")
     if t.size:
         ax_mass.set_xticks(_day_ticks(t))
-    ax_mass.legend(fontsize=8, frameon=False, title=band_title(replicates_per_point(sweep)), title_fontsize=7)
+    ax_mass.legend(fontsize=8, frameon=False, title=curves_title(sweep), title_fontsize=7)
     if sweep.rpp_time_h.size:
         _rpp_panel(ax_rpp, sweep, legend=False)
     else:

@@ -13,6 +13,7 @@ import fcntl
 import io
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,6 +82,14 @@ def check_output(path: str | Path, overwrite: bool = False) -> Path:
     partial = partial_path(path)
     if partial.exists() and not overwrite:
         raise ArchiveError(f"{partial}: left by an interrupted run; remove it or pass --overwrite")
+    parts = parts_dir(path)
+    if parts.exists() and not parts.is_dir():  # a sweep would need it as its folder of parts
+        raise ArchiveError(f"{parts}: is not a folder, and {path} would need it for a sweep's parts; move it away")
+    if parts.exists() and not overwrite:
+        raise ArchiveError(
+            f"{parts}: the runs of a stopped sweep; finish it with `geroconvert sweep CONFIG -o {path} --resume`, "
+            "or pass --overwrite to replace them"
+        )
     if path.parent.exists() and not path.parent.is_dir():
         raise ArchiveError(f"{path.parent}: is not a directory")
     return path
@@ -152,6 +161,7 @@ def atomic_output(
         write_synced(kept, buffer.getvalue(), path, retry_hint)
         raise ArchiveError(f"{path}: appeared while running; the result is kept in {kept}")
     replace_with_bytes(path, buffer.getvalue(), retry_hint)
+    remove_parts(path)  # what a stopped sweep left for the archive just replaced
 
 
 def write_json_file(path: str | Path, data, overwrite: bool = False, retry_hint: str = "then run again") -> None:
@@ -167,3 +177,45 @@ def write_json_file(path: str | Path, data, overwrite: bool = False, retry_hint:
     if path.exists() and not overwrite:
         raise ArchiveError(f"{path}: appeared while running; the result is kept in {scratch}")
     os.replace(scratch, path)
+
+
+# -- a sweep's parts (archive.parts writes and merges them): the files of OUT.h5.parts/
+
+PART_NAME = re.compile(r"^part-(\d{6,})\.h5$")
+
+
+def parts_dir(path: str | Path) -> Path:
+    """The folder of an archive's parts: ``OUT.h5.parts``."""
+    path = Path(path)
+    return path.with_name(path.name + ".parts")
+
+
+def part_files(path: str | Path) -> list[Path]:
+    """The parts of ``path`` in the order they were written (scratch files are not parts)."""
+    folder = parts_dir(path)
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), child) for child in folder.iterdir() if (m := PART_NAME.match(child.name))]
+    return [child for _, child in sorted(found)]
+
+
+def remove_parts(path: str | Path) -> None:
+    """Remove the parts folder of ``path`` (its parts and any scratch files in it)."""
+    folder = parts_dir(path)
+    if not folder.is_dir():
+        return
+    for child in folder.iterdir():
+        with contextlib.suppress(OSError):
+            child.unlink()
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+def remove_scratch(path: str | Path) -> None:
+    """Remove what a killed commit left in the parts folder (its scratch files, never a part)."""
+    folder = parts_dir(path)
+    if folder.is_dir():
+        for child in folder.iterdir():
+            if not PART_NAME.match(child.name):
+                with contextlib.suppress(OSError):
+                    child.unlink()

@@ -1,32 +1,40 @@
-"""Checking an archive against its schema: one pass that every reader goes through.
+"""Archives of schema 1 (one group per run, written before geroconvert 0.2), read only to convert them.
 
-:func:`check_archive` reads the root attributes, /config, the attributes of every run, the
-shapes, dtypes and lengths of each complete run's series, its RPP assay, events and
-summary, and /summary, and returns them as ``read_archive`` gives them.  ``info``
-(``read_archive``), ``report`` (``read_complete_runs``), ``read_run``, ``sweep --resume``
-(``complete_run_keys``) and a writer that appends all open archives through it, so no
-reader accepts what another refuses.  What does not fit the schema (a value of another
-type, shape, dtype, length or encoding; a missing or foreign object) is an
-:class:`~geroconvert.errors.ArchiveError` of one line naming the object and what was
-expected (the value conversions are in :mod:`geroconvert.archive.values`).  Snapshots
-are large and read only by ``read_run(..., snapshots=True)``, so they are checked when
-read (:func:`check_snapshots`).
+Layout (schema_version 1)::
+
+    /                      attrs: schema_version = 1 and the provenance of its creation
+    /config                attrs: sha256;  dataset `toml`: the resolved config
+    /runs/<key>            attrs: seed, overrides (JSON), status, wall_s, replicate, swept (JSON),
+                                  created_utc and (newer files) the run's own software
+        timeseries/<name>  1-D float64 on the dimension scale `time_h`
+        assays/rpp/        time_h, rpp, n_replated, n_colonies (1-D)
+        events             attrs: event name -> total count over the run
+        summary            attrs: scalar results
+        snapshots/<t>/     (optional) 2-D fields
+    /summary               a table derived from the runs (not read: it is rebuilt)
+
+:func:`read_schema1` checks such a file as geroconvert 0.1 did (types, shapes, dtypes,
+lengths, UTF-8, the config digest) and returns its complete runs; runs that a crash left
+half-written (status ``writing``) hold no result and are left out.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
+from geroconvert.archive import validate
 from geroconvert.archive.provenance import RUN_FIELDS
 from geroconvert.archive.schema import (
     READ_ERRORS,
     RPP_UNITS,
-    SCHEMA_VERSION,
     STATUS_COMPLETE,
     import_h5py,
     natural_key,
-    sha256_text,
 )
+from geroconvert.archive.table import RunRows
+from geroconvert.archive.validate import check_config, check_snapshots, dtype_text, member
 from geroconvert.archive.values import (
     REQUIRED,
     Wrong,
@@ -43,43 +51,14 @@ from geroconvert.archive.values import (
 )
 from geroconvert.errors import ArchiveError
 
-ROOT_TEXT = tuple(name for name in (*RUN_FIELDS, "created_utc", "command") if name != "git_dirty")
-
-
 # -- objects -------------------------------------------------------------------------------
-
-
-def _dtype_text(dtype) -> str:
-    if dtype.names:
-        return "a compound dtype"
-    if import_h5py().check_string_dtype(dtype) is not None:
-        return "a string dtype"
-    return f"dtype {dtype}"
-
-
-def member(group, name: str, path, kind: str):
-    """``group[name]``, which must be a ``kind`` ("group" or "dataset")."""
-    h5py = import_h5py()
-    obj = group.get(name)
-    if obj is None:
-        where = f"{group.name.rstrip('/')}/{name}"
-        link = group.get(name, getlink=True)
-        if link is None:
-            raise bad(path, where, f"is missing, expected a {kind}")
-        if isinstance(link, h5py.HardLink):  # there, but it cannot be opened: damage
-            raise ArchiveError(f"{path}: corrupt archive ({where} cannot be opened)")
-        raise bad(path, where, f"is a link to nothing, expected a {kind}")
-    if not isinstance(obj, h5py.Group if kind == "group" else h5py.Dataset):
-        where = f"{group.name.rstrip('/')}/{name}"
-        raise bad(path, where, f"is a {type(obj).__name__.lower()}, expected a {kind}")
-    return obj
 
 
 def _numbers(dataset, path, length: int | None = None, why: str = "") -> None:
     """``dataset`` must hold 1-D numbers (``length`` of them; ``why`` says why so many)."""
     shape, dtype = dataset.shape, dataset.dtype
     if len(shape) != 1 or dtype.kind not in "biuf":
-        raise bad(path, dataset.name, f"has shape {shape} and {_dtype_text(dtype)}, expected 1-D numbers")
+        raise bad(path, dataset.name, f"has shape {shape} and {dtype_text(dtype)}, expected 1-D numbers")
     if length is not None and shape[0] != length:
         raise bad(path, dataset.name, f"has {shape[0]} values, expected {length} ({why})")
 
@@ -115,29 +94,13 @@ def check_rpp(group, path) -> dict:
     for name in ("n_replated", "n_colonies") if datasets else ():
         values = datasets[name][()]
         if values.dtype.kind not in "iu":
-            raise bad(path, datasets[name].name, f"has {_dtype_text(values.dtype)}, expected whole numbers >= 0")
+            raise bad(path, datasets[name].name, f"has {dtype_text(values.dtype)}, expected whole numbers >= 0")
         if np.any(values < 0):
             raise bad(path, datasets[name].name, "has negative counts, expected whole numbers >= 0")
     rpp = datasets["rpp"][()] if datasets else np.zeros(0)
     if np.any((rpp < 0) | (rpp > 1)):  # NaN (no cell replated) compares False: allowed
         raise bad(path, datasets["rpp"].name, "has values outside 0..1, expected fractions of replated cells")
     return datasets
-
-
-def check_snapshots(group, path) -> dict:
-    """time_h -> field -> dataset of a run's snapshots: 2-D numbers of one shape per snapshot."""
-    out = {}
-    for name in group:
-        snap = member(group, name, path, "group")
-        fields = {field: member(snap, field, path, "dataset") for field in snap}
-        shapes = {dataset.shape for dataset in fields.values()}
-        if len(shapes) > 1 or any(d.ndim != 2 or d.dtype.kind not in "biuf" for d in fields.values()):
-            raise bad(path, snap.name, f"holds fields of shapes {sorted(shapes)}, expected 2-D numbers of one shape")
-        out[attr(snap, "time_h", path, number)] = fields
-    return out
-
-
-# -- the parts of an archive ---------------------------------------------------------------
 
 
 RUN_ATTRS = {
@@ -151,40 +114,7 @@ RUN_OPTIONAL = {"created_utc": text, **{name: flag if name == "git_dirty" else t
 
 
 def check_root(f, path) -> dict:
-    if "schema_version" not in f.attrs or "runs" not in f:
-        raise ArchiveError(f"{path}: an HDF5 file but not a geroconvert archive (no schema_version or /runs)")
-    version = attr(f, "schema_version", path, count)
-    if version > SCHEMA_VERSION:
-        raise ArchiveError(
-            f"{path}: archive schema {version} is newer than this geroconvert reads "
-            f"({SCHEMA_VERSION}); upgrade geroconvert"
-        )
-    if version < 1:
-        supported = "1" if SCHEMA_VERSION == 1 else f"1 to {SCHEMA_VERSION}"
-        raise bad(path, "root attribute schema_version", f"is {version}, expected {supported}")
-    known = {"schema_version": version}
-    for name in ROOT_TEXT:
-        known[name] = attr(f, name, path, text, None)
-    known["git_dirty"] = attr(f, "git_dirty", path, flag, None)
-    return {**other_attrs(f, known), **{name: value for name, value in known.items() if value is not None}}
-
-
-def check_config(f, path) -> tuple[str, str]:
-    """(resolved config text, its sha256), the text UTF-8 and matching the digest."""
-    group = member(f, "config", path, "group")
-    dataset = member(group, "toml", path, "dataset")
-    if dataset.shape != () or import_h5py().check_string_dtype(dataset.dtype) is None:
-        raise bad(
-            path, dataset.name, f"has shape {dataset.shape} and {_dtype_text(dataset.dtype)}, expected one string"
-        )
-    try:
-        toml = text(dataset[()])
-    except Wrong as wrong:
-        raise bad(path, dataset.name, str(wrong)) from None
-    digest = attr(group, "sha256", path, text)
-    if digest != sha256_text(toml):
-        raise bad(path, "/config attribute sha256", "does not match /config/toml")
-    return toml, digest
+    return validate.check_root(f, path, supported=(1,))
 
 
 def run_events(group, path) -> dict[str, int]:
@@ -253,7 +183,7 @@ def check_summary(f, path) -> dict[str, np.ndarray]:
         raise bad(path, "/summary", "has no run_key column")
     keys = _column(group, "run_key", path, None)
     if keys.dtype != object:
-        raise bad(path, "/summary/run_key", f"holds {_dtype_text(keys.dtype)}, expected run keys (text)")
+        raise bad(path, "/summary/run_key", f"holds {dtype_text(keys.dtype)}, expected run keys (text)")
     table = {name: _column(group, name, path, len(keys)) for name in order}
     for name in swept:
         if name not in table:
@@ -288,3 +218,47 @@ def check_archive(f, path, parts: dict | None = None) -> dict:
         "runs": runs,
         "summary": summary,
     }
+
+
+def read_schema1(f, path) -> tuple[dict, str, RunRows]:
+    """(root attributes, config text, the complete runs) of an open archive of schema 1, checked."""
+    from geroconvert.archive.provenance import of_run
+    from geroconvert.core.recorder import SERIES_UNITS  # today's CF units: the old texts confuse netCDF readers
+
+    parts: dict = {}
+    archive = check_archive(f, path, parts)
+    rows = []
+    try:
+        for key, (series, rpp, events) in parts.items():
+            attrs = archive["runs"][key]
+            group = f["runs"][key]
+            snapshots = {}
+            if "snapshots" in group:
+                for time_h, fields in check_snapshots(member(group, "snapshots", path, "group"), path).items():
+                    snapshots[time_h] = {name: dataset[()] for name, dataset in fields.items()}
+            results = SimpleNamespace(
+                timeseries={name: dataset[()] for name, dataset in series.items()},
+                units={
+                    name: SERIES_UNITS.get(name) or attr(ds, "units", path, text, "") for name, ds in series.items()
+                },
+                rpp={name: dataset[()] for name, dataset in rpp.items()},
+                summary=attrs["summary"],
+                events=events,
+                snapshots=snapshots,
+            )
+            rows.append(
+                RunRows.of_run(
+                    key,
+                    results,
+                    seed=attrs["seed"],
+                    replicate=attrs["replicate"],
+                    overrides=attrs["overrides"],
+                    swept=attrs["swept"],
+                    wall_s=attrs["wall_s"],
+                    created_utc=attrs.get("created_utc") or archive["attrs"].get("created_utc", ""),
+                    session=of_run(attrs, archive["attrs"]),
+                )
+            )
+    except READ_ERRORS as error:
+        raise ArchiveError(f"{path}: corrupt archive ({first_line(error)})") from None
+    return archive["attrs"], archive["config_toml"], RunRows.concat(rows)

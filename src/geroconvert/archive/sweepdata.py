@@ -6,7 +6,6 @@ Built from an archive (:func:`load_sweep`) or from in-memory results
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ class SweepData:
     series: dict[str, np.ndarray] = field(default_factory=dict)  # name -> [runs, record times]
     summary: dict[str, np.ndarray] = field(default_factory=dict)  # name -> value per run
     config_toml: str = ""
+    _index: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def n_runs(self) -> int:
@@ -36,20 +36,35 @@ class SweepData:
 
     def grid_points(self) -> list[tuple]:
         """Distinct combinations of swept values, in order of first appearance."""
-        paths = sorted(self.swept)
-        seen: dict[tuple, None] = {}
-        for r in range(self.n_runs):
-            seen.setdefault(tuple(self.swept[p][r] for p in paths), None)
-        return list(seen)
+        return list(self._runs_by_point())
 
     def runs_at(self, point: tuple) -> np.ndarray:
         """Indices of the runs at one grid point, ordered by replicate."""
-        paths = sorted(self.swept)
-        mask = np.ones(self.n_runs, bool)
-        for path, value in zip(paths, point):
-            mask &= self.swept[path] == value
-        idx = np.flatnonzero(mask)
+        if any(isinstance(v, float) and math.isnan(v) for v in point):  # NaN equals nothing, not even itself
+            return np.zeros(0, np.int64)
+        idx = self._runs_by_point().get(point)
+        if idx is None:  # a point given from outside the grid (e.g. 1 for 1.0 matches, as == does)
+            mask = np.ones(self.n_runs, bool)
+            for path, value in zip(sorted(self.swept), point):
+                mask &= self.swept[path] == value
+            idx = np.flatnonzero(mask)
         return idx[np.argsort(self.replicate[idx], kind="stable")]
+
+    def _runs_by_point(self) -> dict[tuple, np.ndarray]:
+        """Grid point -> its runs, built once: a report of 20,000 points asks for each."""
+        if self._index is None or self._index[0] != self.n_runs:
+            paths = sorted(self.swept)
+            columns = [self.swept[p].tolist() for p in paths]
+            groups: dict[tuple, list[int]] = {}
+            for r in range(self.n_runs):
+                groups.setdefault(tuple(column[r] for column in columns), []).append(r)
+            self._index = (self.n_runs, {point: np.array(rows, np.int64) for point, rows in groups.items()})
+        return self._index[1]
+
+    @classmethod
+    def from_archive(cls, archive) -> SweepData:
+        """From an :class:`~geroconvert.archive.frames.Archive` (``geroconvert.open_archive``)."""
+        return sweep_of(archive.path, archive.checked)
 
     @classmethod
     def from_results(cls, runs: list[tuple[str, int, dict, Any]], config_toml: str = "") -> SweepData:
@@ -86,64 +101,60 @@ class SweepData:
 
 
 def load_sweep(path: str | Path):
-    """A :class:`~geroconvert.archive.sweepdata.SweepData` of every complete run in an archive.
+    """A :class:`~geroconvert.archive.sweepdata.SweepData` of every run in an archive.
 
-    The archive is read through the schema check of ``info``; on top, a SweepData needs
-    runs that share their record and assay times and agree on the type of each swept value.
+    The archive is read through the schema check of ``info`` (its parts included); on top,
+    a SweepData needs runs that share their record and assay times and agree on the type
+    of each swept value.
     """
-    from geroconvert.archive.reader import read_complete_runs
+    from geroconvert.archive.reader import read_rows
 
-    archive, runs = read_complete_runs(path)
-    if not runs:
-        return SweepData(
-            keys=[],
-            replicate=np.zeros(0, np.int64),
-            swept={},
-            rpp_time_h=np.zeros(0),
-            rpp=np.zeros((0, 0)),
-            series_time_h=np.zeros(0),
-            config_toml=archive["config_toml"],
-        )
-    series_time = _shared_times(path, runs, "timeseries", "record times")
-    rpp_time = _shared_times(path, runs, "rpp", "RPP assay times")
-    paths = sorted({p for run in runs.values() for p in run["attrs"]["swept"]})
-    names = list(dict.fromkeys(n for run in runs.values() for n in run["timeseries"] if n != "time_h"))
-    missing = np.full(series_time.size, math.nan)  # a series one run lacks, as /summary does for results
-    summary_names = sorted({n for run in runs.values() for n in run["summary"]})
+    return sweep_of(path, read_rows(path))
+
+
+def sweep_of(path, checked) -> SweepData:
+    """A SweepData of an archive already read (:func:`geroconvert.archive.reader.read_rows`)."""
+    from geroconvert.archive.table import swept_columns
+
+    rows = checked.rows
+    for curves, what in ((rows.timeseries, "record times"), (rows.rpp, "RPP assay times")):
+        if curves.ragged:
+            first, other = _differing_runs(rows.keys, curves.recorded)
+            raise ArchiveError(
+                f"{path}: runs {first} and {other} have different {what}; a report compares runs of one schedule, "
+                "so runs of another simulation.hours, record_every_h or assays.rpp_times_h need their own archive"
+            )
+    swept = swept_columns(rows)
+    for name, values in swept.items():
+        if values.dtype == object:
+            _check_text_column(path, rows, name)
     return SweepData(
-        keys=list(runs),
-        replicate=np.array([run["attrs"]["replicate"] for run in runs.values()], np.int64),
-        swept={p: _swept_values(path, runs, p) for p in paths},
-        rpp_time_h=rpp_time,
-        rpp=np.array([run["rpp"].get("rpp", np.zeros(0)) for run in runs.values()], np.float64),
-        series_time_h=series_time,
-        series={name: np.array([run["timeseries"].get(name, missing) for run in runs.values()]) for name in names},
-        summary={n: np.array([run["summary"].get(n, math.nan) for run in runs.values()]) for n in summary_names},
-        config_toml=archive["config_toml"],
+        keys=list(rows.keys),
+        replicate=rows.replicate.copy(),
+        swept={name: swept[name] for name in sorted(swept)},
+        rpp_time_h=rows.rpp.time_h,
+        rpp=np.asarray(rows.rpp.values.get("rpp", np.zeros((rows.n_runs, 0))), np.float64),
+        series_time_h=rows.timeseries.time_h,
+        series=dict(rows.timeseries.values),
+        summary={name: rows.summary[name] for name in sorted(rows.summary)},
+        config_toml=checked.config_toml,
     )
 
 
-def _shared_times(path, runs: dict[str, dict], part: str, what: str) -> np.ndarray:
-    """The time_h of ``part`` that every run shares (the rows of a SweepData are aligned on it)."""
-    (first, run), *others = runs.items()
-    times = np.asarray(run[part].get("time_h", np.zeros(0)), np.float64)
-    for key, other in others:
-        if not np.array_equal(np.asarray(other[part].get("time_h", np.zeros(0)), np.float64), times):
-            raise ArchiveError(
-                f"{path}: runs {first} and {key} have different {what}; a report compares runs of one schedule, "
-                "so runs of another simulation.hours, record_every_h or assays.rpp_times_h need their own archive"
-            )
-    return times
+def _differing_runs(keys: list[str], recorded: np.ndarray) -> tuple[str, str]:
+    """Two runs whose recorded times differ (the first run and the first that differs from it)."""
+    differs = [r for r in range(1, len(keys)) if not np.array_equal(recorded[r], recorded[0])]
+    return keys[0], keys[differs[0] if differs else len(keys) - 1]
 
 
-def _swept_values(path, runs: dict[str, dict], name: str) -> np.ndarray:
-    """One swept value per run: numbers (NaN where a run lacks it) or text (a list or table as its JSON)."""
-    values = [run["attrs"]["swept"].get(name, math.nan) for run in runs.values()]
-    values = [v if isinstance(v, (int, float, str)) else json.dumps(v) for v in values]
-    kinds = {isinstance(v, str) for v in values if not (isinstance(v, float) and math.isnan(v))}
+def _check_text_column(path, rows, name: str) -> None:
+    """A swept value must be text in every run or a number in every run (that has it)."""
+    kinds: dict[bool, str] = {}
+    for r in range(rows.n_runs):
+        value = rows.swept_of(r).get(name)
+        if value is not None:
+            kinds.setdefault(isinstance(value, (int, float)) and not isinstance(value, bool), rows.keys[r])
     if len(kinds) > 1:
-        keys = {isinstance(v, str): key for key, v in zip(runs, values)}
         raise ArchiveError(
-            f"{path}: swept value {name!r} is text in run {keys[True]} but a number in run {keys[False]}; {FIX}"
+            f"{path}: swept value {name!r} is text in run {kinds[False]} but a number in run {kinds[True]}; {FIX}"
         )
-    return np.array(values)

@@ -1,51 +1,52 @@
-"""Writing archives: :class:`ArchiveWriter` adds complete runs one at a time and keeps /summary current.
+"""Writing archives of schema 2: :func:`write_archive` lays a :class:`~geroconvert.archive.table.RunRows`
+out as the file's datasets, and :class:`ArchiveWriter` collects runs and writes them when it closes.
 
-A run is written with ``status = "writing"`` and marked ``"complete"`` last, then
-``/summary`` is rebuilt from every complete run's ``summary`` attributes and the file is
-flushed: a reader never mistakes a half-written run for a result, and an archive can be
-reopened (``mode="a"``) to append runs.  The layout is in :mod:`geroconvert.archive.schema`.
+An archive is always written whole, in one go, into a new file or an in-memory buffer
+(:func:`geroconvert.archive.output.atomic_output` and the sweep's parts write that way,
+so HDF5 never meets a full disk and a crash never leaves half a file).  The layout is in
+:mod:`geroconvert.archive.schema`.
 """
 
 from __future__ import annotations
 
+import io
 import json
-import math
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from geroconvert.archive.reader import open_checked
+from geroconvert.archive.provenance import RUN_FIELDS
 from geroconvert.archive.schema import (
+    RPP_LONG_NAMES,
     RPP_UNITS,
+    RUN_DIM,
     SCHEMA_VERSION,
-    STATUS_COMPLETE,
-    STATUS_WRITING,
+    TIME_DIM,
     check_key,
     import_h5py,
-    natural_key,
-    plain,
     sha256_text,
+    summary_units,
     utf8_dtype,
 )
+from geroconvert.archive.table import Curves, RunRows, fill_value, swept_columns
 from geroconvert.errors import ArchiveError
+
+COMPRESS_ABOVE = 4096  # values: larger datasets are chunked and compressed
 
 
 class ArchiveWriter:
-    """Write runs into an archive, one complete run at a time.
+    """Collect runs and write them as one archive when closed (use as a context manager).
 
-    ``ArchiveWriter(path, config_text)`` creates a new file (``mode="w"``);
-    ``ArchiveWriter(path, mode="a")`` reopens an existing archive to add runs (a
-    ``config_text`` given then must match the stored one).  Use as a context manager.
+    ``ArchiveWriter(path, config_text)`` makes a new archive; ``ArchiveWriter(path,
+    mode="a")`` adds runs to an existing one (read and checked first; a ``config_text``
+    given must match the stored one), which is then replaced in one step.  ``path`` may be
+    an in-memory buffer (``io.BytesIO``; for ``mode="a"`` holding the archive's bytes).
+    Leaving the ``with`` block by an exception writes nothing.
 
-    ``path`` may also be an in-memory buffer (``io.BytesIO``; for ``mode="a"`` holding the
-    archive's bytes): :func:`geroconvert.archive.output.atomic_output` writes that way, so
-    that HDF5 never meets a full disk (it crashes the process when it does).
-
-    ``provenance`` (default: collected once, when first needed) is this writing session's:
-    the root attributes of a new file, and what each run it adds records of the software
-    that made it (``provenance.RUN_FIELDS``), so runs that a resume adds under another
-    version say so.
+    ``provenance`` (default: collected when first needed) is this writing session's: the
+    root attributes of a new file, and the /sessions row of every run it adds, so runs that
+    a resume adds under another version say so.
     """
 
     def __init__(
@@ -56,70 +57,79 @@ class ArchiveWriter:
         provenance: dict | None = None,
         command: str | None = None,
     ):
-        h5py = import_h5py()
-        in_memory = not isinstance(path, str | Path)
-        self.path = Path("<memory>") if in_memory else Path(path)  # type: ignore[arg-type]
-        target = path if in_memory else self.path
+        if mode not in ("w", "a"):
+            raise ValueError(f"mode must be 'w' or 'a', not {mode!r}")
+        self.target = path
+        self.path = Path(path) if isinstance(path, str | Path) else Path("<memory>")
+        self.mode = mode
         self._provenance = provenance
+        self._command = command
+        self.closed = False
         if mode == "w":
-            self.file = h5py.File(target, "w")
-            self._write_header(config_text or "", self.session_provenance(command))
-        elif mode == "a":
-            if not in_memory:  # a buffer holds bytes its caller has already read through the checks
-                open_checked(self.path).close()
-            self.file = h5py.File(target, "a")
-            stored = self.file["config"].attrs.get("sha256", "") if "config" in self.file else ""
-            if config_text is not None and plain(stored) != sha256_text(config_text):
-                self.file.close()
+            self.config_text = config_text or ""
+            self.root: dict | None = None  # the session's provenance, collected at close
+            self.rows = RunRows.empty()
+        else:
+            from geroconvert.archive.reader import read_file
+
+            stored = read_file(path, self.path, snapshots=True)  # the file is rewritten: keep them
+            if config_text is not None and stored.config_sha256 != sha256_text(config_text):
                 raise ArchiveError(
                     f"{self.path}: its /config differs from this config; "
                     "runs of different configs do not belong in one archive"
                 )
-            self.file.require_group("runs")
-        else:
-            raise ValueError(f"mode must be 'w' or 'a', not {mode!r}")
+            self.config_text = stored.config_toml
+            self.root = stored.attrs
+            self.rows = stored.rows
+        self._added: list[RunRows] = []
 
     def session_provenance(self, command: str | None = None) -> dict:
         """The provenance of this writing session, collected on first use (it asks git)."""
         if self._provenance is None:
             from geroconvert.archive.provenance import collect
 
-            self._provenance = collect(command=command)
+            self._provenance = collect(command=command or self._command)
         return self._provenance
-
-    def _write_header(self, config_text: str, provenance: dict) -> None:
-        f = self.file
-        f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
-        for name, value in provenance.items():
-            f.attrs[name] = int(value) if isinstance(value, bool) else value
-        config = f.create_group("config")
-        config.create_dataset("toml", data=config_text, dtype=utf8_dtype())
-        digest = sha256_text(config_text)
-        config.attrs["sha256"] = digest
-        config["toml"].attrs["sha256"] = digest
-        f.create_group("runs")
-        self.rebuild_summary()
-        f.flush()
 
     # -- context manager
     def __enter__(self) -> ArchiveWriter:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.closed = True  # an error or a stop: nothing is written
 
     def close(self) -> None:
-        if self.file.id.valid:
-            self.file.close()
+        """Write the archive (once)."""
+        if self.closed:
+            return
+        self.closed = True
+        rows = RunRows.concat([self.rows, *self._added])
+        root = self.root if self.root is not None else self.session_provenance()
+        if self.mode == "a" and not isinstance(self.target, io.BytesIO):
+            from geroconvert.archive.output import replace_with_bytes
+
+            buffer = io.BytesIO()
+            write_archive(buffer, self.config_text, root, rows)
+            replace_with_bytes(self.path, buffer.getvalue(), "then add the runs again")
+            return
+        if isinstance(self.target, io.BytesIO):
+            self.target.seek(0)
+            self.target.truncate()
+        write_archive(self.target, self.config_text, root, rows)
 
     # -- runs
-    def run_keys(self, status: str | None = STATUS_COMPLETE) -> list[str]:
-        runs = self.file["runs"]
-        keys = [k for k in runs if status is None or plain(runs[k].attrs.get("status")) == status]
-        return sorted(keys, key=natural_key)
+    def new_rows(self) -> RunRows:
+        """The runs added so far (not those the archive held), as a sweep's part holds them."""
+        return RunRows.concat(self._added)
+
+    def run_keys(self) -> list[str]:
+        return RunRows.concat([self.rows, *self._added]).sorted().keys
 
     def has_run(self, key: str) -> bool:
-        return key in self.run_keys()
+        return key in self.rows.keys or any(key in added.keys for added in self._added)
 
     def add_run(
         self,
@@ -129,159 +139,210 @@ class ArchiveWriter:
         overrides: dict | None = None,
         replicate: int = 0,
         swept: dict | None = None,
-        status: str = STATUS_COMPLETE,
         snapshots: bool = True,
         wall_s: float | None = None,
         replace: bool = False,
     ) -> None:
-        """Write one finished run (a :class:`~geroconvert.core.recorder.Results`), rebuild /summary, flush.
+        """Add one finished run (a :class:`~geroconvert.core.recorder.Results`).
 
-        ``swept`` maps config paths to this run's values (they become /summary columns);
-        ``wall_s`` (default: the results' own) becomes the run's ``wall_s`` attribute and
-        summary value.  A half-written run left by a crash (status ``writing``) is
-        replaced silently.
+        ``swept`` maps config paths to this run's values (they become /summary columns and
+        per-run coordinates); ``wall_s`` (default: the results' own) becomes the run's
+        ``wall_s`` in /runs and /summary.
         """
+        from geroconvert.archive.provenance import utc_now
+
         check_key(key)
-        runs = self.file["runs"]
-        if key in runs:
-            if plain(runs[key].attrs.get("status")) == STATUS_COMPLETE and not replace:
+        if self.has_run(key):
+            if not replace:
                 raise ArchiveError(f"{self.path}: run {key!r} already exists")
-            del runs[key]
-        summary = {name: float(value) for name, value in (results.summary or {}).items()}
-        if wall_s is None:
-            wall_s = summary.get("wall_s", math.nan)
-        elif "wall_s" in summary:
-            summary["wall_s"] = float(wall_s)  # one wall time per run: the caller's, which covers set-up too
-        group = runs.create_group(key, track_order=True)
-        group.attrs["status"] = STATUS_WRITING
-        group.attrs["seed"] = np.int64(seed)
-        group.attrs["replicate"] = np.int64(replicate)
-        group.attrs["overrides"] = json.dumps(overrides or {}, sort_keys=True, default=str)
-        group.attrs["swept"] = json.dumps(swept or {}, sort_keys=True, default=str)
-        group.attrs["wall_s"] = float(wall_s)
-        self._write_run_provenance(group)
-        self._write_series(group.create_group("timeseries", track_order=True), results.timeseries, results.units)
-        rpp = group.create_group("assays").create_group("rpp", track_order=True)
-        self._write_series(rpp, results.rpp, RPP_UNITS)
-        events = group.create_group("events", track_order=True)
-        for name, value in (results.events or {}).items():
-            events.attrs[name] = np.int64(value)
-        summary_group = group.create_group("summary", track_order=True)
-        for name, value in summary.items():
-            summary_group.attrs[name] = value
-        if snapshots and results.snapshots:
-            self._write_snapshots(group.create_group("snapshots"), results.snapshots)
-        group.attrs["status"] = status
-        self.rebuild_summary()
-        self.file.flush()
-
-    def _write_run_provenance(self, group) -> None:
-        """When and by which software this run was written (old archives lack all but created_utc)."""
-        from geroconvert.archive.provenance import RUN_FIELDS, utc_now
-
-        group.attrs["created_utc"] = utc_now()
-        session = self.session_provenance()
-        for name in RUN_FIELDS:
-            value = session.get(name, "")
-            group.attrs[name] = int(value) if isinstance(value, bool) else value
-
-    @staticmethod
-    def _write_series(group, series: dict, units: dict) -> None:
-        if "time_h" not in series:
-            return
-        time = np.asarray(series["time_h"], np.float64)
-        scale = group.create_dataset("time_h", data=time)
-        scale.attrs["units"] = units.get("time_h", "h")
-        scale.make_scale("time_h")
-        for name, values in series.items():
-            if name == "time_h":
-                continue
-            values = np.asarray(values)
-            if values.shape != time.shape:
-                raise ArchiveError(f"series {name!r} has shape {values.shape}, time_h has {time.shape}")
-            options = {"compression": "gzip", "shuffle": True, "chunks": True} if values.size > 4096 else {}
-            dataset = group.create_dataset(name, data=values, **options)
-            dataset.attrs["units"] = units.get(name, "")
-            dataset.dims[0].attach_scale(scale)
-            dataset.dims[0].label = "time_h"
-
-    @staticmethod
-    def _write_snapshots(group, snapshots: dict) -> None:
-        for time_h in sorted(snapshots):
-            snap = group.create_group(f"{float(time_h):011.3f}")
-            snap.attrs["time_h"] = float(time_h)
-            for name, array in snapshots[time_h].items():
-                array = np.asarray(array)
-                snap.create_dataset(name, data=array, chunks=True, compression="gzip", compression_opts=4, shuffle=True)
-
-    def rebuild_summary(self) -> None:
-        """Recreate /summary from the ``summary`` attributes of every complete run."""
-        f = self.file
-        if "summary" in f:
-            del f["summary"]
-        table = summary_table(f)
-        group = f.create_group("summary", track_order=True)
-        group.attrs["layout"] = "columns: one dataset per column, one row per complete run, in run-key order"
-        group.attrs["columns"] = json.dumps(list(table))
-        group.attrs["swept_columns"] = json.dumps(table_swept_columns(f))
-        for name, values in table.items():
-            if values.dtype.kind in "OUS":
-                group.create_dataset(name, data=np.asarray(values, dtype=object), dtype=utf8_dtype())
-            else:
-                group.create_dataset(name, data=values)
-
-
-def table_swept_columns(f) -> list[str]:
-    names: list[str] = []
-    for key in sorted(f["runs"], key=natural_key):
-        for name in json.loads(plain(f["runs"][key].attrs.get("swept", "{}"))):
-            if name not in names:
-                names.append(name)
-    return names
-
-
-def summary_table(f) -> dict[str, np.ndarray]:
-    """The /summary columns computed from the runs of an open file."""
-    runs = f["runs"]
-    keys = [k for k in sorted(runs, key=natural_key) if plain(runs[k].attrs.get("status")) == STATUS_COMPLETE]
-    rows = []
-    for key in keys:
-        group = runs[key]
-        rows.append(
-            {
-                "key": key,
-                "replicate": int(plain(group.attrs.get("replicate", 0))),
-                "seed": int(plain(group.attrs.get("seed", 0))),
-                "swept": json.loads(plain(group.attrs.get("swept", "{}"))),
-                "summary": {n: float(plain(v)) for n, v in group["summary"].attrs.items()}
-                if "summary" in group
-                else {},
-            }
-        )
-    table: dict[str, np.ndarray] = {
-        "run_key": np.array([r["key"] for r in rows], dtype=object),
-        "replicate": np.array([r["replicate"] for r in rows], np.int64),
-        "seed": np.array([r["seed"] for r in rows], np.int64),
-    }
-    swept_names: list[str] = []
-    result_names: list[str] = []
-    for row in rows:
-        swept_names += [n for n in row["swept"] if n not in swept_names]
-        result_names += [n for n in row["summary"] if n not in result_names]
-    for name in swept_names:
-        values = [row["swept"].get(name) for row in rows]
-        present = [v for v in values if v is not None]
-        if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
-            if all(isinstance(v, int) for v in present) and len(present) == len(values):
-                table[name] = np.array(values, np.int64)
-            else:
-                table[name] = np.array([math.nan if v is None else float(v) for v in values], np.float64)
-        else:
-            table[name] = np.array(
-                ["" if v is None else (v if isinstance(v, str) else json.dumps(v)) for v in values], dtype=object
+            self._drop(key)
+        wall = float(wall_s if wall_s is not None else (results.summary or {}).get("wall_s", np.nan))
+        self._added.append(
+            RunRows.of_run(
+                key,
+                results,
+                seed=seed,
+                replicate=replicate,
+                overrides=overrides or {},
+                swept=swept or {},
+                wall_s=wall,
+                created_utc=utc_now(),
+                session=self.session_provenance(),
+                snapshots=snapshots,
             )
-    for name in result_names:
-        if name in table:
+        )
+
+    def _drop(self, key: str) -> None:
+        def without(rows: RunRows) -> RunRows:
+            return rows.take([r for r, k in enumerate(rows.keys) if k != key]) if key in rows.keys else rows
+
+        self.rows = without(self.rows)
+        self._added = [without(added) for added in self._added]
+
+
+# -- the layout ------------------------------------------------------------------------------
+
+
+def write_archive(target, config_text: str, root: dict, rows: RunRows) -> None:
+    """Write a whole archive of schema 2 into ``target`` (a path or a writable buffer)."""
+    h5py = import_h5py()
+    rows = rows.sorted()
+    with h5py.File(target, "w", track_order=True) as f:
+        f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
+        for name, value in root.items():
+            if name != "schema_version":
+                f.attrs[name] = int(value) if isinstance(value, bool) else value
+        config = f.create_group("config")
+        config.create_dataset("toml", data=config_text, dtype=utf8_dtype())
+        digest = sha256_text(config_text)
+        config.attrs["sha256"] = digest
+        config["toml"].attrs["sha256"] = digest
+        _write_runs(f, rows)
+        _write_sessions(f, rows.sessions)
+        swept = swept_columns(rows)
+        _write_summary(f, rows, swept)
+        coords = {"replicate": rows.replicate, "seed": rows.seed, **swept}
+        series_units = {name: rows.units.get(name, "1") for name in rows.timeseries.values}
+        _write_curves(f, "timeseries", rows, rows.timeseries, coords, series_units, _series_long_names())
+        _write_curves(f, "rpp", rows, rows.rpp, coords, RPP_UNITS, RPP_LONG_NAMES)
+        events = _group_with_runs(f, "events", rows)
+        for name, values in rows.events.items():
+            _dataset(events, name, values, (events[RUN_DIM],), "1", f"{name.replace('_', ' ')} events over the run")
+        if rows.snapshots:
+            _write_snapshots(f.create_group("snapshots"), rows.snapshots)
+
+
+def _series_long_names() -> dict[str, str]:
+    from geroconvert.core.recorder import SERIES_LONG_NAMES
+
+    return SERIES_LONG_NAMES
+
+
+def _dataset(group, name: str, values, dims: tuple, units: str | None, long_name: str, fill=None):
+    """A dataset with its dimension scales attached, ``units`` and ``long_name``."""
+    values = np.asarray(values)
+    options: dict = {}
+    if values.dtype == object:
+        options["dtype"] = utf8_dtype()
+    elif values.size > COMPRESS_ABOVE:
+        options.update(compression="gzip", shuffle=True, chunks=True)
+    if fill is not None:
+        options["fillvalue"] = fill
+    dataset = group.create_dataset(name, data=values, **options)
+    if units is not None:
+        dataset.attrs["units"] = units
+    dataset.attrs["long_name"] = long_name
+    for axis, scale in enumerate(dims):
+        dataset.dims[axis].attach_scale(scale)
+    return dataset
+
+
+def _text(values) -> np.ndarray:
+    return np.array(list(values), dtype=object) if len(values) else np.zeros(0, dtype=object)
+
+
+def _group_with_runs(f, name: str, rows: RunRows):
+    """A group whose first dataset is the ``run`` dimension scale (the run keys)."""
+    group = f.create_group(name, track_order=True)
+    scale = group.create_dataset(RUN_DIM, data=_text(rows.keys), dtype=utf8_dtype())
+    scale.attrs["long_name"] = "run key"
+    scale.make_scale(RUN_DIM)
+    return group
+
+
+def _write_runs(f, rows: RunRows) -> None:
+    group = _group_with_runs(f, "runs", rows)
+    run = (group[RUN_DIM],)
+    _dataset(group, "replicate", rows.replicate, run, "1", "replicate: the run's seed is the sweep seed + replicate")
+    _dataset(group, "seed", rows.seed, run, "1", "random seed of the run")
+    _dataset(group, "wall_s", rows.wall_s, run, "s", "wall time of the run, set-up included, compilation not")
+    _dataset(group, "created_utc", _text(rows.created_utc), run, None, "when the run was written (UTC, ISO 8601)")
+    _dataset(group, "session", rows.session, run, "1", "row of /sessions: the software that wrote the run")
+    _dataset(group, "overrides", _text(rows.overrides), run, None, "config overrides of the run (JSON object)")
+    _dataset(group, "swept", _text(rows.swept), run, None, "the run's grid point: config path -> value (JSON)")
+
+
+def _write_sessions(f, sessions: list[dict]) -> None:
+    group = f.create_group("sessions", track_order=True)
+    scale = group.create_dataset("session", data=np.arange(len(sessions), dtype=np.int64))
+    scale.attrs["long_name"] = "writing session (a resumed sweep adds one)"
+    scale.make_scale("session")
+    for name in RUN_FIELDS:
+        values = [session.get(name, "") for session in sessions]
+        if name == "git_dirty":
+            data = np.array([int(bool(v)) for v in values], np.int64)
+            _dataset(group, name, data, (scale,), "1", "1 if the source tree had uncommitted changes")
+        else:
+            _dataset(group, name, _text([str(v) for v in values]), (scale,), None, name.replace("_", " "))
+
+
+def _write_summary(f, rows: RunRows, swept: dict[str, np.ndarray]) -> None:
+    group = _group_with_runs(f, "summary", rows)
+    run = (group[RUN_DIM],)
+    group.attrs["swept_columns"] = json.dumps(list(swept))
+    _dataset(group, "replicate", rows.replicate, run, "1", "replicate")
+    _dataset(group, "seed", rows.seed, run, "1", "random seed of the run")
+    for name, values in swept.items():
+        _dataset(group, name, values, run, None if values.dtype == object else summary_units(name), f"swept: {name}")
+    series_units = dict(rows.units)
+    for name, values in rows.summary.items():
+        if name in group:
             continue
-        table[name] = np.array([row["summary"].get(name, math.nan) for row in rows], np.float64)
-    return table
+        _dataset(group, name, values, run, summary_units(name, series_units), _summary_long_name(name))
+
+
+def _summary_long_name(name: str) -> str:
+    known = {
+        "t50_h": "time at which RPP first falls to 0.5 (linear interpolation; NaN if it never does)",
+        "rpp_final": "RPP at the last assay",
+        "wall_s": "wall time of the run, set-up included, compilation not",
+        "compile_s": "numba compilation or cache loading during the run",
+    }
+    if name in known:
+        return known[name]
+    if name.startswith("final_"):
+        return f"{name[6:]} at the last record"
+    return name.replace("_", " ")
+
+
+def _write_curves(f, name: str, rows: RunRows, curves: Curves, coords: dict, units: dict, long_names: dict) -> None:
+    group = _group_with_runs(f, name, rows)
+    run = group[RUN_DIM]
+    time = group.create_dataset(TIME_DIM, data=np.asarray(curves.time_h, np.float64))
+    time.attrs["units"] = "h"
+    time.attrs["long_name"] = long_names.get("time_h", "time since the start of the run")
+    time.make_scale(TIME_DIM)
+    for coord, values in coords.items():
+        is_text = np.asarray(values).dtype == object
+        _dataset(group, coord, values, (run,), None if is_text else summary_units(coord), coord)
+    coordinates = " ".join(coords)
+    for series, values in curves.values.items():
+        dataset = _dataset(
+            group,
+            series,
+            values,
+            (run, time),
+            units.get(series, "1"),
+            long_names.get(series, series),
+            fill=fill_value(values.dtype),
+        )
+        if coordinates:
+            dataset.attrs["coordinates"] = coordinates
+        if curves.ragged:  # netCDF readers mask what the runs did not record (xarray: NaN)
+            dataset.attrs["_FillValue"] = np.array(fill_value(values.dtype), values.dtype)
+    if curves.ragged:
+        _dataset(
+            group, "recorded", curves.recorded.astype(np.uint8), (run, time), "1", "1 if the run recorded this time"
+        )
+
+
+def _write_snapshots(group, snapshots: dict) -> None:
+    for key in snapshots:
+        run = group.create_group(key)
+        for time_h in sorted(snapshots[key]):
+            snap = run.create_group(f"{float(time_h):011.3f}")
+            snap.attrs["time_h"] = float(time_h)
+            for name, array in snapshots[key][time_h].items():
+                snap.create_dataset(
+                    name, data=np.asarray(array), chunks=True, compression="gzip", compression_opts=4, shuffle=True
+                )

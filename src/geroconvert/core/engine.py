@@ -250,7 +250,7 @@ class Simulation:
         rpp_steps = {int(round(t / self.dt)): t for t in assays.rpp_times_h if self.time_h - 1e-9 <= t <= end_h + 1e-9}
         if self._record:
             if self.recorder is None:
-                self.recorder = Recorder(0)
+                self.recorder = Recorder(0, sim.geometry)
             self.recorder.reserve(n_steps // record_stride + 2)
         wall = time.perf_counter()
         last_report = wall

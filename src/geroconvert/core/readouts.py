@@ -45,7 +45,8 @@ def summarise(series: dict, rpp: dict) -> dict[str, float]:
         out["rpp_final"] = float(rpp["rpp"][-1])
     if series and len(series.get("time_h", ())):
         for name in ("n_cells", "p16_positive_fraction", "senescent_fraction", "mean_mass", "n_stem", "thickness_rows"):
-            out[f"final_{name}"] = float(series[name][-1])
+            if name in series:  # a dish records no stem cells or layers
+                out[f"final_{name}"] = float(series[name][-1])
     return out
 
 

@@ -9,31 +9,54 @@ import numpy as np
 from geroconvert.core import layout as L
 from geroconvert.core.readouts import basal_in_cycle_fraction, senescent_half_life_h, tally_readouts
 
-# name -> units, in the order they are recorded
-SERIES_UNITS = {
-    "time_h": "h",
-    "n_cells": "cells",
-    "n_cycling": "cells",
-    "n_arrested": "cells",
-    "n_senescent": "cells",
-    "n_stem": "cells (stem, not senescent)",
-    "n_stem_senescent": "cells",
-    "p16_positive_fraction": "fraction of cells",
-    "senescent_fraction": "fraction of cells",
-    "mean_mass": "newborn masses",
-    "mean_p16": "0-1",
-    "mean_sasp": "SASP units per site",
-    "thickness_rows": "cell layers above the basal row (epidermis)",
-    "p16_positive_fraction_epidermis": "fraction of epidermal cells (stem, progenitor, differentiated)",
-    "p16_positive_fraction_dermis": "fraction of fibroblasts",
-    "basal_in_cycle_fraction": "fraction of basal cells (stem, progenitor) in the cycle, not resting or arrested",
-    "senescent_half_life_h": "h: ln 2 / (senescent cells lost per senescent cell-hour) since the previous record",
+# name -> (CF-style units, what the series is), in the order they are recorded.  The units
+# are what xarray and netCDF tools read ("1": a count or a fraction, "h": hours); the
+# explanation goes to the archive's ``long_name``.
+SERIES_INFO = {
+    "time_h": ("h", "time since the start of the run"),
+    "n_cells": ("1", "live cells"),
+    "n_cycling": ("1", "live cells in the cycle (growing or resting, not arrested)"),
+    "n_arrested": ("1", "arrested cells (p16/p21 high, not yet senescent)"),
+    "n_senescent": ("1", "senescent cells"),
+    "n_stem": ("1", "stem cells, not senescent"),
+    "n_stem_senescent": ("1", "senescent stem cells"),
+    "p16_positive_fraction": ("1", "fraction of live cells that are p16-positive"),
+    "senescent_fraction": ("1", "fraction of live cells that are senescent"),
+    "mean_mass": ("1", "mean cell mass, in newborn-cell masses"),
+    "mean_p16": ("1", "mean p16 level of live cells (0 to 1)"),
+    "mean_sasp": ("1", "mean SASP per lattice site, in SASP units"),
+    "thickness_rows": ("1", "differentiated cell layers above the basal row (cells per column)"),
+    "p16_positive_fraction_epidermis": ("1", "fraction of epidermal cells (stem, progenitor, differentiated), p16+"),
+    "p16_positive_fraction_dermis": ("1", "fraction of fibroblasts p16-positive"),
+    "basal_in_cycle_fraction": ("1", "fraction of basal cells (stem, progenitor) in the cycle, not resting/arrested"),
+    "senescent_half_life_h": ("h", "ln 2 / (senescent cells lost per senescent cell-hour) over the previous interval"),
 }
 for _kind in L.KIND_NAMES:
     for _phase in L.PHASE_NAMES[1:]:
-        SERIES_UNITS[f"n_{_kind}_{_phase}"] = "cells"
+        SERIES_INFO[f"n_{_kind}_{_phase}"] = ("1", f"{_kind} cells that are {_phase}")
 for _event in L.EVENT_NAMES:
-    SERIES_UNITS[f"events_{_event}"] = "events since the previous record"
+    SERIES_INFO[f"events_{_event}"] = ("1", f"{_event.replace('_', ' ')} events over the previous interval")
+SERIES_UNITS = {name: units for name, (units, _) in SERIES_INFO.items()}
+SERIES_LONG_NAMES = {name: long_name for name, (_, long_name) in SERIES_INFO.items()}
+
+# Series that count what a dish cannot hold (skin cell kinds, layers, the basal row): a dish
+# run leaves them out rather than recording zeros.  An epidermis has no cell-line cells.
+EPIDERMIS_ONLY = (
+    "n_stem",
+    "n_stem_senescent",
+    "thickness_rows",
+    "p16_positive_fraction_epidermis",
+    "p16_positive_fraction_dermis",
+    "basal_in_cycle_fraction",
+    *(f"n_{kind}_{phase}" for kind in L.KIND_NAMES if kind != "line" for phase in L.PHASE_NAMES[1:]),
+)
+DISH_ONLY = tuple(f"n_line_{phase}" for phase in L.PHASE_NAMES[1:])
+
+
+def series_for(geometry: str) -> tuple[str, ...]:
+    """The series a run of ``geometry`` ("dish" or "epidermis") records, in order."""
+    left_out = EPIDERMIS_ONLY if geometry == "dish" else DISH_ONLY
+    return tuple(name for name in SERIES_INFO if name not in left_out)
 
 
 @dataclass
@@ -49,9 +72,10 @@ class Results:
 
 
 class Recorder:
-    def __init__(self, n_records: int):
+    def __init__(self, n_records: int, geometry: str = "epidermis"):
         self.n = 0
         self.data = {name: np.zeros(n_records, np.float64) for name in SERIES_UNITS}
+        self.names = series_for(geometry)  # what series() returns; the rest are computed, not kept
 
     def reserve(self, more: int) -> None:
         """Room for ``more`` rows beyond those recorded (a run continued with another run())."""
@@ -101,4 +125,4 @@ class Recorder:
         )
 
     def series(self) -> dict[str, np.ndarray]:
-        return {name: values[: self.n].copy() for name, values in self.data.items()}
+        return {name: self.data[name][: self.n].copy() for name in self.names}

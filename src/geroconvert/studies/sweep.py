@@ -12,10 +12,11 @@ A ``[sweep]`` section names the grid::
     "environment.oxygen" = [1.0, 0.05]
     "environment.mitogen" = [1.0, 1.0]
 
-Only the driver writes the archive.  Each batch of completed runs is added to a copy
-of the archive that then replaces it atomically, so a sweep killed at any moment
-(even by SIGKILL) leaves a readable archive holding every run committed so far, and
-``--resume`` runs only what is missing.  A run's result depends only on its config
+Only the driver writes the archive.  Each batch of completed runs is written as a part
+of the archive (``OUT.h5.parts/``, each part whole or absent), so a commit costs what
+its batch costs, a sweep killed at any moment (even by SIGKILL) leaves a readable
+archive holding every run committed so far, and ``--resume`` runs only what is missing.
+The sweep's end merges the parts into ``OUT.h5``.  A run's result depends only on its config
 and seed, never on the executor, so local and Dask sweeps are bit-identical.
 """
 
@@ -272,28 +273,36 @@ class SweepOutcome:
     wall_s: float
 
 
-def commit_runs(path: Path, batch: list[tuple[RunSpec, Any]], config_text: str, create: bool) -> None:
-    """Add finished runs to the archive: build the new archive in memory, then replace the
-    file in one step (os.replace), so readers and a crash only see the old or the new file,
-    and a full disk is one line instead of an HDF5 crash."""
+def commit_runs(
+    path: Path, batch: list[tuple[RunSpec, Any]], config_text: str, create: bool, provenance: dict | None = None
+) -> None:
+    """``create``: write the sweep's empty archive (its config, no runs).  Otherwise add the
+    finished runs of ``batch`` as the archive's next part, a small archive written in one
+    step, so a commit costs what its batch costs and a crash at any moment leaves every
+    committed run readable (:mod:`geroconvert.archive.parts`)."""
     import io
 
-    from geroconvert.archive.hdf5 import ArchiveWriter, replace_with_bytes
+    from geroconvert.archive.hdf5 import ArchiveWriter, replace_with_bytes, write_part
 
-    buffer = io.BytesIO() if create else io.BytesIO(path.read_bytes())
-    writer = ArchiveWriter(buffer, config_text, mode="w" if create else "a", command="geroconvert sweep")
-    with writer:
-        for spec, results in batch:
-            interrupts.check_insisted()  # a second Ctrl-C ends even the stop's last commit
-            writer.add_run(
-                spec.key,
-                results,
-                seed=spec.seed,
-                overrides=spec.overrides,
-                replicate=spec.replicate,
-                swept=dict(spec.overrides),
-            )
-    replace_with_bytes(path, buffer.getvalue(), f"then finish the sweep with `{RESUME_HINT}`")
+    hint = f"then finish the sweep with `{RESUME_HINT}`"
+    writer = ArchiveWriter(io.BytesIO(), config_text, provenance=provenance, command="geroconvert sweep")
+    if create:
+        buffer = io.BytesIO()
+        with ArchiveWriter(buffer, config_text, provenance=writer.session_provenance()):
+            pass
+        replace_with_bytes(path, buffer.getvalue(), hint)
+        return
+    for spec, results in batch:
+        interrupts.check_insisted()  # a second Ctrl-C ends even the stop's last commit
+        writer.add_run(
+            spec.key,
+            results,
+            seed=spec.seed,
+            overrides=spec.overrides,
+            replicate=spec.replicate,
+            swept=dict(spec.overrides),
+        )
+    write_part(path, config_text, writer.session_provenance(), writer.new_rows(), hint)
 
 
 RESUME_HINT = "geroconvert sweep CONFIG -o OUT.h5 --resume"
@@ -302,8 +311,8 @@ RESUME_HINT = "geroconvert sweep CONFIG -o OUT.h5 --resume"
 class Batches:
     """Finished runs waiting to be committed, written at most every COMMIT_EVERY_S seconds."""
 
-    def __init__(self, out: Path, config_text: str, in_archive: int):
-        self.out, self.config_text = out, config_text
+    def __init__(self, out: Path, config_text: str, in_archive: int, provenance: dict):
+        self.out, self.config_text, self.provenance = out, config_text, provenance
         self.pending: list[tuple[RunSpec, Any]] = []
         self.in_archive = in_archive  # complete runs the file on disk holds
         self.last_commit = time.perf_counter()
@@ -318,7 +327,7 @@ class Batches:
         if not self.pending:
             return
         try:
-            commit_runs(self.out, self.pending, self.config_text, create=False)
+            commit_runs(self.out, self.pending, self.config_text, create=False, provenance=self.provenance)
         except BaseException:
             self.broken = True
             raise
@@ -354,17 +363,20 @@ def run_sweep(
 def _runs_on_disk(out: Path, config_text: str, resume: bool, overwrite: bool) -> set[str]:
     """The keys of the runs already complete in ``out`` (resume), after checking it may be written."""
     from geroconvert.archive.hdf5 import ArchiveError, check_output, complete_run_keys, partial_path
+    from geroconvert.archive.output import remove_parts, remove_scratch
 
     if resume:
         if not out.exists():
             raise ArchiveError(f"{out}: nothing to resume; run without --resume to start the sweep")
         # read-only: a file that is corrupt or of another config is refused and left as it is
         done = set(complete_run_keys(out, config_text))
-        partial_path(out).unlink(missing_ok=True)  # a copy left by a killed commit
+        partial_path(out).unlink(missing_ok=True)  # a copy left by a killed merge
+        remove_scratch(out)  # ... and by a killed commit
         return done
     check_output(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial_path(out).unlink(missing_ok=True)
+    remove_parts(out)  # the parts of the archive --overwrite replaces
     return set()
 
 
@@ -378,18 +390,24 @@ def _run_sweep(mapping, out: Path, workers, scheduler, resume: bool, overwrite: 
     # a bad scheduler address fails here, before any file is written
     with dask_session(scheduler) if scheduler else contextlib.nullcontext() as client:
         interrupts.check()  # a stop before the first write keeps whatever --overwrite would replace
+        from geroconvert.archive.parts import merge_parts
+        from geroconvert.archive.provenance import collect
+
+        provenance = collect(command="geroconvert sweep")  # once: each part records this session
         if not resume:  # an empty archive first: the sweep's config is on disk from the start
-            commit_runs(out, [], config_text, create=True)
+            commit_runs(out, [], config_text, create=True, provenance=provenance)
         workers = workers or os.cpu_count() or 1
         if client is not None:
             source = on_dask(todo, base, client, scheduler)
         else:
             source = on_local(todo, base, min(workers, max(1, len(todo))))
-        batches = Batches(out, config_text, in_archive=len(done_keys))
+        batches = Batches(out, config_text, in_archive=len(done_keys), provenance=provenance)
         interrupts.note_kept(batches.kept())
         with contextlib.closing(source):  # ends the workers even if the traceback lives on
             completed, failed = _collect(source, batches, len(todo), progress)
-        interrupts.note_kept(f"{out} holds every run of the sweep")  # a stop from here on has nothing to resume
+        merge_parts(out, f"then merge its parts with `{RESUME_HINT}`")  # one file again, its parts removed
+        if not failed:
+            interrupts.note_kept(f"{out} holds every run of the sweep")  # a stop from here on has nothing to resume
     return SweepOutcome(
         planned=len(specs),
         skipped=len(specs) - len(todo),

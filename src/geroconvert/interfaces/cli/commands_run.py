@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from geroconvert.errors import UsageError
@@ -78,7 +79,7 @@ def run_and_write(args, loaded) -> int:
 
 
 def cmd_info(args) -> int:
-    from geroconvert.archive.hdf5 import read_archive
+    from geroconvert.archive.hdf5 import part_files, read_archive
 
     archive = read_archive(args.archive)
     attrs = archive["attrs"]
@@ -96,44 +97,69 @@ def cmd_info(args) -> int:
         f"command   {attrs.get('command', '')}",
         f"config    sha256 {archive['config_sha256'][:16]}..., "
         f"{len(archive['config_toml'].splitlines())} lines (geroconvert info --config shows it)",
+        *_parts_note(args.archive, part_files(args.archive)),
         "",
     ]
-    out += _runs_lines(archive)
+    shown = None if args.all else INFO_ROWS
+    out += _runs_lines(archive, shown)
     summary = archive["summary"]
-    n = len(summary.get("run_key", ()))
-    out += ["", f"summary ({n} complete run{'s' * (n != 1)})", *_stale_summary_note(archive)]
+    n = len(summary.get("run", ()))
+    out += ["", f"summary ({n} run{'s' * (n != 1)})"]
     if n:
+        rows = slice(None) if shown is None else slice(0, shown)
         names = list(summary)
-        cells = {name: [format_value(v.item() if hasattr(v, "item") else v) for v in summary[name]] for name in names}
+        cells = {
+            name: [format_value(v.item() if hasattr(v, "item") else v) for v in summary[name][rows]] for name in names
+        }
         if n <= 6:  # one column per run reads better than a wide table
-            rows = [[name, *cells[name]] for name in names if name != "run_key"]
-            out += ["  " + line for line in table(["", *cells["run_key"]], rows)]
+            table_rows = [[name, *cells[name]] for name in names if name != "run"]
+            out += ["  " + line for line in table(["", *cells["run"]], table_rows)]
         else:
             out += ["  " + line for line in table(names, [list(r) for r in zip(*cells.values())])]
+            out += _more_note(n, shown)
     if args.config:
         out += ["", "config (resolved)", archive["config_toml"]]
     print("\n".join(out))
     return EXIT_OK
 
 
-def _runs_lines(archive: dict) -> list[str]:
-    """The runs table; a software column and its legend when runs were made by different software."""
+INFO_ROWS = 20  # runs listed by `info` without --all
+
+
+def _parts_note(path, parts: list) -> list[str]:
+    if not parts:
+        return []
+    return [
+        f"parts     {len(parts)} in {parts[0].parent} (a sweep in progress or stopped: its runs are listed "
+        "below; `geroconvert sweep CONFIG -o OUT.h5 --resume` finishes and merges them)"
+    ]
+
+
+def _more_note(n: int, shown: int | None) -> list[str]:
+    if shown is None or n <= shown:
+        return []
+    return [f"  ... and {n - shown} more (geroconvert info --all lists every run)"]
+
+
+def _runs_lines(archive: dict, shown: int | None) -> list[str]:
+    """The runs table (the first ``shown``, or all); a software column and its legend when runs
+    were made by different software."""
     runs = archive["runs"]
     software, legend = _software_of_runs(archive)
     rows = [
         [
             key,
-            str(a.get("status", "?")),
             str(a.get("seed", "?")),
             str(a.get("replicate", "")),
             format_value(float(a.get("wall_s", math.nan))),
             *([software[key]] if software else []),
             _overrides_text(a.get("overrides", {})),
         ]
-        for key, a in runs.items()
+        for key, a in itertools.islice(runs.items(), shown)
     ]
-    header = ["key", "status", "seed", "replicate", "wall_s", *(["software"] if software else []), "overrides"]
-    return [f"runs ({len(runs)})", *("  " + line for line in table(header, rows)), *legend]
+    header = ["key", "seed", "replicate", "wall_s", *(["software"] if software else []), "overrides"]
+    lines = ["  " + line for line in table(header, rows)] if rows else []
+    return [f"runs ({len(runs)})", *lines, *_more_note(len(runs), shown), *legend]
 
 
 def _software_of_runs(archive: dict) -> tuple[dict[str, str], list[str]]:
@@ -159,19 +185,6 @@ def _software_of_runs(archive: dict) -> tuple[dict[str, str], list[str]]:
         for value in distinct
     ]
     return {key: number[value] for key, value in shown.items()}, ["", "runs made by different software", *legend]
-
-
-def _stale_summary_note(archive: dict) -> list[str]:
-    """A note when /summary does not list the complete runs (an edited archive; the next write rebuilds it)."""
-    from geroconvert.archive.schema import STATUS_COMPLETE
-
-    complete = [key for key, a in archive["runs"].items() if a.get("status") == STATUS_COMPLETE]
-    if list(archive["summary"].get("run_key", ())) == complete:
-        return []
-    return [
-        f"  note: out of date: the complete runs are {len(complete)} ({', '.join(complete[:4])}"
-        f"{', ...' if len(complete) > 4 else ''}); the next write (e.g. `sweep --resume`) rebuilds this table"
-    ]
 
 
 def _overrides_text(overrides) -> str:
@@ -223,4 +236,16 @@ def cmd_reference(args) -> int:
     if updated != document:
         path.write_text(updated, encoding="utf-8")
     print(f"{path}: config reference {'updated' if updated != document else 'already up to date'}")
+    return EXIT_OK
+
+
+def cmd_upgrade(args) -> int:
+    from geroconvert.archive.hdf5 import SCHEMA_VERSION, check_not_an_input, check_output, exclusive_writer
+    from geroconvert.archive.upgrade import upgrade
+
+    check_output(args.new, args.overwrite)  # before reading: never clobber, fail fast
+    check_not_an_input(args.new, [args.old])
+    with exclusive_writer(args.new):
+        n_runs = upgrade(args.old, args.new, args.overwrite)
+    print(f"wrote {args.new}: {n_runs} run{'s' * (n_runs != 1)} of {args.old}, converted to schema {SCHEMA_VERSION}")
     return EXIT_OK

@@ -211,18 +211,27 @@ def cmd_sweep(args) -> int:
 
 def cmd_report(args) -> int:
     from geroconvert.analysis.report import write_report
-    from geroconvert.archive.sweepdata import load_sweep
+    from geroconvert.archive.frames import open_archive
+    from geroconvert.archive.sweepdata import SweepData
 
     refuse_existing(args.output, args.overwrite, "report", folder=True)  # before reading the archive
-    data = load_sweep(args.archive)
+    archive = open_archive(args.archive)
+    data = SweepData.from_archive(archive)
     if data.n_runs == 0:
         raise UsageError(f"{args.archive}: no complete runs to report on")
     files = write_report(data, args.output)
+    files.append(write_runs_csv(archive, Path(args.output) / "runs.csv"))
     print(f"wrote {len(files)} files to {args.output}")
     summary = [f for f in files if str(f).endswith("summary.txt")]
     if summary:
         print(Path(summary[0]).read_text(encoding="utf-8"), end="")
     return EXIT_OK
+
+
+def write_runs_csv(archive, path: Path) -> Path:
+    """``runs.csv``: /summary as a table, one row per run (the swept values, then the results)."""
+    archive.summary.to_csv(path, float_format="%.17g")
+    return path
 
 
 def cmd_validate(args) -> int:

@@ -2,7 +2,8 @@
 
     geroconvert run CONFIG -o OUT.h5 [--seed N] [--set section.key=value ...] [--threads N]
                     [--overwrite] [--quiet] [--no-snapshots]
-    geroconvert info OUT.h5 [--config]
+    geroconvert info OUT.h5 [--config] [--all]
+    geroconvert upgrade OLD.h5 NEW.h5 [--overwrite]
     geroconvert check CONFIG [--set ...] [--print]
     geroconvert reference
     geroconvert sweep | report | validate | calibrate | demo   (commands_study)
@@ -18,6 +19,8 @@ what it needs (pydantic for configs, numba for the engine, h5py for archives).
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import os
 import sys
 
@@ -67,7 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     info.add_argument("archive", metavar="OUT.h5", help="archive of `geroconvert run` or `geroconvert sweep`")
     info.add_argument("--config", action="store_true", help="also print the stored resolved config")
+    info.add_argument("--all", action="store_true", help="list every run (default: the first 20 of a larger archive)")
     info.set_defaults(func=commands_run.cmd_info)
+
+    upgrade = commands.add_parser(
+        "upgrade",
+        help="convert an archive of schema 1 (geroconvert 0.1) to the current schema",
+        description="Read an archive written by geroconvert 0.1 (schema 1: one group per run), "
+        "check it, and write its complete runs as an archive of the current schema to NEW.h5. "
+        "OLD.h5 is only read.",
+    )
+    upgrade.add_argument("old", metavar="OLD.h5", help="archive of schema 1")
+    upgrade.add_argument("new", metavar="NEW.h5", help="where to write the converted archive")
+    upgrade.add_argument("--overwrite", action="store_true", help="replace NEW.h5 if it exists")
+    upgrade.set_defaults(func=commands_run.cmd_upgrade)
 
     check = commands.add_parser(
         "check",
@@ -105,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     from geroconvert import interrupts
 
+    if argv is None:  # the process is the command: the objects it made live until it exits
+        atexit.register(gc.freeze)  # so the exit does not walk them all (numba makes many: ~0.2 s)
     argv = list(sys.argv[1:] if argv is None else argv)
     with interrupts.stop_on_signals():
         try:
@@ -141,7 +159,7 @@ def _dispatch(argv: list[str]) -> int:
         if getattr(args, "func", None) is None:
             raise UsageError(
                 f"choose a command: run, sweep, info, report, validate, check, calibrate, demo, "
-                f"reference (see `{PROG} --help`)"
+                f"reference, upgrade (see `{PROG} --help`)"
             )
         return args.func(args)
     except SystemExit as exit_:  # --help, --version
