@@ -256,6 +256,31 @@ print(f"pan-mTOR {PAN_MTOR_NM:6g} nM: t50 {fmt(t50_pan)}, slowing {slowing_pan}"
 how does the maximal slowing follow? What `w_gero` would make rapamycin as good as
 pan-mTOR inhibition?
 """),
+    md("""
+## The same experiment from a config, read with pandas
+
+A study is usually a config file: `configs/rapamycin_dose_sweep.toml` holds a `[sweep]`
+over the dose. `run_sweep` writes every run into one archive, and `open_archive` gives its
+RPP as an xarray Dataset (run x time) and its summary as a pandas DataFrame, one row per
+run, the dose as a column.
+"""),
+    code("""
+import tempfile
+from pathlib import Path
+
+import geroconvert as gc
+
+small = [f"simulation.width={SIZE}", f"simulation.height={SIZE}", "sweep.replicates=1"]
+loaded = gc.load_config("rapamycin_dose_sweep.toml", small)
+sweep_file = Path(tempfile.mkdtemp()) / "rapamycin_dose_sweep.h5"
+gc.run_sweep(loaded.mapping, sweep_file, workers=1)
+
+archive = gc.open_archive(sweep_file)
+rpp = archive.rpp["rpp"].to_dataframe().reset_index()   # run, time_h, dose, rpp, ...
+by_dose = rpp.pivot_table(index="time_h", columns="environment.rapamycin_nM", values="rpp")
+by_dose.plot(marker="o", ms=3, ylabel="RPP", title="RPP per rapamycin dose (nM), from the archive")
+archive.summary[["environment.rapamycin_nM", "t50_h"]]
+"""),
 ]
 
 
