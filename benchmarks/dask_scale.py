@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sweep_scale import CONFIG  # the same tiny runs (benchmarks/ is on the path of a script run from it)
+from sweep_scale import config_text  # the same tiny runs (benchmarks/ is on the path of a script run from it)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,7 +94,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         config = folder / "tiny.toml"
-        config.write_text(CONFIG.format(base=ROOT / "configs" / "ht_p21.toml", n=args.runs), encoding="utf-8")
+        config.write_text(config_text(args.runs), encoding="utf-8")
         out = folder / "tiny.h5"
         address, cluster = start_cluster(folder)
         try:

@@ -43,8 +43,15 @@ rpp_times_h = []
 replicates = 1
 seed = 0
 [sweep.grid]
-"environment.rapamycin_nM" = {{ linspace = [0, 1000, {n}] }}
+"environment.rapamycin_nM" = {{ linspace = [0, 1000, {n_doses}] }}
+"environment.pan_mtor_nM" = {{ linspace = [0, 1, {n_pan}] }}
 """
+
+
+def config_text(n: int) -> str:
+    """``n`` tiny runs as a grid of at most 10,000 doses (the limit of one axis) x pan-mTOR levels."""
+    n_pan = next(k for k in range(1, n + 1) if n % k == 0 and n // k <= 10_000)
+    return CONFIG.format(base=ROOT / "configs" / "ht_p21.toml", n_doses=n // n_pan, n_pan=n_pan)
 
 
 def geroconvert(*args: str) -> float:
@@ -57,7 +64,7 @@ def one_size(n: int, workers: int, scratch: Path) -> dict:
     import h5py
 
     config = scratch / f"tiny_{n}.toml"
-    config.write_text(CONFIG.format(base=ROOT / "configs" / "ht_p21.toml", n=n), encoding="utf-8")
+    config.write_text(config_text(n), encoding="utf-8")
     out = scratch / f"tiny_{n}.h5"
     wall = geroconvert("sweep", str(config), "-o", str(out), "--overwrite", "--quiet", "--workers", str(workers))
     with h5py.File(out, "r") as f:

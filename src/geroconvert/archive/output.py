@@ -195,7 +195,10 @@ def part_files(path: str | Path) -> list[Path]:
     folder = parts_dir(path)
     if not folder.is_dir():
         return []
-    found = [(int(m.group(1)), child) for child in folder.iterdir() if (m := PART_NAME.match(child.name))]
+    try:
+        found = [(int(m.group(1)), child) for child in folder.iterdir() if (m := PART_NAME.match(child.name))]
+    except (FileNotFoundError, NotADirectoryError):  # a merge removed the folder just now
+        return []
     return [child for _, child in sorted(found)]
 
 

@@ -32,7 +32,8 @@ real dimensions.  Runs of one archive may have recorded at different times (a sw
 their times, a time a run did not record holds the fill value (``_FillValue``: NaN for
 float64, -1 for int64), and a uint8 (run x time_h) dataset ``recorded`` (1 = recorded)
 says which; it is written only when the runs differ.  Only the series that apply to the
-run's geometry are written (a dish has no stem cells or layers).
+run's geometry are written (a dish has no stem cells or layers); in a sweep over the
+geometry itself each run holds NaN in the other geometry's series.
 
 A sweep in progress (or stopped) also has the folder ``OUT.h5.parts/``: each batch of
 runs it commits is a small archive of this same layout there, written in one step; readers

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from geroconvert.archive.output import atomic_output
-from geroconvert.archive.schema import import_h5py
+from geroconvert.archive.values import attr, count
 from geroconvert.errors import ArchiveError
 
 
@@ -24,9 +24,9 @@ def upgrade(old: str | Path, new: str | Path, overwrite: bool = False) -> int:
     from geroconvert.archive.writer import write_archive
 
     with open_file(old) as f:
-        version = f.attrs.get("schema_version")
-        if version is not None and import_h5py() and int(version) >= 2:
-            raise ArchiveError(f"{old}: already schema {int(version)}; nothing to convert")
+        version = attr(f, "schema_version", old, count, None)  # a value of another type: one line
+        if version is not None and version >= 2:
+            raise ArchiveError(f"{old}: already schema {version}; nothing to convert")
         attrs, config_toml, rows = read_schema1(f, old)
     root = {**attrs, "converted_from_schema": 1, "converted_utc": utc_now(), "converted_by": __version__}
     with atomic_output(new, overwrite, "then run `geroconvert upgrade` again") as buffer:

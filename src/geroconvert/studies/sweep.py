@@ -363,20 +363,21 @@ def run_sweep(
 def _runs_on_disk(out: Path, config_text: str, resume: bool, overwrite: bool) -> set[str]:
     """The keys of the runs already complete in ``out`` (resume), after checking it may be written."""
     from geroconvert.archive.hdf5 import ArchiveError, check_output, complete_run_keys, partial_path
-    from geroconvert.archive.output import remove_parts, remove_scratch
+    from geroconvert.archive.output import parts_dir, remove_scratch
 
     if resume:
         if not out.exists():
             raise ArchiveError(f"{out}: nothing to resume; run without --resume to start the sweep")
         # read-only: a file that is corrupt or of another config is refused and left as it is
         done = set(complete_run_keys(out, config_text))
+        if parts_dir(out).exists() and not parts_dir(out).is_dir():  # the commits could not be written
+            raise ArchiveError(f"{parts_dir(out)}: is not a folder, and the sweep needs it for its parts; move it away")
         partial_path(out).unlink(missing_ok=True)  # a copy left by a killed merge
         remove_scratch(out)  # ... and by a killed commit
         return done
     check_output(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial_path(out).unlink(missing_ok=True)
-    remove_parts(out)  # the parts of the archive --overwrite replaces
     return set()
 
 
@@ -390,11 +391,12 @@ def _run_sweep(mapping, out: Path, workers, scheduler, resume: bool, overwrite: 
     # a bad scheduler address fails here, before any file is written
     with dask_session(scheduler) if scheduler else contextlib.nullcontext() as client:
         interrupts.check()  # a stop before the first write keeps whatever --overwrite would replace
-        from geroconvert.archive.parts import merge_parts
+        from geroconvert.archive.parts import merge_parts, remove_parts
         from geroconvert.archive.provenance import collect
 
         provenance = collect(command="geroconvert sweep")  # once: each part records this session
         if not resume:  # an empty archive first: the sweep's config is on disk from the start
+            remove_parts(out)  # what --overwrite replaces goes only now, past every early refusal
             commit_runs(out, [], config_text, create=True, provenance=provenance)
         workers = workers or os.cpu_count() or 1
         if client is not None:
