@@ -336,7 +336,11 @@ class Batches:
         interrupts.note_kept(self.kept())  # what a stop from now on leaves on disk
 
     def kept(self) -> str:
-        return f"{self.out} keeps {self.in_archive} complete runs; finish with `{RESUME_HINT}`"
+        from geroconvert.archive.output import parts_dir
+
+        folder = parts_dir(self.out)
+        parts = f" (with its folder {folder.name}: copy both)" if folder.is_dir() else ""
+        return f"{self.out} keeps {self.in_archive} complete runs{parts}; finish with `{RESUME_HINT}`"
 
 
 def run_sweep(
