@@ -121,10 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     """
     from geroconvert import interrupts
 
-    if argv is None:  # the process is the command: the objects it made live until it exits
-        atexit.register(gc.freeze)  # so the exit does not walk them all (numba makes many: ~0.2 s)
+    process = argv is None  # the process is the command (not a call from Python)
+    if process:  # the objects it made live until it exits: the exit need not walk them all
+        atexit.register(gc.freeze)  # (numba makes many: about 0.15 s)
     argv = list(sys.argv[1:] if argv is None else argv)
-    with interrupts.stop_on_signals():
+    with interrupts.stop_on_signals(then_exit=process):
         try:
             code = _dispatch(argv)
             signum = interrupts.requested()
