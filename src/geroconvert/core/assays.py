@@ -14,17 +14,15 @@ benchmarks/rpp_assay.py: 5-10x faster on configs/ht_p21.toml).
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
-from collections.abc import Iterator
 
-import numba
 import numpy as np
 
 from geroconvert import interrupts
 from geroconvert.core import layout as L
 from geroconvert.core.inputs import kernel_constants, sasp_substeps, step_inputs
+from geroconvert.core.kernels import one_thread
 from geroconvert.core.kernels.regrowth import OUT_OF_UIDS, regrow
 from geroconvert.core.kernels.rng import derive_seed, uniforms
 from geroconvert.core.state import CELL_FIELDS, MOVING_FIELDS, CellState
@@ -187,7 +185,7 @@ class Regrowth:
         if self._field_buffer is None or self._field_buffer.size != plate.capacity:
             self._field_buffer = np.empty(plate.capacity, np.float32)
         drive, inducer, damage_p, row_set, s6k_sets, e4bp_sets = self.inputs
-        with _one_thread(self.one_thread):
+        with one_thread(self.one_thread):
             next_uid, _, _, _, colonies, why, _ = regrow(
                 plate.width,
                 plate.rows,
@@ -236,19 +234,6 @@ def _regrowth_for(sim, width: int) -> Regrowth:
     regrowth = Regrowth(regrowth_params(sim, width))
     _made.regrowth = (key, regrowth)
     return regrowth
-
-
-@contextlib.contextmanager
-def _one_thread(yes: bool) -> Iterator[None]:
-    if not yes:
-        yield
-        return
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(threads)
 
 
 def regrowth_inputs(params: Params, n_steps: int, rows: int):

@@ -30,12 +30,12 @@ import contextlib
 import time
 from collections.abc import Iterator
 
-import numba
 import numpy as np
 
 from geroconvert import interrupts
 from geroconvert.core import layout as L
 from geroconvert.core.inputs import kernel_constants, sasp_substeps, step_inputs
+from geroconvert.core.kernels import one_thread
 from geroconvert.core.kernels.cells import update_cells
 from geroconvert.core.kernels.divisions import apply_pending
 from geroconvert.core.kernels.field import diffuse
@@ -146,15 +146,8 @@ class Simulation:
         """Small lattices run every kernel (step, tally, record) on one thread: waking the
         others costs more than the work, and on a busy machine far more (a record of a 64 x 64
         dish took 8 ms instead of 0.02 ms).  Results do not depend on the thread count."""
-        if not self.one_thread:
+        with one_thread(self.one_thread):
             yield
-            return
-        threads = numba.get_num_threads()
-        numba.set_num_threads(1)
-        try:
-            yield
-        finally:
-            numba.set_num_threads(threads)
 
     def _step(self) -> None:
         if self.state.next_uid + self.state.capacity > MAX_UID:  # a step adds at most one cell per site

@@ -18,8 +18,10 @@ the assay), so ``import geroconvert`` and the parameter, config and layout modul
 numba and the file system alone.
 """
 
+import contextlib
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -88,6 +90,25 @@ def lean_cache_loads() -> None:
 
     load_overload.lean_for = __name__  # type: ignore[attr-defined]
     caching.Cache.load_overload = load_overload  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def one_thread(yes: bool = True) -> Iterator[None]:
+    """Within the block (if ``yes``), every kernel runs on one thread; then as before.
+
+    For small work, where waking the other threads costs more than the work itself.
+    Results do not depend on the thread count."""
+    if not yes:
+        yield
+        return
+    import numba
+
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(threads)
 
 
 settle_cache_dir()
