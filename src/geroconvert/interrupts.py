@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 
@@ -110,8 +109,9 @@ def stop_on_signals(then_exit: bool = False) -> Iterator[None]:
     """Within the block, SIGINT and SIGTERM request a stop instead of raising anywhere.
 
     ``then_exit`` (the command line, whose process ends after the block): a signal that
-    arrives after the block ends the process at once with 128 + signum, as a stop would
-    have, instead of by the signal's default action.  A stop now often ends within the 50
+    arrives after the block is ignored, so the process exits with the code the command
+    decided (128 + signum after a stop)
+    instead of dying by the signal's default action.  A stop now often ends within the 50
     ms a user takes to press Ctrl-C twice; the second press must not turn a clean stop
     into a death by signal.
 
@@ -127,13 +127,6 @@ def stop_on_signals(then_exit: bool = False) -> Iterator[None]:
         yield
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, _exit_now if then_exit else handler)
+            # SIG_IGN, not a Python handler: finalisation resets those to the default (death)
+            signal.signal(signum, signal.SIG_IGN if then_exit else handler)
         clear()
-
-
-def _exit_now(signum, frame) -> None:
-    """A signal after the command's work: flush what it printed, exit with 128 + signum."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(128 + signum)
