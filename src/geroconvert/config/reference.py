@@ -1,8 +1,10 @@
 """The config reference (README and ``geroconvert reference``), generated from the parameter models.
 
 One Markdown table per model section (key, unit, default, range, meaning and source,
-read from each pydantic field's description and constraints), then the sections that
-have no model: ``[[schedule]]``, ``[trial]``, ``[sweep]`` and ``extends``.
+read from each pydantic field's description and constraints; for ``[cells]``,
+``[dosing]`` and ``[environment]`` also the HT-p21 prior of each field, from
+:mod:`geroconvert.parameters.priors`), then the sections that have no model:
+``[[schedule]]``, ``[trial]``, ``[sweep]``, ``[priors]`` and ``extends``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import typing
 from geroconvert.config.sections import MODEL_SECTIONS, value_text
 from geroconvert.config.toml_writer import toml_value
 from geroconvert.parameters.models import ENVIRONMENT_KEYS
+from geroconvert.parameters.priors import PRIOR_SECTIONS, default_priors
 
 TABLE_HEADER = ["| key | unit | default | range | meaning, source |", "|---|---|---|---|---|"]
+PRIOR_TABLE_HEADER = ["| key | unit | default | range | prior | meaning, source |", "|---|---|---|---|---|---|"]
 RPP_HELPER_ROWS = [
     "| `rpp_every_h` | h | - | > 0 | helper: RPP every this many hours (expands into `rpp_times_h`) |",
     "| `rpp_until_h` | h | `simulation.hours` | | helper: last RPP time |",
@@ -25,10 +29,15 @@ def reference_markdown() -> str:
     """Every section and key with its unit, default and source, from the parameter models."""
     out = []
     intros = _intros()
+    priors = default_priors("ht_p21")
     for section in ("simulation", "environment", "cells", "assays", "dosing"):
         model = MODEL_SECTIONS[section]
-        out += [f"### `[{section}]`", "", intros[section], "", *TABLE_HEADER]
-        out += [_field_row(name, info) for name, info in model.model_fields.items()]
+        with_priors = section in PRIOR_SECTIONS
+        out += [f"### `[{section}]`", "", intros[section], "", *(PRIOR_TABLE_HEADER if with_priors else TABLE_HEADER)]
+        for name, info in model.model_fields.items():
+            prior = priors.get(f"{section}.{name}")
+            # a string field (cells.paramset) has no prior: an empty cell keeps the columns
+            out.append(_field_row(name, info, (prior.describe() if prior else "") if with_priors else None))
         if section == "assays":
             out += RPP_HELPER_ROWS
         out.append("")
@@ -55,8 +64,8 @@ def _intros() -> dict[str, str]:
     }
 
 
-def _field_row(name: str, info) -> str:
-    """One table row: the field's description is ``"[unit] meaning, source"``."""
+def _field_row(name: str, info, prior: str | None = None) -> str:
+    """One table row: the field's description is ``"[unit] meaning, source"``; ``prior`` adds that column."""
     description = info.description or ""
     unit, _, source = description.partition("] ")
     unit = unit.lstrip("[") if source else ""
@@ -71,7 +80,8 @@ def _field_row(name: str, info) -> str:
         bounds.append(" or ".join(f"`{toml_value(v)}`" for v in typing.get_args(info.annotation)))
     default = info.default
     default_text = "`[]`" if default == () else f"`{toml_value(default) if default is not None else ''}`"
-    return f"| `{name}` | {unit} | {default_text} | {', '.join(bounds)} | {source.replace('|', '/')} |"
+    prior_cell = "" if prior is None else f" {prior} |"
+    return f"| `{name}` | {unit} | {default_text} | {', '.join(bounds)} |{prior_cell} {source.replace('|', '/')} |"
 
 
 def _sections_without_model() -> list[str]:
@@ -96,6 +106,20 @@ def _sections_without_model() -> list[str]:
         "`[sweep.zip]` (config path -> list; all lists one length, varied together as one axis). "
         "A list may be written `{ logspace = [first, last, count], zero = true }` or "
         "`{ linspace = [first, last, count] }`.",
+        "",
+        "### `[priors]`",
+        "",
+        "The plausible range of a parameter, for sensitivity studies: a config path -> an inline table "
+        'with `distribution` (`"uniform"`, `"loguniform"` or `"fixed"`), `low`, `high` and `source` '
+        '(a key of docs/science.md, or `"assumption: why this range"`). Every cells, dosing and '
+        "environment parameter has a default prior (the prior column above; settings and "
+        'normalisations are "fixed"). An entry with only `low`/`high` narrows the default and keeps '
+        'its distribution, e.g. `"cells.w_gero" = { low = 0.5, high = 0.8 }`; one with a '
+        "`distribution` replaces it. A range outside the field's bounds is refused at load. "
+        "The column shows the HT-p21 priors; `cells.paramset` picks the table, and `ht_p16` and "
+        "`human_epidermis` have their own where their values differ "
+        '(`geroconvert.parameters.priors.default_priors("human_epidermis")`). How the ranges were '
+        "chosen is in the Priors section of docs/science.md.",
         "",
         "### `extends`",
         "",

@@ -29,8 +29,20 @@ MODEL_SECTIONS: dict[str, type[BaseModel]] = {
     "assays": AssayParams,
     "dosing": Dosing,
 }
-SECTIONS = ("simulation", "environment", "schedule", "cells", "assays", "dosing", "sweep", "trial")
-RAW_SECTIONS = ("sweep", "trial")  # kept as written for their runners (sweep.py, trial.py)
+SECTIONS = (
+    "simulation",
+    "environment",
+    "schedule",
+    "cells",
+    "assays",
+    "dosing",
+    "sweep",
+    "trial",
+    "priors",
+    "sensitivity",
+)
+# kept as written for their readers: sweep.py, trial.py, parameters/priors.py, sensitivity.py
+RAW_SECTIONS = ("sweep", "trial", "priors", "sensitivity")
 TOP_LEVEL_KEYS = ("extends", *SECTIONS)
 # helper keys of [assays] that expand into rpp_times_h
 RPP_HELPERS = ("rpp_every_h", "rpp_until_h", "rpp_from_h")

@@ -28,6 +28,7 @@ from geroconvert.parameters.models import (
     ScheduleEvent,
     SimulationParams,
 )
+from geroconvert.parameters.priors import priors_for
 
 
 def _check_finite(value: Any, where: str) -> None:
@@ -217,6 +218,8 @@ def build(mapping: dict) -> tuple[Params, dict, list[str]]:
         )
     except ValidationError as error:  # pragma: no cover - the sections were validated one by one
         raise from_validation_error(error, "params") from None
+    if mapping.get("priors") is not None:
+        priors_for(mapping)  # a bad prior is refused at load, not when a study first samples it
     resolved = params_to_mapping(params)
     for section in RAW_SECTIONS:
         if mapping.get(section) is not None:

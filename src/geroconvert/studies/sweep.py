@@ -233,6 +233,13 @@ def plan_runs(mapping: dict) -> list[RunSpec]:
     base = {k: v for k, v in mapping.items() if k != "sweep"}
     default_seed = int(mapping.get("simulation", {}).get("seed", 0))
     points, replicates, seed = parse_sweep(mapping.get("sweep") or {}, default_seed)
+    return specs_for(base, points, replicates, seed)
+
+
+def specs_for(base: dict, points: list[dict], replicates: int, seed: int) -> list[RunSpec]:
+    """Run ``base`` at every point (path -> value) x replicate, each point validated first.
+
+    Replicate r uses seed + r at every point: common random numbers across points."""
     specs = []
     for g, point in enumerate(points):
         trial = copy.deepcopy(base)
@@ -274,7 +281,12 @@ class SweepOutcome:
 
 
 def commit_runs(
-    path: Path, batch: list[tuple[RunSpec, Any]], config_text: str, create: bool, provenance: dict | None = None
+    path: Path,
+    batch: list[tuple[RunSpec, Any]],
+    config_text: str,
+    create: bool,
+    provenance: dict | None = None,
+    resume_hint: str = "",
 ) -> None:
     """``create``: write the sweep's empty archive (its config, no runs).  Otherwise add the
     finished runs of ``batch`` as the archive's next part, a small archive written in one
@@ -284,7 +296,7 @@ def commit_runs(
 
     from geroconvert.archive.hdf5 import ArchiveWriter, replace_with_bytes, write_part
 
-    hint = f"then finish the sweep with `{RESUME_HINT}`"
+    hint = f"then finish the sweep with `{resume_hint or RESUME_HINT}`"
     writer = ArchiveWriter(io.BytesIO(), config_text, provenance=provenance, command="geroconvert sweep")
     if create:
         buffer = io.BytesIO()
@@ -308,11 +320,22 @@ def commit_runs(
 RESUME_HINT = "geroconvert sweep CONFIG -o OUT.h5 --resume"
 
 
+@dataclass(frozen=True)
+class StudyPlan:
+    """The runs of a study and what its archive records: the config text (compared on
+    ``--resume``) and the command that finishes a stopped study."""
+
+    specs: list[RunSpec]
+    config_text: str
+    resume_hint: str
+
+
 class Batches:
     """Finished runs waiting to be committed, written at most every COMMIT_EVERY_S seconds."""
 
-    def __init__(self, out: Path, config_text: str, in_archive: int, provenance: dict):
+    def __init__(self, out: Path, config_text: str, in_archive: int, provenance: dict, resume_hint: str = RESUME_HINT):
         self.out, self.config_text, self.provenance = out, config_text, provenance
+        self.resume_hint = resume_hint
         self.pending: list[tuple[RunSpec, Any]] = []
         self.in_archive = in_archive  # complete runs the file on disk holds
         self.last_commit = time.perf_counter()
@@ -327,7 +350,14 @@ class Batches:
         if not self.pending:
             return
         try:
-            commit_runs(self.out, self.pending, self.config_text, create=False, provenance=self.provenance)
+            commit_runs(
+                self.out,
+                self.pending,
+                self.config_text,
+                create=False,
+                provenance=self.provenance,
+                resume_hint=self.resume_hint,
+            )
         except BaseException:
             self.broken = True
             raise
@@ -340,7 +370,7 @@ class Batches:
 
         folder = parts_dir(self.out)
         parts = f" (with its folder {folder.name}: copy both)" if folder.is_dir() else ""
-        return f"{self.out} keeps {self.in_archive} complete runs{parts}; finish with `{RESUME_HINT}`"
+        return f"{self.out} keeps {self.in_archive} complete runs{parts}; finish with `{self.resume_hint}`"
 
 
 def run_sweep(
@@ -351,17 +381,20 @@ def run_sweep(
     resume: bool = False,
     overwrite: bool = False,
     progress: Callable[[int, int, int, int], None] | None = None,
+    plan: StudyPlan | None = None,
 ) -> SweepOutcome:
     """Plan, execute and archive a sweep.  ``progress(done, failed, left, total)`` after each run.
 
     The whole sweep holds the archive's writer lock: a second writer of ``out`` is refused.
     A stop signal or a lost Dask scheduler commits the finished runs, then raises
     (``Interrupted`` or ``ClusterError``) with a message that says what the archive keeps.
+    ``plan`` (runs, config text, resume command) replaces the ``[sweep]`` grid for a study that makes its
+    own points from its own section (a sensitivity design); ``mapping`` is then their base.
     """
     from geroconvert.archive.hdf5 import exclusive_writer
 
     with exclusive_writer(out):
-        return _run_sweep(mapping, Path(out), workers, scheduler, resume, overwrite, progress)
+        return _run_sweep(mapping, Path(out), workers, scheduler, resume, overwrite, progress, plan)
 
 
 def _runs_on_disk(out: Path, config_text: str, resume: bool, overwrite: bool) -> set[str]:
@@ -385,11 +418,11 @@ def _runs_on_disk(out: Path, config_text: str, resume: bool, overwrite: bool) ->
     return set()
 
 
-def _run_sweep(mapping, out: Path, workers, scheduler, resume: bool, overwrite: bool, progress) -> SweepOutcome:
+def _run_sweep(mapping, out: Path, workers, scheduler, resume: bool, overwrite: bool, progress, plan) -> SweepOutcome:
     start = time.perf_counter()
-    specs = plan_runs(mapping)
+    plan = plan or StudyPlan(plan_runs(mapping), fingerprint_text(mapping), RESUME_HINT)
+    specs, config_text, hint = plan.specs, plan.config_text, plan.resume_hint
     base = base_mapping(mapping)
-    config_text = fingerprint_text(mapping)
     done_keys = _runs_on_disk(out, config_text, resume, overwrite)
     todo = [spec for spec in specs if spec.key not in done_keys]
     # a bad scheduler address fails here, before any file is written
@@ -401,17 +434,17 @@ def _run_sweep(mapping, out: Path, workers, scheduler, resume: bool, overwrite: 
         provenance = collect(command="geroconvert sweep")  # once: each part records this session
         if not resume:  # an empty archive first: the sweep's config is on disk from the start
             remove_parts(out)  # what --overwrite replaces goes only now, past every early refusal
-            commit_runs(out, [], config_text, create=True, provenance=provenance)
+            commit_runs(out, [], config_text, create=True, provenance=provenance, resume_hint=hint)
         workers = workers or os.cpu_count() or 1
         if client is not None:
             source = on_dask(todo, base, client, scheduler)
         else:
             source = on_local(todo, base, min(workers, max(1, len(todo))))
-        batches = Batches(out, config_text, in_archive=len(done_keys), provenance=provenance)
+        batches = Batches(out, config_text, len(done_keys), provenance, resume_hint=hint)
         interrupts.note_kept(batches.kept())
         with contextlib.closing(source):  # ends the workers even if the traceback lives on
             completed, failed = _collect(source, batches, len(todo), progress)
-        merge_parts(out, f"then merge its parts with `{RESUME_HINT}`")  # one file again, its parts removed
+        merge_parts(out, f"then merge its parts with `{hint}`")  # one file again, its parts removed
         if not failed:
             interrupts.note_kept(f"{out} holds every run of the sweep")  # a stop from here on has nothing to resume
     return SweepOutcome(

@@ -1,6 +1,8 @@
-"""Commands for studies: ``sweep``, ``report``, ``validate``, ``calibrate`` and ``demo``.
+"""Commands for studies: ``sweep``, ``sensitivity``, ``report``, ``validate``, ``calibrate`` and ``demo``.
 
     geroconvert sweep CONFIG -o OUT.h5 [--workers N] [--scheduler ADDRESS] [--resume]
+                      [--overwrite] [--quiet] [--set section.key=value ...]
+    geroconvert sensitivity CONFIG -o OUT.h5 [--workers N] [--scheduler ADDRESS] [--resume]
                       [--overwrite] [--quiet] [--set section.key=value ...]
     geroconvert report OUT.h5 -o DIR [--overwrite]
     geroconvert validate [--quick] [--json FILE] [--overwrite] [--workers N] [--only in-vitro|skin]
@@ -45,16 +47,21 @@ def add_commands(commands) -> None:
     sweep.add_argument("-o", "--output", required=True, metavar="OUT.h5", help="archive to write")
     add_set_option(sweep)
     sweep.add_argument("--seed", type=int, help="base seed of the sweep (same as --set sweep.seed=N)")
-    sweep.add_argument("--workers", type=positive_int, help="local processes (default: one per core)")
-    sweep.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Dask scheduler, e.g. tcp://127.0.0.1:8786 (start `dask scheduler` and `dask worker ADDRESS`)",
-    )
-    sweep.add_argument("--resume", action="store_true", help="finish only the runs missing from OUT.h5")
-    sweep.add_argument("--overwrite", action="store_true", help="replace OUT.h5 if it exists")
-    sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    add_study_options(sweep)
     sweep.set_defaults(func=cmd_sweep)
+
+    sensitivity = commands.add_parser(
+        "sensitivity",
+        help="global sensitivity analysis (Morris or Sobol) of a config's [sensitivity] section",
+        description="Run the design of CONFIG's [sensitivity] section (SALib: Morris elementary "
+        "effects or Sobol indices with Saltelli's sampling) into OUT.h5, on local processes or a "
+        "Dask cluster, then print the indices; `geroconvert report OUT.h5 -o DIR` draws them.",
+    )
+    sensitivity.add_argument("config", metavar="CONFIG", help="TOML config with a [sensitivity] section")
+    sensitivity.add_argument("-o", "--output", required=True, metavar="OUT.h5", help="archive to write")
+    add_set_option(sensitivity, example="--set sensitivity.samples=8")
+    add_study_options(sensitivity)
+    sensitivity.set_defaults(func=cmd_sensitivity)
 
     report = commands.add_parser(
         "report",
@@ -138,6 +145,19 @@ def add_commands(commands) -> None:
     demo.set_defaults(func=cmd_demo)
 
 
+def add_study_options(parser) -> None:
+    """Where a study runs and what it does with an archive that exists (sweep, sensitivity)."""
+    parser.add_argument("--workers", type=positive_int, help="local processes (default: one per core)")
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler, e.g. tcp://127.0.0.1:8786 (start `dask scheduler` and `dask worker ADDRESS`)",
+    )
+    parser.add_argument("--resume", action="store_true", help="finish only the runs missing from OUT.h5")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT.h5 if it exists")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+
+
 class SweepProgress:
     """A tqdm bar of runs: done, failed and left, with the time left (on a terminal only)."""
 
@@ -209,6 +229,52 @@ def cmd_sweep(args) -> int:
     return EXIT_FAILURE if outcome.failed else EXIT_OK
 
 
+def cmd_sensitivity(args) -> int:
+    from geroconvert.archive.hdf5 import check_not_an_input, check_output
+    from geroconvert.studies.sensitivity import plan_study, run_sensitivity
+
+    if args.resume and args.overwrite:
+        raise UsageError("--resume and --overwrite contradict each other; choose one")
+    if not args.resume:
+        check_output(args.output, args.overwrite)
+    args.seed = None
+    loaded = load(args)
+    check_not_an_input(args.output, loaded.files)
+    for message in loaded.warnings:
+        warn(message)
+    planned = plan_study(loaded.mapping)  # every bad key, prior or output is refused before a file is touched
+    quiet_openmp()
+    progress = SweepProgress(not args.quiet)
+    try:
+        _, outcome = run_sensitivity(
+            loaded.mapping,
+            args.output,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=progress,
+            planned=planned,
+        )
+    finally:
+        progress.close()
+    for key, message in outcome.failed:
+        warn(f"run {key} failed: {message}")
+    if outcome.failed:
+        return EXIT_FAILURE
+    if not args.quiet:
+        print(
+            f"wrote {args.output}: {outcome.completed} run(s) completed, {outcome.skipped} already there, "
+            f"{outcome.wall_s:.1f} s"
+        )
+        from geroconvert.analysis import sensitivity
+        from geroconvert.archive.frames import open_archive
+
+        indices = sensitivity.indices_of(open_archive(args.output))
+        print("\n".join(sensitivity.summary_lines(indices)))
+    return EXIT_OK
+
+
 def cmd_report(args) -> int:
     from geroconvert.analysis.report import write_report
     from geroconvert.archive.frames import open_archive
@@ -216,9 +282,17 @@ def cmd_report(args) -> int:
 
     refuse_existing(args.output, args.overwrite, "report", folder=True)  # before reading the archive
     archive = open_archive(args.archive)
-    data = SweepData.from_archive(archive)
-    if data.n_runs == 0:
+    if len(archive.summary) == 0:
         raise UsageError(f"{args.archive}: no complete runs to report on")
+    if "sensitivity" in archive.config:  # a study's runs are design points, not conditions to plot
+        from geroconvert.analysis import sensitivity
+
+        files, lines = sensitivity.report(archive, args.output)
+        files.append(write_runs_csv(archive, Path(args.output) / "runs.csv"))
+        print(f"wrote {len(files)} files to {args.output}")
+        print("\n".join(lines))
+        return EXIT_OK
+    data = SweepData.from_archive(archive)
     files = write_report(data, args.output)
     files.append(write_runs_csv(archive, Path(args.output) / "runs.csv"))
     print(f"wrote {len(files)} files to {args.output}")

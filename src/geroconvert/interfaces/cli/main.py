@@ -6,7 +6,7 @@
     geroconvert upgrade OLD.h5 NEW.h5 [--overwrite]
     geroconvert check CONFIG [--set ...] [--print]
     geroconvert reference
-    geroconvert sweep | report | validate | calibrate | demo   (commands_study)
+    geroconvert sweep | sensitivity | report | validate | calibrate | demo   (commands_study)
 
 Every user mistake ends as one line ``geroconvert: error: ...`` on stderr and exit
 code 2, with no traceback; nothing already on disk is lost (outputs are written to
@@ -159,7 +159,7 @@ def _dispatch(argv: list[str]) -> int:
         args.argv = argv
         if getattr(args, "func", None) is None:
             raise UsageError(
-                f"choose a command: run, sweep, info, report, validate, check, calibrate, demo, "
+                f"choose a command: run, sweep, sensitivity, info, report, validate, check, calibrate, demo, "
                 f"reference, upgrade (see `{PROG} --help`)"
             )
         return args.func(args)

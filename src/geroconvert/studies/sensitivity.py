@@ -1,0 +1,75 @@
+"""A sensitivity study on the sweep machinery: ``geroconvert sensitivity CONFIG -o OUT.h5``.
+
+The ``[sensitivity]`` section (:mod:`geroconvert.analysis.sensitivity_design`) gives the
+design; each distinct point, in each arm of the contrast, runs ``replicates`` times with
+the same seeds at every point, as a sweep runs its grid.  So the study has what a sweep
+has: local processes or a Dask cluster, commits that survive any stop, ``--resume``, and
+an archive whose per-run swept values are the design matrix.  The archive's config is the
+study's own (not the expanded grid), so ``--resume`` and ``report`` make the same design
+from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from geroconvert.analysis.sensitivity_design import Design, design_from_mapping
+from geroconvert.errors import ConfigError
+from geroconvert.studies.sweep import (
+    MAX_SWEEP_RUNS,
+    RunSpec,
+    StudyPlan,
+    SweepOutcome,
+    fingerprint_text,
+    run_sweep,
+    specs_for,
+)
+
+RESUME_HINT = "geroconvert sensitivity CONFIG -o OUT.h5 --resume"
+
+
+def plan_study(mapping: dict) -> tuple[Design, StudyPlan]:
+    """The design and its runs, every distinct point validated before the first run."""
+    if mapping.get("sweep"):
+        raise ConfigError("sweep: a sensitivity study makes its own points; remove [sweep] (or run it with `sweep`)")
+    design = design_from_mapping(mapping)
+    points = distinct_points(design)
+    runs = len(points) * design.replicates
+    if runs > MAX_SWEEP_RUNS:
+        raise ConfigError(
+            f"sensitivity: {runs:,} runs ({len(points):,} points x {design.replicates} replicates) is more than "
+            f"{MAX_SWEEP_RUNS:,}; use fewer samples, parameters or replicates"
+        )
+    base = {k: v for k, v in mapping.items() if k != "sweep"}
+    specs: list[RunSpec] = specs_for(base, points, design.replicates, design.seed)
+    return design, StudyPlan(specs, fingerprint_text(base), RESUME_HINT)
+
+
+def distinct_points(design: Design) -> list[dict]:
+    """Every (row, arm) point once: Morris trajectories can share points, and a repeat would
+    only rerun the same config with the same seeds."""
+    seen: dict[tuple, dict] = {}
+    for arm in design.arms:
+        for row in range(len(design.values)):
+            point = design.point(row, arm)
+            seen.setdefault(tuple(float(v) for v in point.values()), point)
+    return list(seen.values())
+
+
+def run_sensitivity(
+    mapping: dict,
+    out: str | Path,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[int, int, int, int], None] | None = None,
+    planned: tuple[Design, StudyPlan] | None = None,
+) -> tuple[Design, SweepOutcome]:
+    """Run the study into ``out`` (see :func:`geroconvert.studies.sweep.run_sweep` for the promises);
+    ``planned`` is :func:`plan_study`'s answer when the caller has it already."""
+    design, plan = planned or plan_study(mapping)
+    base = {k: v for k, v in mapping.items() if k != "sweep"}
+    outcome = run_sweep(base, out, workers, scheduler, resume, overwrite, progress, plan=plan)
+    return design, outcome

@@ -1,0 +1,138 @@
+"""`geroconvert sensitivity` end to end on a tiny dish: design -> runs -> archive -> indices -> report."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+from tests.interfaces.test_sweep_cli import geroconvert
+
+TINY = f"""
+extends = "{(ROOT / "configs" / "ht_p21.toml").as_posix()}"
+[simulation]
+width = 16
+height = 16
+hours = 96.0
+record_every_h = 24.0
+[assays]
+rpp_every_h = 24.0
+rpp_until_h = 96.0
+max_cells = 40
+[sensitivity]
+method = "morris"
+samples = 3
+replicates = 2
+seed = 5
+parameters = ["cells.gero_rate_per_h", "cells.cycle_h", "cells.w_gero"]
+outputs = ["t50_h", "final_mean_mass", "t50_h:difference"]
+[sensitivity.contrast]
+"environment.rapamycin_nM" = [0, 500]
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY, encoding="utf-8")
+    return config
+
+
+def test_a_study_runs_its_design_stores_it_and_reports_its_indices(tmp_path, tiny):
+    from geroconvert import open_archive
+    from geroconvert.analysis.sensitivity_design import design_from_mapping
+    from geroconvert.config import load_config
+    from geroconvert.studies.sensitivity import distinct_points
+
+    out = tmp_path / "study.h5"
+    done = geroconvert("sensitivity", tiny, "-o", out, "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    design = design_from_mapping(load_config(tiny).mapping)
+    points = distinct_points(design)
+    assert len(points) <= 2 * len(design.values)  # Morris trajectories may share points
+    assert f"{len(points) * 2} run(s) completed" in done.stdout
+    assert "cells.gero_rate_per_h" in done.stdout
+    # the archive holds the design matrix: every run's parameter values are a design point
+    summary = open_archive(out).summary
+    stored = {tuple(row) for row in summary[[*design.parameters, "environment.rapamycin_nM"]].to_numpy()}
+    assert stored == {tuple(float(v) for v in p.values()) for p in points}
+    for j, prior in enumerate(design.priors):
+        assert prior.low <= summary[design.parameters[j]].min() and summary[design.parameters[j]].max() <= prior.high
+    # common random numbers: replicate r has the same seed at every point
+    assert sorted(set(summary["seed"])) == [5, 6]
+    # resuming a finished study runs nothing
+    again = geroconvert("sensitivity", tiny, "-o", out, "--resume")
+    assert again.returncode == 0 and f"0 run(s) completed, {len(points) * 2} already there" in again.stdout
+    report = geroconvert("report", out, "-o", tmp_path / "report")
+    assert report.returncode == 0, report.stderr
+    with open(tmp_path / "report" / "sensitivity.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3 * 3  # outputs x parameters
+    t50 = {row["parameter"]: float(row["mu_star"]) for row in rows if row["output"] == "t50_h"}
+    # geroconversion's own rate moves the control t50 far more than the S6K share does without rapamycin
+    assert t50["cells.gero_rate_per_h"] > 10 * max(t50["cells.w_gero"], 1e-9)
+    assert all(0.0 <= float(row["noise_fraction"]) <= 1.0 for row in rows)
+    for name in ("sensitivity_t50_h.png", "sensitivity_final_mean_mass.svg", "sensitivity.txt", "runs.csv"):
+        assert (tmp_path / "report" / name).stat().st_size > 0
+
+
+def test_a_stopped_study_resumes_only_its_missing_runs_and_gives_the_same_archive(tmp_path, tiny):
+    from geroconvert import open_archive
+    from geroconvert.config import load_config
+    from geroconvert.studies.sensitivity import plan_study, run_sensitivity
+    from geroconvert.studies.sweep import StudyPlan, run_sweep
+
+    mapping = load_config(tiny).mapping
+    _, plan = plan_study(mapping)
+    base = {k: v for k, v in mapping.items() if k != "sweep"}
+    half = StudyPlan(plan.specs[: len(plan.specs) // 2], plan.config_text, plan.resume_hint)
+    partial = tmp_path / "partial.h5"
+    run_sweep(base, partial, workers=1, plan=half)  # as a study stopped half way leaves its archive
+    _, outcome = run_sensitivity(mapping, partial, workers=2, resume=True)
+    assert outcome.skipped == len(half.specs) and outcome.completed == len(plan.specs) - len(half.specs)
+    whole = tmp_path / "whole.h5"
+    run_sensitivity(mapping, whole, workers=2)
+    a, b = open_archive(partial).summary, open_archive(whole).summary
+    results = [c for c in a.columns if c not in ("wall_s", "compile_s")]
+    np.testing.assert_array_equal(a.sort_index()[results].to_numpy(), b.sort_index()[results].to_numpy())
+
+
+BAD = [
+    ('outputs = ["t50_hours"]', "sensitivity.outputs: unknown output 't50_hours'; did you mean 't50_h'?"),
+    ('parameters = ["cells.gero_threshold_median", "cells.w_gero"]', "cells.gero_threshold_median"),
+    ('parameters = ["cells.no_such", "cells.w_gero"]', "cells.no_such"),
+    ('method = "sobol"\nsamples = 100', "Sobol's N must be a power of two (got 100); use 64 or 128"),
+    ("levels = 3", "sensitivity.levels: must be even"),
+    ("samples = 1", "sensitivity.samples: must be an integer from 2"),
+    ("replicate = 2", "sensitivity.replicate: unknown key; did you mean 'replicates'?"),
+    ('outputs = ["slowdown"]\n[sensitivity.contrast]\n"environment.rapamycin_nM" = [0, 0]', "two different values"),
+]
+
+
+@pytest.mark.parametrize("line,message", BAD, ids=[m[:30] for _, m in BAD])
+def test_bad_sensitivity_input_is_one_line_exit_2_and_writes_nothing(tmp_path, line, message):
+    head = TINY[: TINY.index("[sensitivity]")]
+    keys = {
+        "method": 'method = "morris"',
+        "samples": "samples = 3",
+        "outputs": 'outputs = ["t50_h"]',
+        "parameters": 'parameters = ["cells.gero_rate_per_h", "cells.cycle_h"]',
+    }
+    kept = [text for key, text in keys.items() if not line.startswith(key) and f"\n{key}" not in line]
+    config = tmp_path / "bad.toml"
+    config.write_text(head + "[sensitivity]\n" + "\n".join(kept) + "\n" + line + "\n", encoding="utf-8")
+    out = tmp_path / "out.h5"
+    done = geroconvert("sensitivity", config, "-o", out)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert message in done.stderr
+    assert not out.exists()
+
+
+def test_a_derived_output_without_a_contrast_names_the_fix(tmp_path, tiny):
+    text = tiny.read_text().replace('[sensitivity.contrast]\n"environment.rapamycin_nM" = [0, 500]\n', "")
+    tiny.write_text(text, encoding="utf-8")
+    done = geroconvert("sensitivity", tiny, "-o", tmp_path / "out.h5")
+    assert done.returncode == 2 and "add [sensitivity.contrast]" in done.stderr
