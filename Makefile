@@ -13,7 +13,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,cluster,web]"
+	$(PY) -m pip install --quiet -e ".[test,cluster,web,bayes]"
 	touch $(STAMP)
 
 # Chromium (Debian), Playwright's driver and the web page's JavaScript, for the browser test

@@ -91,12 +91,34 @@ def test_replicate_noise_is_measured_and_common_seeds_keep_the_ranking():
     assert math.isnan(noise_fraction(clean[:, None]))
 
 
-def test_a_non_finite_output_is_refused_with_the_output_named():
-    from geroconvert.errors import UsageError
-
+def test_an_output_with_undefined_values_or_no_variation_gets_nan_indices_and_a_note():
     priors = (uniform(0.0, 1.0),) * 2
     design = build_design("morris", ("a", "b"), priors, ("ratio",), samples=4, seed=0)
     y = np.ones((len(design.values), 1))
-    y[0, 0] = np.inf
-    with pytest.raises(UsageError, match="ratio: 1 values are not finite"):
-        analyse(design, "ratio", y)
+    flat = analyse(design, "flat", y)
+    assert np.all(np.isnan(flat.columns["mu_star"])) and "does not vary" in flat.notes[0]
+    y[0, 0] = np.nan
+    undefined = analyse(design, "ratio", y, notes=["3 of 20 values are undefined"])
+    assert np.all(np.isnan(undefined.columns["mu_star"]))
+    assert undefined.notes == ["3 of 20 values are undefined", "indices not computed: the estimators need every value"]
+
+
+def test_second_order_pairs_are_reported_for_every_pair():
+    from geroconvert.analysis.sensitivity import pairs_of
+
+    priors = (uniform(-math.pi, math.pi),) * 3
+    design = build_design("sobol", ("x1", "x2", "x3"), priors, ("y",), samples=1024, second_order=True, seed=1)
+    pairs = pairs_of(analyse(design, "y", ishigami(design.values)[:, None]))
+    assert [(p["parameter"], p["with"]) for p in pairs] == [("x1", "x2"), ("x1", "x3"), ("x2", "x3")]
+    # the Ishigami function's only interaction is x1 with x3: V13 / V
+    v13_share = ishigami_indices()[1][2]
+    s2 = {(p["parameter"], p["with"]): p["S2"] for p in pairs}
+    assert abs(s2[("x1", "x3")] - v13_share) < 0.08 and abs(s2[("x1", "x2")]) < 0.08
+
+
+def test_the_noise_share_of_the_replicate_mean_shrinks_with_replicates():
+    rng = np.random.default_rng(1)
+    signal = rng.normal(0, 1, size=(400, 1))
+    y = signal + rng.normal(0, 1, size=(400, 4))  # within = between = 1
+    assert abs(noise_fraction(y) - 0.5) < 0.05
+    assert abs(noise_fraction(y, of_mean=True) - 0.2) < 0.05  # (1/4) / (1/4 + 1)

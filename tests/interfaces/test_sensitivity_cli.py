@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 
 import numpy as np
 import pytest
@@ -73,7 +74,9 @@ def test_a_study_runs_its_design_stores_it_and_reports_its_indices(tmp_path, tin
     t50 = {row["parameter"]: float(row["mu_star"]) for row in rows if row["output"] == "t50_h"}
     # geroconversion's own rate moves the control t50 far more than the S6K share does without rapamycin
     assert t50["cells.gero_rate_per_h"] > 10 * max(t50["cells.w_gero"], 1e-9)
-    assert all(0.0 <= float(row["noise_fraction"]) <= 1.0 for row in rows)
+    for row in rows:  # an output with undefined values (a censored control) has no noise share
+        noise = float(row["noise_fraction"])
+        assert 0.0 <= noise <= 1.0 or (math.isnan(noise) and row["output"] == "t50_h:difference"), row
     for name in ("sensitivity_t50_h.png", "sensitivity_final_mean_mass.svg", "sensitivity.txt", "runs.csv"):
         assert (tmp_path / "report" / name).stat().st_size > 0
 
@@ -107,7 +110,10 @@ BAD = [
     ("levels = 3", "sensitivity.levels: must be even"),
     ("samples = 1", "sensitivity.samples: must be an integer from 2"),
     ("replicate = 2", "sensitivity.replicate: unknown key; did you mean 'replicates'?"),
-    ('outputs = ["slowdown"]\n[sensitivity.contrast]\n"environment.rapamycin_nM" = [0, 0]', "two different values"),
+    ('outputs = ["slowdown"]\n[sensitivity.contrast]\n"environment.rapamycin_nM" = [0, 0]', "two different numbers"),
+    ('outputs = ["slowdown"]\n[sensitivity.contrast]\n"environment.rapamycin_nM" = [0, "a"]', "two different numbers"),
+    ('outputs = ["slowdown"]\n[sensitivity.contrast]\n"simulation.seed" = [1, 2]', "the study sets the seeds"),
+    ('outputs = ["slowdown"]\n[sensitivity.contrast]\n"environment.rapamycn_nM" = [0, 1]', "did you mean"),
 ]
 
 
@@ -136,3 +142,44 @@ def test_a_derived_output_without_a_contrast_names_the_fix(tmp_path, tiny):
     tiny.write_text(text, encoding="utf-8")
     done = geroconvert("sensitivity", tiny, "-o", tmp_path / "out.h5")
     assert done.returncode == 2 and "add [sensitivity.contrast]" in done.stderr
+
+
+def test_undefined_ratios_leave_the_other_outputs_and_the_archive_usable(tmp_path, tiny):
+    text = tiny.read_text().replace(
+        'outputs = ["t50_h", "final_mean_mass", "t50_h:difference"]',
+        'outputs = ["t50_h", "final_senescent_fraction:ratio"]',
+    )
+    tiny.write_text(text, encoding="utf-8")
+    out = tmp_path / "ratio.h5"
+    done = geroconvert("sensitivity", tiny, "-o", out, "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    assert "values are undefined" in done.stdout and "indices not computed" in done.stdout
+    assert "cells.gero_rate_per_h                      mu*" in done.stdout  # t50 still has its indices
+
+
+def test_a_run_archive_of_a_study_config_is_a_plain_report_and_check_counts_the_study(tmp_path, tiny):
+    single = tmp_path / "single.h5"
+    done = geroconvert("run", tiny, "-o", single, "--quiet")
+    assert done.returncode == 0 and "[sensitivity] is ignored by `run`" in done.stderr
+    report = geroconvert("report", single, "-o", tmp_path / "report")
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "report" / "summary.txt").exists() and not (tmp_path / "report" / "sensitivity.csv").exists()
+    check = geroconvert("check", tiny)
+    assert check.returncode == 0 and "a [sensitivity] study of" in check.stdout
+    tiny.write_text(tiny.read_text().replace("samples = 3", "sampels = 3"), encoding="utf-8")
+    bad = geroconvert("check", tiny)
+    assert bad.returncode == 2 and "sensitivity.sampels: unknown key" in bad.stderr
+
+
+def test_report_refuses_runs_of_another_design(tmp_path, tiny):
+    from geroconvert import open_archive
+    from geroconvert.analysis.sensitivity import design_of
+    from geroconvert.errors import UsageError
+
+    out = tmp_path / "study.h5"
+    assert geroconvert("sensitivity", tiny, "-o", out, "--quiet").returncode == 0
+    archive = open_archive(out)
+    assert design_of(archive).samples == 3
+    archive.config_toml = archive.config_toml.replace("sha256 ", "sha256 0")  # as another SALib or priors would
+    with pytest.raises(UsageError, match="builds another design"):
+        design_of(archive)

@@ -36,112 +36,154 @@ class Indices:
     method: str
     parameters: tuple[str, ...]
     columns: dict[str, np.ndarray]
-    noise_fraction: float
-    n_censored: int = 0  # t50 values that never fell to 0.5 and were set to the last assay time
+    noise_fraction: float  # of a single run's value
+    noise_fraction_of_mean: float = math.nan  # of the replicate mean, which the indices use
     notes: list[str] = field(default_factory=list)
 
     def rows(self) -> list[dict]:
         out = []
         for j, name in enumerate(self.parameters):
             row: dict[str, str | float] = {"output": self.output, "parameter": name}
-            row.update({key: float(values[j]) for key, values in self.columns.items()})
+            row.update({key: float(self.columns[key][j]) for key in INDEX_COLUMNS[self.method]})
             row["noise_fraction"] = self.noise_fraction
+            row["noise_fraction_of_mean"] = self.noise_fraction_of_mean
             out.append(row)
         return out
 
 
 # ---- outputs from an archive ------------------------------------------------------------
-def outputs_of(design: Design, summary, last_rpp_h: float = math.nan) -> dict[str, tuple[np.ndarray, int]]:
-    """Each output as (rows x replicates array, number of censored t50 values) from ``summary``
-    (:attr:`geroconvert.archive.frames.Archive.summary`).  A missing run is an error that says how
+@dataclass
+class Output:
+    """One output over the design: ``values`` (rows x replicates) and what stands behind them."""
+
+    values: np.ndarray
+    censored_runs: int = 0  # runs whose t50 was never reached: their last assay time, a lower bound
+    undefined: int = 0  # values with no meaning (a ratio over a censored or zero control): NaN
+
+    def notes(self) -> list[str]:
+        notes = []
+        if self.censored_runs:
+            notes.append(
+                f"{self.censored_runs} runs never fell to RPP 0.5: their t50 counts as their last assay time, "
+                "a lower bound"
+            )
+        if self.undefined:
+            notes.append(
+                f"{self.undefined} of {self.values.size} values are undefined (a ratio or difference over a "
+                "censored or zero control); lengthen the run or narrow the priors"
+            )
+        return notes
+
+
+CENSOR_COLUMN = "_censor_h"  # per run: the last assay time with a finite RPP (readouts.censor_time)
+
+
+def outputs_of(design: Design, summary) -> dict[str, Output]:
+    """Each output of every design row and replicate, from ``summary`` (the archive's summary,
+    with :data:`CENSOR_COLUMN` added for t50 outputs).  A missing run is an error that says how
     to finish the study."""
-    arms = {arm: _arm_table(design, summary, arm) for arm in design.arms}
+    index = _run_index(design, summary)
     out = {}
     for name in design.outputs:
         base, _, kind = DERIVED.get(name, name).partition(":")
-        values = {arm: _column(table, base, last_rpp_h) for arm, table in arms.items()}
-        censored = sum(n for _, n in values.values()) if base == "t50_h" else 0
-        control = values[design.arms[0]][0]
+        arms = [_column(summary, base, index[arm]) for arm in design.arms]
+        control, control_censored = arms[0]
+        runs = {int(i) for arm, (_, censored) in zip(design.arms, arms) for i in index[arm][censored]}
         if not kind:
-            out[name] = (control, values[design.arms[0]][1])
+            out[name] = Output(control, len({int(i) for i in index[design.arms[0]][control_censored]}))
             continue
-        treated = values[design.arms[-1]][0]
+        treated, _ = arms[-1]
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[name] = (treated / control if kind == "ratio" else treated - control, censored)
+            values = treated / control if kind == "ratio" else treated - control
+        values = np.where(control_censored, np.nan, values)  # censored control: no ratio to speak of
+        values[~np.isfinite(values)] = np.nan
+        out[name] = Output(values, len(runs), int(np.isnan(values).sum()))
     return out
 
 
-def _arm_table(design: Design, summary, arm) -> dict[str, np.ndarray]:
-    """Every summary column as rows x replicates for one arm of the contrast."""
+def _run_index(design: Design, summary) -> dict:
+    """Per arm: the summary row of every (design row, replicate)."""
     columns = list(design.parameters) + ([design.contrast[0]] if design.contrast else [])
     missing = [c for c in columns if c not in summary.columns]
     if missing:
         raise UsageError(f"the archive has no column {missing[0]!r}: it is not this study's archive")
     lookup: dict[tuple, int] = {}
-    values = summary[columns].to_numpy(dtype=np.float64)
-    for i, (row, replicate) in enumerate(zip(values, summary["replicate"].to_numpy())):
+    stored = summary[columns].to_numpy(dtype=np.float64)
+    for i, (row, replicate) in enumerate(zip(stored, summary["replicate"].to_numpy())):
         lookup[(*row.tolist(), int(replicate))] = i
-    n_rows, reps = len(design.values), design.replicates
-    index = np.full((n_rows, reps), -1, np.int64)
-    for r in range(n_rows):
-        point = design.point(r, arm)
-        key = [float(point[c]) for c in columns]
-        for rep in range(reps):
-            index[r, rep] = lookup.get((*key, rep), -1)
-    lost = int((index < 0).sum())
+    index = {}
+    for arm in design.arms:
+        rows = np.full((len(design.values), design.replicates), -1, np.int64)
+        for r in range(len(design.values)):
+            point = design.point(r, arm)
+            key = [float(point[c]) for c in columns]
+            rows[r] = [lookup.get((*key, rep), -1) for rep in range(design.replicates)]
+        index[arm] = rows
+    lost = len({(r, rep, arm) for arm in design.arms for r, rep in zip(*np.nonzero(index[arm] < 0))})
     if lost:
+        needed = sum(rows.size for rows in index.values())
         raise UsageError(
-            f"{lost} of {index.size} runs of the design are not in the archive; finish the study with "
+            f"{lost} of {needed} runs of the design are not in the archive; finish the study with "
             "`geroconvert sensitivity CONFIG -o OUT.h5 --resume`"
         )
-    return {name: summary[name].to_numpy(dtype=np.float64)[index] for name in summary.columns if name != "replicate"}
+    return index
 
 
-def _column(table: dict[str, np.ndarray], name: str, last_rpp_h: float) -> tuple[np.ndarray, int]:
-    values = np.array(table[name], np.float64)
-    censored = 0
-    if name == "t50_h" and math.isfinite(last_rpp_h):  # RPP never fell to 0.5: t50 is beyond the last assay
-        never = np.isnan(values)
-        censored = int(never.sum())
-        values[never] = last_rpp_h
+def _column(summary, name: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values, censored mask) of one summary column at ``rows``; a t50 never reached takes
+    its run's last assay time."""
+    values = summary[name].to_numpy(dtype=np.float64)[rows]
+    censored = np.zeros(values.shape, bool)
+    if name == "t50_h" and CENSOR_COLUMN in summary.columns:
+        censored = np.isnan(values)
+        values = np.where(censored, summary[CENSOR_COLUMN].to_numpy(dtype=np.float64)[rows], values)
     return values, censored
 
 
 # ---- the estimators -------------------------------------------------------------------------
-def analyse(design: Design, output: str, y: np.ndarray, n_censored: int = 0) -> Indices:
-    """Indices of one output from ``y`` (design rows x replicates)."""
+def analyse(design: Design, output: str, y: np.ndarray, notes: list[str] | None = None) -> Indices:
+    """Indices of one output from ``y`` (design rows x replicates); an output with undefined
+    values or none that varies gets NaN indices and a note saying why."""
     y = np.asarray(y, np.float64)
     if y.shape != (len(design.unit), design.replicates):
         raise ValueError(f"{output}: expected {len(design.unit)} x {design.replicates} values, got {y.shape}")
-    notes = []
-    bad = ~np.isfinite(y)
-    if bad.any():
-        raise UsageError(
-            f"{output}: {int(bad.sum())} values are not finite (e.g. a ratio over a zero control); "
-            "choose another output or narrow the priors"
-        )
+    notes = list(notes or [])
     mean = y.mean(axis=1)
-    noise = noise_fraction(y)
-    if n_censored:
-        notes.append(f"{n_censored} t50 values never fell to 0.5 and count as the last assay time (lower bounds)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # SALib warns on constant outputs; the columns are NaN then
-        if design.method == "morris":
-            columns = _morris(design, mean)
-        else:
-            columns = _sobol(design, mean)
-    return Indices(output, design.method, design.parameters, columns, noise, n_censored, notes)
+    finite = bool(np.all(np.isfinite(y)))
+    noise = noise_fraction(y) if finite else math.nan
+    noise_of_mean = noise_fraction(y, of_mean=True) if finite else math.nan
+    if not finite:
+        notes.append("indices not computed: the estimators need every value")
+        columns = _nan_columns(design)
+    elif np.ptp(mean) == 0.0:
+        notes.append("the output does not vary over the design: no parameter moves it")
+        columns = _nan_columns(design)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SALib's warnings repeat what the notes say
+            columns = _morris(design, mean) if design.method == "morris" else _sobol(design, mean)
+    return Indices(output, design.method, design.parameters, columns, noise, noise_of_mean, notes)
 
 
-def noise_fraction(y: np.ndarray) -> float:
+INDEX_COLUMNS = {"morris": ("mu_star", "mu_star_conf", "mu", "sigma"), "sobol": ("S1", "S1_conf", "ST", "ST_conf")}
+
+
+def _nan_columns(design: Design) -> dict[str, np.ndarray]:
+    return {key: np.full(len(design.parameters), np.nan) for key in INDEX_COLUMNS[design.method]}
+
+
+def noise_fraction(y: np.ndarray, of_mean: bool = False) -> float:
     """Share of the output's variance that lies between replicates of one point, W / (W + B):
     W the mean variance within a point, B the variance of the true point means, estimated as the
-    variance of the replicate means less W / replicates (one-way ANOVA).  NaN without replicates."""
+    variance of the replicate means less W / replicates (one-way ANOVA).  ``of_mean``: the share
+    in the replicate mean, which the indices use, (W / R) / (W / R + B).  NaN without replicates."""
     replicates = y.shape[1]
     if replicates < 2:
         return math.nan
     within = float(np.mean(np.var(y, axis=1, ddof=1)))
     between = max(float(np.var(y.mean(axis=1), ddof=1)) - within / replicates, 0.0)
+    if of_mean:
+        within /= replicates
     if within + between == 0.0:
         return 0.0
     return within / (within + between)
@@ -173,7 +215,30 @@ def _sobol(design: Design, mean: np.ndarray) -> dict[str, np.ndarray]:
         conf_level=CONFIDENCE,
         seed=design.seed,
     )
-    return {key: np.asarray(result[key], np.float64) for key in ("S1", "S1_conf", "ST", "ST_conf")}
+    columns = {key: np.asarray(result[key], np.float64) for key in INDEX_COLUMNS["sobol"]}
+    if design.second_order:  # (D x D) upper triangles: kept as columns S2_<j> for the pairs table
+        for key in ("S2", "S2_conf"):
+            for j, matrix_row in enumerate(np.asarray(result[key], np.float64)):
+                columns[f"{key}_{j}"] = matrix_row
+    return columns
+
+
+def pairs_of(item: Indices) -> list[dict]:
+    """The second-order Sobol indices as rows: output, parameter pair, S2 and its interval."""
+    n = len(item.parameters)
+    if f"S2_{0}" not in item.columns:
+        return []
+    return [
+        {
+            "output": item.output,
+            "parameter": item.parameters[j],
+            "with": item.parameters[k],
+            "S2": float(item.columns[f"S2_{j}"][k]),
+            "S2_conf": float(item.columns[f"S2_conf_{j}"][k]),
+        }
+        for j in range(n)
+        for k in range(j + 1, n)
+    ]
 
 
 # ---- the report -------------------------------------------------------------------------------
@@ -187,15 +252,27 @@ def write_tables(indices: list[Indices], out_dir: Path) -> list[Path]:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    pairs = [row for item in indices for row in pairs_of(item)]
+    files = [csv_path]
+    if pairs:
+        pairs_path = out_dir / "sensitivity_pairs.csv"
+        with open(pairs_path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(pairs[0]))
+            writer.writeheader()
+            writer.writerows(pairs)
+        files.append(pairs_path)
     text_path = out_dir / "sensitivity.txt"
     text_path.write_text("\n".join(summary_lines(indices)) + "\n", encoding="utf-8")
-    return [csv_path, text_path]
+    return [*files, text_path]
 
 
 def summary_lines(indices: list[Indices]) -> list[str]:
     lines = []
     for item in indices:
-        noise = "n/a (one replicate)" if math.isnan(item.noise_fraction) else f"{item.noise_fraction:.3f}"
+        if math.isnan(item.noise_fraction):
+            noise = "n/a (one replicate)"
+        else:
+            noise = f"{item.noise_fraction:.3f} of one run, {item.noise_fraction_of_mean:.3f} of the replicate mean"
         lines.append(f"{item.output} ({item.method}; share of variance between replicates: {noise})")
         lines += [f"  note: {note}" for note in item.notes]
         key = "mu_star" if item.method == "morris" else "ST"
@@ -216,6 +293,8 @@ def plot(indices: list[Indices], out_dir: Path) -> list[Path]:
 
     files = []
     for item in indices:
+        if not np.isfinite(item.columns[INDEX_COLUMNS[item.method][0]]).any():
+            continue  # nothing to draw; the tables say why
         figure = _morris_plane(item) if item.method == "morris" else _sobol_bars(item)
         files += save(figure, out_dir / f"sensitivity_{_file_name(item.output)}")
         close(figure)
@@ -262,17 +341,42 @@ def _sobol_bars(item: Indices):
 
 def indices_of(archive) -> list[Indices]:
     """Every output's indices from a study's :class:`~geroconvert.archive.frames.Archive`."""
-    from geroconvert.analysis.sensitivity_design import design_from_mapping
+    design = design_of(archive)
+    summary = archive.summary.copy()
+    summary[CENSOR_COLUMN] = _censor_times(archive, summary.index)
+    outputs = outputs_of(design, summary)
+    return [analyse(design, name, output.values, output.notes()) for name, output in outputs.items()]
+
+
+def design_of(archive) -> Design:
+    """The study's design, rebuilt from its config and checked against the one its runs used."""
+    from geroconvert.analysis.sensitivity_design import design_from_mapping, design_line, stored_design_line
     from geroconvert.errors import ConfigError
 
     try:
         design = design_from_mapping(archive.config)
     except ConfigError as error:  # the archive's config was checked when it was written
         raise UsageError(f"{archive.path}: its [sensitivity] section no longer loads ({error})") from None
-    times = archive.rpp["time_h"].to_numpy() if "time_h" in archive.rpp.coords else np.array([])
-    last_rpp_h = float(times.max()) if times.size else math.nan
-    outputs = outputs_of(design, archive.summary, last_rpp_h)
-    return [analyse(design, name, y, censored) for name, (y, censored) in outputs.items()]
+    stored, rebuilt = stored_design_line(archive.config_toml), design_line(design)
+    if stored != rebuilt:
+        raise UsageError(
+            f"{archive.path}: this software builds another design from the study's config than its runs used "
+            f"(the priors or SALib changed: stored '{stored}', now '{rebuilt}'); report it with the version "
+            "that ran it (`geroconvert info` names it)"
+        )
+    return design
+
+
+def _censor_times(archive, keys) -> np.ndarray:
+    """Each run's last assay time with a finite RPP (NaN without assays)."""
+    rpp = archive.rpp
+    if "rpp" not in rpp or rpp.sizes.get("time_h", 0) == 0:
+        return np.full(len(keys), np.nan)
+    values = rpp["rpp"].sel(run=list(keys)).to_numpy()
+    times = rpp["time_h"].to_numpy()
+    finite = np.isfinite(values)
+    last = np.where(finite.any(axis=1), times[finite.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)], np.nan)
+    return last
 
 
 def report(archive, out_dir: Path) -> tuple[list[Path], list[str]]:

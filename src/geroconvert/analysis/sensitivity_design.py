@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from geroconvert.config import MODEL_SECTIONS, fields_of, suggest_path
 from geroconvert.errors import ConfigError
 from geroconvert.parameters.priors import Prior, prior_of, priors_for
 
@@ -114,8 +115,10 @@ def _plain(value: float, prior: Prior) -> float | int:
 def design_from_mapping(mapping: dict) -> Design:
     """The design of a config's ``[sensitivity]`` section (ConfigError naming the key on bad input)."""
     table = mapping.get("sensitivity")
-    if not isinstance(table, dict) or not table:
+    if table is None:
         raise ConfigError("sensitivity: no [sensitivity] section; add one (see configs/sensitivity_ht_p21.toml)")
+    if not isinstance(table, dict):
+        raise ConfigError("sensitivity: must be a table, written [sensitivity] (see configs/sensitivity_ht_p21.toml)")
     _check_keys(table)
     geometry = str(mapping.get("simulation", {}).get("geometry", "dish"))
     method = _method(table)
@@ -150,10 +153,19 @@ def build_design(
 ) -> Design:
     """A design from checked settings: SALib's unit-cube sample, mapped through the priors."""
     unit = sample_unit(method, len(parameters), samples, levels, seed, second_order)
-    values = np.column_stack([prior.from_unit(unit[:, j]) for j, prior in enumerate(priors)])
+    values = np.column_stack([_values(method, prior, unit[:, j]) for j, prior in enumerate(priors)])
     return Design(
         method, parameters, priors, outputs, samples, levels, second_order, replicates, seed, contrast, unit, values
     )
+
+
+def _values(method: str, prior: Prior, u: np.ndarray) -> np.ndarray:
+    """The prior's values at ``u``.  Morris steps by whole levels: an integer parameter takes the
+    level nearest to low + u (high - low), so every step moves it by the same amount (the
+    prior's own inverse CDF gives each integer an equal share instead, for Sobol)."""
+    if method == "morris" and prior.integer and prior.low is not None and prior.high is not None:
+        return np.round(prior.low + u * (prior.high - prior.low))
+    return prior.from_unit(u)
 
 
 def expected_rows(method: str, n_parameters: int, samples: int, second_order: bool) -> int:
@@ -161,6 +173,33 @@ def expected_rows(method: str, n_parameters: int, samples: int, second_order: bo
     if method == "morris":
         return samples * (n_parameters + 1)
     return samples * ((2 if second_order else 1) * n_parameters + 2)
+
+
+DESIGN_LINE = "# sensitivity design:"
+
+
+def design_line(design: Design) -> str:
+    """A comment for the study's stored config that fixes its design: rows, a digest of the
+    unit sample and the values, and the SALib that drew it.  ``--resume`` compares the
+    config text, so a design that changed (other priors, another SALib) is refused there,
+    and ``report`` refuses to match runs to a design other than theirs."""
+    from importlib.metadata import version
+
+    return f"{DESIGN_LINE} {len(design.unit)} rows, sha256 {design_digest(design)}, SALib {version('SALib')}"
+
+
+def design_digest(design: Design) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update("|".join([design.method, *design.parameters]).encode())
+    digest.update(np.ascontiguousarray(design.unit, np.float64).tobytes())
+    digest.update(np.ascontiguousarray(design.values, np.float64).tobytes())
+    return digest.hexdigest()
+
+
+def stored_design_line(config_toml: str) -> str | None:
+    return next((line for line in config_toml.splitlines() if line.startswith(DESIGN_LINE)), None)
 
 
 def sample_unit(
@@ -223,11 +262,21 @@ def _contrast(table: dict, parameters: tuple[str, ...]) -> tuple[str, tuple] | N
             'sensitivity.contrast: give one config path and its two arms, e.g. "environment.rapamycin_nM" = [0, 500]'
         )
     ((path, arms),) = contrast.items()
-    if not isinstance(arms, list) or len(arms) != 2 or arms[0] == arms[1]:
-        raise ConfigError(f'sensitivity.contrast."{path}": give two different values, [control, treated]')
+    where = f'sensitivity.contrast."{path}"'
+    section, _, key = path.partition(".")
+    if section not in MODEL_SECTIONS or key not in fields_of(section):
+        raise ConfigError(f"{where}: not a config key{suggest_path(path)}")
+    if path == "simulation.seed":
+        raise ConfigError(f"{where}: the study sets the seeds (sensitivity.seed + replicate); contrast something else")
+    if not isinstance(arms, list) or len(arms) != 2 or not all(_number(a) for a in arms) or arms[0] == arms[1]:
+        raise ConfigError(f"{where}: give two different numbers, [control, treated], e.g. [0, 500]")
     if path in parameters:
-        raise ConfigError(f"sensitivity.contrast.{path}: is also a parameter; keep it in one of the two")
+        raise ConfigError(f"{where}: is also a parameter; keep it in one of the two")
     return path, tuple(arms)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _outputs(table: dict, mapping: dict, geometry: str, contrast) -> tuple[str, ...]:

@@ -121,6 +121,15 @@ def _sections_without_model() -> list[str]:
         '(`geroconvert.parameters.priors.default_priors("human_epidermis")`). How the ranges were '
         "chosen is in the Priors section of docs/science.md.",
         "",
+        "### `[sensitivity]`",
+        "",
+        "Used by `geroconvert sensitivity` (ignored by `run`): `method` (`morris` or `sobol`), "
+        "`parameters` (config paths, each with a prior; default: a set per geometry), `outputs` "
+        "(summary names, `NAME:ratio`, `NAME:difference`, `slowdown`), `samples` (Morris trajectories, "
+        "default 10; Sobol N, a power of two, default 256), `levels` (Morris, even, default 4), "
+        "`second_order` (Sobol pairs, default false), `replicates` (default 1), `seed` (default "
+        "`simulation.seed`) and `[sensitivity.contrast]` (one config path = [control, treated]).",
+        "",
         "### `extends`",
         "",
         'Top-level `extends = "base.toml"` (relative to this file) loads that config first; this file '

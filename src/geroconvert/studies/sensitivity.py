@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from geroconvert.analysis.sensitivity_design import Design, design_from_mapping
+from geroconvert.analysis.sensitivity_design import Design, design_from_mapping, design_line
 from geroconvert.errors import ConfigError
 from geroconvert.studies.sweep import (
     MAX_SWEEP_RUNS,
@@ -27,6 +27,7 @@ from geroconvert.studies.sweep import (
 )
 
 RESUME_HINT = "geroconvert sensitivity CONFIG -o OUT.h5 --resume"
+COMMAND = "geroconvert sensitivity"  # the archive's provenance: `report` knows a study by it
 
 
 def plan_study(mapping: dict) -> tuple[Design, StudyPlan]:
@@ -42,8 +43,9 @@ def plan_study(mapping: dict) -> tuple[Design, StudyPlan]:
             f"{MAX_SWEEP_RUNS:,}; use fewer samples, parameters or replicates"
         )
     base = {k: v for k, v in mapping.items() if k != "sweep"}
-    specs: list[RunSpec] = specs_for(base, points, design.replicates, design.seed)
-    return design, StudyPlan(specs, fingerprint_text(base), RESUME_HINT)
+    specs: list[RunSpec] = specs_for(base, points, design.replicates, design.seed, label="sensitivity point")
+    config_text = fingerprint_text(base) + design_line(design) + "\n"
+    return design, StudyPlan(specs, config_text, RESUME_HINT, command=COMMAND)
 
 
 def distinct_points(design: Design) -> list[dict]:

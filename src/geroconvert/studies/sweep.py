@@ -236,7 +236,7 @@ def plan_runs(mapping: dict) -> list[RunSpec]:
     return specs_for(base, points, replicates, seed)
 
 
-def specs_for(base: dict, points: list[dict], replicates: int, seed: int) -> list[RunSpec]:
+def specs_for(base: dict, points: list[dict], replicates: int, seed: int, label: str = "sweep point") -> list[RunSpec]:
     """Run ``base`` at every point (path -> value) x replicate, each point validated first.
 
     Replicate r uses seed + r at every point: common random numbers across points."""
@@ -248,7 +248,7 @@ def specs_for(base: dict, points: list[dict], replicates: int, seed: int) -> lis
         try:
             config_from_mapping(trial)
         except ConfigError as error:
-            raise ConfigError(f"sweep point {g} ({_describe(point)}): {error}") from None
+            raise ConfigError(f"{label} {g} ({_describe(point)}): {error}") from None
         for r in range(replicates):
             specs.append(
                 RunSpec(key=f"g{g:03d}_r{r:02d}", grid_index=g, replicate=r, seed=seed + r, overrides=dict(point))
@@ -323,11 +323,13 @@ RESUME_HINT = "geroconvert sweep CONFIG -o OUT.h5 --resume"
 @dataclass(frozen=True)
 class StudyPlan:
     """The runs of a study and what its archive records: the config text (compared on
-    ``--resume``) and the command that finishes a stopped study."""
+    ``--resume``), the command that finishes a stopped study, and the command that made
+    the archive (its provenance; ``report`` tells a study from a sweep by it)."""
 
     specs: list[RunSpec]
     config_text: str
     resume_hint: str
+    command: str = "geroconvert sweep"
 
 
 class Batches:
@@ -431,7 +433,7 @@ def _run_sweep(mapping, out: Path, workers, scheduler, resume: bool, overwrite: 
         from geroconvert.archive.parts import merge_parts, remove_parts
         from geroconvert.archive.provenance import collect
 
-        provenance = collect(command="geroconvert sweep")  # once: each part records this session
+        provenance = collect(command=plan.command)  # once: each part records this session
         if not resume:  # an empty archive first: the sweep's config is on disk from the start
             remove_parts(out)  # what --overwrite replaces goes only now, past every early refusal
             commit_runs(out, [], config_text, create=True, provenance=provenance, resume_hint=hint)

@@ -58,8 +58,9 @@ def in_band(value: float, low: float, high: float) -> bool:
     return math.isfinite(value) and low <= value <= high
 
 
-def base_config(size: str) -> dict:
-    """The HT-p21 protocol: inducer on at t = 0 in serum, RPP measured over 16 days."""
+def base_config(size: str, cells: dict | None = None) -> dict:
+    """The HT-p21 protocol: inducer on at t = 0 in serum, RPP measured over 16 days;
+    ``cells`` changes cell parameters (a posterior draw of the fitted constants)."""
     s = SIZES[size]
     return {
         "simulation": {
@@ -72,15 +73,15 @@ def base_config(size: str) -> dict:
             "record_every_h": 24.0,
         },
         "environment": {"inducer": 1.0},
-        "cells": {"paramset": "ht_p21"},
+        "cells": {"paramset": "ht_p21", **(cells or {})},
         "assays": {"rpp_times_h": RPP_TIMES_H, "max_cells": s["max_cells"]},
     }
 
 
-def experiments(size: str) -> dict[str, dict]:
+def experiments(size: str, cells: dict | None = None) -> dict[str, dict]:
     """The sweeps the cases read, as config mappings with a [sweep] section."""
     reps = SIZES[size]["replicates"]
-    base = base_config(size)
+    base = base_config(size, cells)
     return {
         "rapamycin": {
             **base,
@@ -101,12 +102,14 @@ def experiments(size: str) -> dict[str, dict]:
     }
 
 
-def run_experiments(size: str, workers: int | None = None, progress=None) -> dict[str, SweepData]:
+def run_experiments(
+    size: str, workers: int | None = None, progress=None, cells: dict | None = None
+) -> dict[str, SweepData]:
     """Run every sweep in memory on local processes; returns SweepData by name."""
     from geroconvert.studies.executors import on_local
     from geroconvert.studies.sweep import base_mapping, plan_runs
 
-    plans = {name: (mapping, plan_runs(mapping)) for name, mapping in experiments(size).items()}
+    plans = {name: (mapping, plan_runs(mapping)) for name, mapping in experiments(size, cells).items()}
     total = sum(len(specs) for _, specs in plans.values())
     done = 0
     out = {}

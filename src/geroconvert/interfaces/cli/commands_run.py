@@ -40,6 +40,8 @@ def run_and_write(args, loaded) -> int:
         warn(message)
     if loaded.sweep is not None:
         warn("[sweep] is ignored by `run`: the base config runs once")
+    if loaded.mapping.get("sensitivity") is not None:
+        warn("[sensitivity] is ignored by `run`: the base config runs once (`geroconvert sensitivity` runs the study)")
     quiet_openmp()
     set_threads(args.threads)
 
@@ -203,6 +205,11 @@ def cmd_check(args) -> int:
 
         n_runs = len(plan_runs(loaded.mapping))
         studies.append(f"a [sweep] section of {n_runs} run{'s' * (n_runs != 1)}")
+    if loaded.mapping.get("sensitivity") is not None and not loaded.sweep:  # as `sensitivity` checks it
+        from geroconvert.studies.sensitivity import plan_study
+
+        _, plan = plan_study(loaded.mapping)
+        studies.append(f"a [sensitivity] study of {len(plan.specs)} runs")
     if loaded.mapping.get("trial"):  # checked as `trial` checks it (an empty [trial] is none for both)
         from geroconvert.studies.trial import TrialSpec
 

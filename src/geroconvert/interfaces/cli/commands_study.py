@@ -6,8 +6,11 @@
                       [--overwrite] [--quiet] [--set section.key=value ...]
     geroconvert report OUT.h5 -o DIR [--overwrite]
     geroconvert validate [--quick] [--json FILE] [--overwrite] [--workers N] [--only in-vitro|skin]
+                         [--posterior FILE [--draws K]]
     geroconvert trial CONFIG -o DIR [--workers N] [--set ...] [--resume | --overwrite]
     geroconvert calibrate [--replicates N] [--json FILE] [--overwrite] [--write]
+    geroconvert calibrate --abc -o POSTERIOR.h5 [--particles N] [--generations G] [--seed S]
+                          [--workers N] [--priors CONFIG] [--overwrite]
     geroconvert demo [--port P] [--host 127.0.0.1] [--allow-host NAME ...] [--config CONFIG]
 
 Errors follow ``cli``: one line, exit code 2, nothing on disk lost.  Every output that
@@ -32,6 +35,7 @@ from geroconvert.interfaces.cli.common import (
     positive_int,
     quiet_openmp,
     refuse_existing,
+    seed_number,
     warn,
 )
 
@@ -88,6 +92,12 @@ def add_commands(commands) -> None:
     validate.add_argument("--overwrite", action="store_true", help="replace the --json FILE if it exists")
     validate.add_argument("--workers", type=positive_int, help="local processes (default: one per core)")
     validate.add_argument("--only", choices=("in-vitro", "skin"), help="run one group of cases (default: both)")
+    validate.add_argument(
+        "--posterior",
+        metavar="FILE",
+        help="run the in-vitro cases once per draw of this posterior (`calibrate --abc`): credible bands",
+    )
+    validate.add_argument("--draws", type=positive_int, default=20, help="--posterior: draws (default: 20)")
     validate.set_defaults(func=cmd_validate)
 
     trial = commands.add_parser(
@@ -121,6 +131,23 @@ def add_commands(commands) -> None:
         "--write",
         action="store_true",
         help="make the fit the package's calibrated constants (parameters/calibrated.json)",
+    )
+    calibrate.add_argument(
+        "--abc",
+        action="store_true",
+        help="Bayesian mode: ABC-SMC (pyabc) over the priors of the three constants; writes the posterior to -o",
+    )
+    calibrate.add_argument("-o", "--output", metavar="POSTERIOR.h5", help="--abc: the posterior file to write")
+    calibrate.add_argument("--particles", type=positive_int, default=100, help="--abc: particles (default: 100)")
+    calibrate.add_argument(
+        "--generations", type=positive_int, default=8, help="--abc: at most this many generations (default: 8)"
+    )
+    calibrate.add_argument("--seed", type=seed_number, default=0, help="--abc: seed of the sampler (default: 0)")
+    calibrate.add_argument(
+        "--workers", type=positive_int, default=1, help="--abc: processes; 1 (the default) is reproducible bit for bit"
+    )
+    calibrate.add_argument(
+        "--priors", metavar="CONFIG", help="--abc: a config whose [priors] narrow or replace the priors"
     )
     calibrate.set_defaults(func=cmd_calibrate)
 
@@ -275,6 +302,9 @@ def cmd_sensitivity(args) -> int:
     return EXIT_OK
 
 
+SENSITIVITY_COMMAND = "geroconvert sensitivity"  # studies.sensitivity.COMMAND, in a study's provenance
+
+
 def cmd_report(args) -> int:
     from geroconvert.analysis.report import write_report
     from geroconvert.archive.frames import open_archive
@@ -284,7 +314,7 @@ def cmd_report(args) -> int:
     archive = open_archive(args.archive)
     if len(archive.summary) == 0:
         raise UsageError(f"{args.archive}: no complete runs to report on")
-    if "sensitivity" in archive.config:  # a study's runs are design points, not conditions to plot
+    if str(archive.provenance.get("command", "")).startswith(SENSITIVITY_COMMAND):  # design points, not conditions
         from geroconvert.analysis import sensitivity
 
         files, lines = sensitivity.report(archive, args.output)
@@ -313,6 +343,8 @@ def cmd_validate(args) -> int:
 
     if args.json:
         refuse_existing(args.json, args.overwrite, "JSON file")  # now, not after minutes of runs
+    if args.posterior:
+        return validate_posterior(args)
     quiet_openmp()
     size = "quick" if args.quick else "full"
     bar = None
@@ -345,6 +377,45 @@ def cmd_validate(args) -> int:
 
         write_json_file(args.json, [case.as_json() for case in cases], args.overwrite)
     return EXIT_OK if all(case.passed for case in cases) else EXIT_FAILURE
+
+
+def validate_posterior(args) -> int:
+    from geroconvert.archive.posterior import read_posterior
+    from geroconvert.studies import predictive
+
+    if args.only == "skin":
+        raise UsageError("--posterior holds the in-vitro constants; drop --only skin (the skin cases run without it)")
+    posterior = read_posterior(args.posterior)  # a foreign, damaged or empty file is refused before any run
+    others = [name for name in posterior.names if not name.startswith("cells.")]
+    if others:
+        raise UsageError(f"{args.posterior}: {others[0]} is not a cell parameter; validate draws only [cells] values")
+    quiet_openmp()
+    size = "quick" if args.quick else "full"
+    started = time.perf_counter()
+    cases = predictive.run(posterior, args.draws, size, args.workers, progress=_draw_progress())
+    print(predictive.format_table(cases, args.draws))
+    print(f"({size} in-vitro suite x {args.draws} posterior draws, {time.perf_counter() - started:.0f} s)")
+    if args.json:
+        from geroconvert.archive.output import write_json_file
+
+        write_json_file(args.json, [case.as_json() for case in cases], args.overwrite)
+    return EXIT_OK
+
+
+def _draw_progress():
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(desc="posterior draws", unit="draw", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(done, total):
+        bar.total = total
+        bar.update(done - bar.n)
+        if done == total:
+            bar.close()
+
+    return progress
 
 
 def cmd_trial(args) -> int:
@@ -396,6 +467,8 @@ def write_trial_outputs(result, out: Path) -> list[str]:
 
 
 def cmd_calibrate(args) -> int:
+    if args.abc or args.output:
+        return cmd_calibrate_abc(args)
     if args.json:  # before importing the engine and minutes of fitting
         refuse_existing(args.json, args.overwrite, "JSON file")
     from geroconvert.studies.calibration import main as calibrate_main
@@ -404,6 +477,45 @@ def cmd_calibrate(args) -> int:
     argv += ["--write"] if args.write else []
     argv += ["--overwrite"] if args.overwrite else []  # calibration writes the JSON itself
     return calibrate_main(argv)
+
+
+def cmd_calibrate_abc(args) -> int:
+    import importlib.util
+
+    from geroconvert.archive.output import check_output
+
+    if not args.abc:
+        raise UsageError("-o is the posterior file of --abc; add --abc, or drop -o for the point fit")
+    if not args.output:
+        raise UsageError("--abc needs -o POSTERIOR.h5, the file to write the posterior to")
+    if args.json or args.write:
+        raise UsageError("--json and --write belong to the point fit; the posterior goes to -o")
+    check_output(args.output, args.overwrite)  # before minutes of simulation
+    if importlib.util.find_spec("pyabc") is None:
+        raise UsageError("--abc needs pyabc: pip install 'geroconvert[bayes]'")
+    from geroconvert.studies.bayes import FITTED, run_ht_p21
+
+    mapping = load_mapping_of(args.priors) if args.priors else {"cells": {"paramset": "ht_p21"}}
+    quiet_openmp()
+    started = time.perf_counter()
+    posterior = run_ht_p21(
+        mapping, args.output, args.particles, args.generations, args.seed, args.workers, args.overwrite
+    )
+    quantiles = posterior.quantiles()
+    print(
+        f"wrote {args.output}: {len(posterior.weights)} particles, {len(posterior.generations)} generations, "
+        f"final epsilon {posterior.generations[-1]['epsilon']:.3g}, {time.perf_counter() - started:.0f} s"
+    )
+    for name in FITTED:
+        low, median, high = quantiles[name]
+        print(f"  {name:<30} median {median:.4g}, 90% interval [{low:.4g}, {high:.4g}]")
+    return EXIT_OK
+
+
+def load_mapping_of(config: str) -> dict:
+    from geroconvert.config import load_config
+
+    return load_config(config).mapping
 
 
 # the modules of the web extra (pyproject's `web`); checked first, without importing them
