@@ -62,10 +62,13 @@ def test_a_posterior_file_round_trips_and_draws_by_weight(tmp_path, posterior):
     np.testing.assert_array_equal(back.weights, posterior.weights)
     assert back.priors["b"] == "log-uniform 0.1-10"
     assert back.targets[1]["name"] == "ab" and back.targets[1]["tolerance"] == 0.1
-    draws = back.draws(2000, seed=3)
-    assert draws == back.draws(2000, seed=3)  # reproducible
+    draws = back.draws(40, seed=3)
+    assert draws == back.draws(40, seed=3) and draws != back.draws(40, seed=4)  # reproducible
+    assert len({tuple(d.values()) for d in draws}) == 40  # distinct particles
     weighted_mean = float(np.sum(back.weights * back.samples[:, 0]))
-    assert abs(np.mean([d["a"] for d in draws]) - weighted_mean) < 0.01
+    assert abs(np.mean([d["a"] for d in draws]) - weighted_mean) < 0.03
+    with pytest.raises(ValueError, match="draws must be from 1 to 150"):
+        back.draws(151)
 
 
 def test_bad_posterior_files_are_one_line_errors(tmp_path, posterior):

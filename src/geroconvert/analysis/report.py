@@ -20,9 +20,8 @@ Loading a SweepData from an archive is not done here (see ``archive.sweepdata.lo
 from __future__ import annotations
 
 import csv
-import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +86,10 @@ def dose_slices(sweep) -> list[tuple[str, dict]]:
     for dose_path in sorted(p for p in sweep.swept if p.endswith("_nM")):
         others = [p for p in sorted(sweep.swept) if p != dose_path]
         values = [list(dict.fromkeys(sweep.swept[p].tolist())) for p in others]
-        for combo in itertools.product(*values):
+        # the combinations that occur, in the order of their product (posterior draws would
+        # make that product huge and almost empty)
+        seen = dict.fromkeys(zip(*(sweep.swept[p].tolist() for p in others))) if others else {(): None}
+        for combo in sorted(seen, key=lambda c: [vals.index(v) for vals, v in zip(values, c)]):
             where = dict(zip(others, combo))
             mask = np.ones(sweep.n_runs, bool)
             for path, value in where.items():
@@ -232,13 +234,29 @@ def mass_time(series_time_h) -> float:
 
 
 def write_report(
-    sweep, out_dir, n_boot: int = 2000, hill_boot: int = 500, seed: int = 0, title: str | None = None
+    sweep,
+    out_dir,
+    n_boot: int = 2000,
+    hill_boot: int = 500,
+    seed: int = 0,
+    title: str | None = None,
+    posterior_paths: list[str] | None = None,
 ) -> list[Path]:
-    """Write figures (PNG + SVG), ``summary.txt`` and ``summary.csv`` into ``out_dir``; returns the paths."""
+    """Write figures (PNG + SVG), ``summary.txt`` and ``summary.csv`` into ``out_dir``; returns the paths.
+
+    ``posterior_paths``: the paths a ``[sweep.posterior]`` set per draw.  The dose response of
+    each draw then goes into ``summary.*`` without its own figure or Hill-fit interval, and
+    :mod:`~geroconvert.analysis.posterior_report` gives each quantity its band over the draws."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    readouts = _readouts(sweep, n_boot, hill_boot, seed)
-    written = _write_figures(readouts, out, title)
+    readouts = _readouts(sweep, n_boot, 0 if posterior_paths else hill_boot, seed)
+    if posterior_paths:
+        from geroconvert.analysis import posterior_report
+
+        written = _write_figures(replace(readouts, responses=[]), out, title)
+        written += posterior_report.write(readouts.responses, posterior_paths, out)
+    else:
+        written = _write_figures(readouts, out, title)
     slow_at = _slowdown_at(readouts)
     rows, records = [], []
     for point in readouts.points:

@@ -47,9 +47,14 @@ class Posterior:
     attrs: dict = field(default_factory=dict)
 
     def draws(self, count: int, seed: int = 0) -> list[dict[str, float]]:
-        """``count`` particles drawn by weight (with replacement, reproducibly): config path -> value."""
+        """``count`` distinct particles, drawn by weight without replacement (reproducibly), as
+        config path -> value.  Distinct, because a repeated draw would only rerun the same runs;
+        with ``count`` well below the particles the sample stays close to the weighted posterior."""
+        available = int(np.count_nonzero(self.weights))
+        if not 1 <= count <= available:
+            raise ValueError(f"draws must be from 1 to {available}, the particles of the posterior (got {count})")
         rng = np.random.default_rng(seed)
-        picked = rng.choice(len(self.weights), size=count, replace=True, p=self.weights)
+        picked = rng.choice(len(self.weights), size=count, replace=False, p=self.weights)
         return [{name: float(self.samples[i, j]) for j, name in enumerate(self.names)} for i in picked]
 
     def quantiles(self, q=(0.05, 0.5, 0.95)) -> dict[str, list[float]]:

@@ -105,7 +105,8 @@ def _sections_without_model() -> list[str]:
         "`simulation.seed`), `[sweep.grid]` (config path -> list of values; the axes are crossed) and "
         "`[sweep.zip]` (config path -> list; all lists one length, varied together as one axis). "
         "A list may be written `{ logspace = [first, last, count], zero = true }` or "
-        "`{ linspace = [first, last, count] }`.",
+        "`{ linspace = [first, last, count] }`. `[sweep.posterior]` (config path -> list, one entry per "
+        "posterior draw, crossed with the other axes) is written by `sweep --posterior FILE --draws K`.",
         "",
         "### `[priors]`",
         "",

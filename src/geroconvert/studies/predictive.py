@@ -109,9 +109,19 @@ def run(posterior, draws: int, size: str, workers: int | None, seed: int = 0, pr
     from geroconvert.studies import validation
 
     per_draw = []
-    for i, values in enumerate(posterior.draws(draws, seed)):
+    for i, values in enumerate(draws_of(posterior, draws, seed)):
         cells = {path.split(".", 1)[1]: value for path, value in values.items()}
         per_draw.append(validation.evaluate(validation.run_experiments(size, workers=workers, cells=cells)))
         if progress:
             progress(i + 1, draws)
     return combine(per_draw)
+
+
+def draws_of(posterior, count: int, seed: int = 0) -> list[dict[str, float]]:
+    """The posterior's draws, a bad count being the user's mistake (one line)."""
+    from geroconvert.errors import UsageError
+
+    try:
+        return posterior.draws(count, seed)
+    except ValueError as error:
+        raise UsageError(f"--draws: {error}") from None

@@ -11,6 +11,9 @@ A ``[sweep]`` section names the grid::
     [sweep.zip]             # lists of one length, varied together as one axis
     "environment.oxygen" = [1.0, 0.05]
     "environment.mitogen" = [1.0, 1.0]
+    [sweep.posterior]       # like a zip, one draw per entry, crossed with the other axes;
+    "cells.w_gero" = [0.62, 0.69]   # written by `sweep --posterior FILE --draws K`
+    "cells.gero_rate_per_h" = [0.017, 0.019]
 
 Only the driver writes the archive.  Each batch of completed runs is written as a part
 of the archive (``OUT.h5.parts/``, each part whole or absent), so a commit costs what
@@ -41,7 +44,7 @@ from geroconvert.config import MODEL_SECTIONS, ConfigError, build, config_from_m
 from geroconvert.errors import ClusterError
 from geroconvert.studies.executors import dask_session, on_dask, on_local
 
-SWEEP_KEYS = ("replicates", "seed", "grid", "zip")
+SWEEP_KEYS = ("replicates", "seed", "grid", "zip", "posterior")
 COMMIT_EVERY_S = 2.0  # at most one archive rewrite per this many seconds while runs keep coming
 MAX_AXIS_VALUES = 10_000  # values one logspace/linspace helper may expand into
 MAX_SWEEP_RUNS = 100_000  # grid points x replicates: every point is validated before the first run
@@ -122,11 +125,13 @@ def _axis_values(path: str, spec: Any, where: str) -> list:
 def parse_sweep(sweep: dict, default_seed: int) -> tuple[list[dict], int, int]:
     """(grid points as path -> value dicts, replicates, base seed) from a ``[sweep]`` table."""
     replicates, seed = _sweep_settings(sweep, default_seed)
-    grid, zipped = sweep.get("grid", {}), sweep.get("zip", {})
-    _check_axis_paths(grid, zipped)
+    grid, zipped, draws = sweep.get("grid", {}), sweep.get("zip", {}), sweep.get("posterior", {})
+    _check_axis_paths(grid, zipped, draws)
     axes = [_grid_axis(path, spec) for path, spec in grid.items()]
     if zipped:
         axes.append(_zip_axis(zipped))
+    if draws:  # posterior draws: varied together like a zip, crossed with every other axis
+        axes.append(_zip_axis(draws, "sweep.posterior"))
     runs = math.prod(len(axis) for axis in axes) * replicates
     if runs > MAX_SWEEP_RUNS:
         raise ConfigError(
@@ -153,7 +158,7 @@ def _sweep_settings(sweep: Any, default_seed: int) -> tuple[int, int]:
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SWEEP_SEED:
         source = "" if "seed" in sweep else ", taken from simulation.seed"
         raise ConfigError(f"sweep.seed: must be an integer from 0 to {MAX_SWEEP_SEED} (got {seed!r}{source})")
-    for name in ("grid", "zip"):
+    for name in ("grid", "zip", "posterior"):
         if not isinstance(sweep.get(name, {}), dict):
             raise ConfigError(
                 f"sweep.{name}: must be a table of config path = list of values, "
@@ -162,14 +167,18 @@ def _sweep_settings(sweep: Any, default_seed: int) -> tuple[int, int]:
     return replicates, seed
 
 
-def _check_axis_paths(grid: dict, zipped: dict) -> None:
+def _check_axis_paths(grid: dict, zipped: dict, draws: dict) -> None:
     """Refuse axes whose runs would not differ as the grid says (each would run, silently, as another)."""
-    for where, table in (("sweep.grid", grid), ("sweep.zip", zipped)):
+    for where, table in (("sweep.grid", grid), ("sweep.zip", zipped), ("sweep.posterior", draws)):
         for path, spec in table.items():
             _check_axis_path(path, spec, where)
     for path in sorted(set(grid) & set(zipped)):
         raise ConfigError(f"sweep.grid.{path}: also in sweep.zip; keep it in one (the grid's values would never run)")
-    for outer, inner in itertools.permutations([*grid, *zipped], 2):
+    for path in sorted((set(grid) | set(zipped)) & set(draws)):
+        raise ConfigError(
+            f"sweep.posterior.{path}: is also swept; the posterior draws set it, so remove the other axis"
+        )
+    for outer, inner in itertools.permutations([*grid, *zipped, *draws], 2):
         if inner.startswith(outer + "."):  # the later axis would overwrite part of the other one's value
             raise ConfigError(f"sweep: {inner} is inside {outer}, which is also an axis; keep one of the two")
 
@@ -192,15 +201,15 @@ def _grid_axis(path: str, spec: Any) -> list[dict]:
     return [{path: value} for value in values]
 
 
-def _zip_axis(zipped: dict) -> list[dict]:
-    columns = {path: _axis_values(path, spec, "sweep.zip") for path, spec in zipped.items()}
+def _zip_axis(zipped: dict, where: str = "sweep.zip") -> list[dict]:
+    columns = {path: _axis_values(path, spec, where) for path, spec in zipped.items()}
     lengths = {len(values) for values in columns.values()}
     if len(lengths) != 1:
         raise ConfigError(
-            f"sweep.zip: lists must have one length (got {sorted(lengths)}); pad them or move one to sweep.grid"
+            f"{where}: lists must have one length (got {sorted(lengths)}); pad them or move one to sweep.grid"
         )
     rows = [{path: columns[path][i] for path in columns} for i in range(lengths.pop())]
-    _check_distinct(rows, "sweep.zip")
+    _check_distinct(rows, where)
     return rows
 
 

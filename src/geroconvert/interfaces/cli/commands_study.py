@@ -51,6 +51,12 @@ def add_commands(commands) -> None:
     sweep.add_argument("-o", "--output", required=True, metavar="OUT.h5", help="archive to write")
     add_set_option(sweep)
     sweep.add_argument("--seed", type=int, help="base seed of the sweep (same as --set sweep.seed=N)")
+    sweep.add_argument(
+        "--posterior",
+        metavar="FILE",
+        help="cross the grid with draws of this posterior (`calibrate --abc`); report gives their bands",
+    )
+    sweep.add_argument("--draws", type=positive_int, default=20, help="--posterior: draws (default: 20)")
     add_study_options(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
@@ -227,6 +233,8 @@ def cmd_sweep(args) -> int:
             f"{args.config}: no [sweep] section; add one (see configs/rapamycin_dose_sweep.toml) "
             "or use `geroconvert run`"
         )
+    if args.posterior:
+        add_posterior_draws(loaded.mapping, args.posterior, args.draws)
     if args.resume and Path(args.output).exists():
         from geroconvert.archive.hdf5 import software_change
 
@@ -305,6 +313,18 @@ def cmd_sensitivity(args) -> int:
 SENSITIVITY_COMMAND = "geroconvert sensitivity"  # studies.sensitivity.COMMAND, in a study's provenance
 
 
+def add_posterior_draws(mapping: dict, path: str, draws: int) -> None:
+    """Put ``draws`` draws of the posterior into the sweep as ``[sweep.posterior]``: its values,
+    not the file, go into the sweep's config, so ``--resume`` needs the same file and count."""
+    from geroconvert.archive.posterior import read_posterior
+    from geroconvert.studies.predictive import draws_of
+
+    if (mapping.get("sweep") or {}).get("posterior"):
+        raise UsageError("--posterior: the config has a [sweep.posterior] already; use one or the other")
+    chosen = draws_of(read_posterior(path), draws)
+    mapping["sweep"]["posterior"] = {name: [draw[name] for draw in chosen] for name in chosen[0]}
+
+
 def cmd_report(args) -> int:
     from geroconvert.analysis.report import write_report
     from geroconvert.archive.frames import open_archive
@@ -323,7 +343,8 @@ def cmd_report(args) -> int:
         print("\n".join(lines))
         return EXIT_OK
     data = SweepData.from_archive(archive)
-    files = write_report(data, args.output)
+    posterior = list((archive.config.get("sweep") or {}).get("posterior") or {})
+    files = write_report(data, args.output, posterior_paths=posterior)
     files.append(write_runs_csv(archive, Path(args.output) / "runs.csv"))
     print(f"wrote {len(files)} files to {args.output}")
     summary = [f for f in files if str(f).endswith("summary.txt")]

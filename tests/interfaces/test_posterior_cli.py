@@ -1,0 +1,96 @@
+"""`sweep --posterior` and `validate --posterior`: predictions over posterior draws, through the command."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from geroconvert.archive.posterior import Posterior, write_posterior
+from geroconvert.parameters.calibrated import CALIBRATED
+from tests.conftest import ROOT
+from tests.interfaces.test_sweep_cli import geroconvert
+
+FITTED = ("cells.gero_rate_per_h", "cells.gero_threshold_sigma", "cells.w_gero")
+
+
+@pytest.fixture
+def posterior_file(tmp_path):
+    """A posterior of 30 particles around the calibrated constants, w_gero spread widely."""
+    rng = np.random.default_rng(0)
+    centre = np.array([CALIBRATED[name.split(".")[1]] for name in FITTED])
+    samples = centre * rng.uniform(0.9, 1.1, size=(30, 3))
+    samples[:, 2] = rng.uniform(0.4, 0.9, size=30)  # the S6K share sets the slowdown
+    posterior = Posterior(
+        names=FITTED,
+        samples=samples,
+        weights=np.full(30, 1 / 30),
+        distance=np.full(30, 0.5),
+        targets=[{"name": "slowdown", "value": 3.0, "tolerance": 0.5, "source": "test"}],
+        generations=[{"epsilon": 0.9, "particles": 30, "evaluations": 100}],
+        statistics={"slowdown": np.full(30, 3.0)},
+    )
+    return write_posterior(tmp_path / "posterior.h5", posterior, {"command": "test"})
+
+
+TINY_DOSES = [
+    "--set", "simulation.width=24", "--set", "simulation.height=24", "--set", "simulation.hours=240",
+    "--set", "assays.rpp_times_h=[0, 24, 48, 72, 96, 144, 192, 240]", "--set", "assays.max_cells=60",
+    "--set", "sweep.replicates=1",
+    "--set", 'sweep.grid={"environment.rapamycin_nM" = [0, 1, 100]}',
+]  # fmt: skip
+
+
+def test_a_sweep_over_posterior_draws_reports_each_prediction_with_its_band(tmp_path, posterior_file):
+    out = tmp_path / "sweep.h5"
+    config = ROOT / "configs" / "rapamycin_dose_sweep.toml"
+    done = geroconvert("sweep", config, "-o", out, "--posterior", posterior_file, "--draws", "4", *TINY_DOSES)
+    assert done.returncode == 0, done.stderr
+    assert "12 run(s) completed" in done.stdout  # 3 doses x 4 draws x 1 replicate
+    with h5py.File(out) as f:
+        draws = {tuple(row) for row in np.column_stack([f["summary"][p][()] for p in FITTED])}
+    assert len(draws) == 4
+    report = geroconvert("report", out, "-o", tmp_path / "report")
+    assert report.returncode == 0, report.stderr
+    with open(tmp_path / "report" / "posterior_predictive.csv", encoding="utf-8") as handle:
+        rows = {row["quantity"]: row for row in csv.DictReader(handle)}
+    assert set(rows) >= {"EC50_nM", "Smax", "slowdown at 1 nM", "slowdown at 100 nM"}
+    at100 = rows["slowdown at 100 nM"]
+    assert float(at100["low_5"]) <= float(at100["median"]) <= float(at100["high_95"]) and at100["draws"] == "4"
+    # a wide prior on w_gero makes the high-dose slowdown differ between draws
+    assert float(at100["high_95"]) - float(at100["low_5"]) > 0.1
+    assert (tmp_path / "report" / "posterior_dose_response_rapamycin_0.png").stat().st_size > 0
+    assert not list((tmp_path / "report").glob("dose_response_*"))  # no figure per draw
+    # resuming with the same file and count finds every run; another count is another sweep
+    again = geroconvert(
+        "sweep", config, "-o", out, "--resume", "--posterior", posterior_file, "--draws", "4", *TINY_DOSES
+    )
+    assert again.returncode == 0 and "0 run(s) completed, 12 already there" in again.stdout
+    other = geroconvert(
+        "sweep", config, "-o", out, "--resume", "--posterior", posterior_file, "--draws", "3", *TINY_DOSES
+    )
+    assert other.returncode == 2 and "differs" in other.stderr
+
+
+def test_too_many_draws_is_one_line(tmp_path, posterior_file):
+    config = ROOT / "configs" / "rapamycin_dose_sweep.toml"
+    done = geroconvert("sweep", config, "-o", tmp_path / "x.h5", "--posterior", posterior_file, "--draws", "31")
+    assert (
+        done.returncode == 2 and "--draws: draws must be from 1 to 30" in done.stderr and done.stderr.count("\n") == 1
+    )
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_validate_over_posterior_draws_gives_bands_and_probabilities(tmp_path, posterior_file):
+    out = tmp_path / "cases.json"
+    done = geroconvert("validate", "--posterior", posterior_file, "--draws", "2", "--quick", "--json", out, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert "P(in band)" in done.stdout and "2 posterior draws" in done.stdout
+    cases = {case["case"]: case for case in json.loads(out.read_text())}
+    slowdown = cases["t50 slowdown by rapamycin 500 nM"]
+    assert len(slowdown["values"]) == 2 and slowdown["values"][0] != slowdown["values"][1]
+    assert slowdown["band_5_95"][0] <= slowdown["median"] <= slowdown["band_5_95"][1]
+    assert slowdown["probability_in_band"] in (0.0, 0.5, 1.0) and slowdown["verdict"] in ("holds", "fails", "uncertain")
