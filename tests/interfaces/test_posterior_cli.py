@@ -94,3 +94,32 @@ def test_validate_over_posterior_draws_gives_bands_and_probabilities(tmp_path, p
     assert len(slowdown["values"]) == 2 and slowdown["values"][0] != slowdown["values"][1]
     assert slowdown["band_5_95"][0] <= slowdown["median"] <= slowdown["band_5_95"][1]
     assert slowdown["probability_in_band"] in (0.0, 0.5, 1.0) and slowdown["verdict"] in ("holds", "fails", "uncertain")
+
+
+TINY_TRIAL = [
+    "--set", "simulation.width=24", "--set", "trial.subjects=4",
+    "--set", "trial.age_min_years=32", "--set", "trial.age_max_years=36", "--set", "trial.visits_months=[0, 4]",
+]  # fmt: skip
+
+
+def test_the_trial_over_posterior_draws_gives_its_difference_a_band_and_its_verdict_probabilities(
+    tmp_path, posterior_file
+):
+    config = ROOT / "configs" / "split_hand_trial.toml"
+    out = tmp_path / "trial"
+    done = geroconvert("trial", config, "-o", out, "--posterior", posterior_file, "--draws", "2", *TINY_TRIAL)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "posterior_trial.json").read_text())
+    assert summary["draws"] == 2 and sum(summary["probability"].values()) == pytest.approx(1.0)
+    median, low, high = summary["treated_minus_placebo_points"]
+    assert low <= median <= high
+    assert [d["difference_points"] for d in summary["per_draw"]] != [0.0, 0.0]
+    # each draw is a trial of its own, with the draw's constants in its resolved config
+    for k in range(2):
+        assert (out / f"draw_{k:03d}" / "summary.txt").is_file()
+    # resuming a finished study reruns no subject and gives the same answer
+    again = geroconvert(
+        "trial", config, "-o", out, "--resume", "--posterior", posterior_file, "--draws", "2", *TINY_TRIAL
+    )
+    assert again.returncode == 0, again.stderr
+    assert json.loads((out / "posterior_trial.json").read_text())["per_draw"] == summary["per_draw"]

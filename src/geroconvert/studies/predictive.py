@@ -106,11 +106,12 @@ def format_table(cases: list[PredictiveCase], draws: int) -> str:
 
 def run(posterior, draws: int, size: str, workers: int | None, seed: int = 0, progress=None) -> list[PredictiveCase]:
     """The in-vitro suite once per posterior draw."""
+    from geroconvert.parameters.paramsets import calibrated_overrides
     from geroconvert.studies import validation
 
     per_draw = []
     for i, values in enumerate(draws_of(posterior, draws, seed)):
-        cells = {path.split(".", 1)[1]: value for path, value in values.items()}
+        cells = calibrated_overrides("ht_p21", cell_values(values))
         per_draw.append(validation.evaluate(validation.run_experiments(size, workers=workers, cells=cells)))
         if progress:
             progress(i + 1, draws)
@@ -125,3 +126,58 @@ def draws_of(posterior, count: int, seed: int = 0) -> list[dict[str, float]]:
         return posterior.draws(count, seed)
     except ValueError as error:
         raise UsageError(f"--draws: {error}") from None
+
+
+def cell_values(draw: dict[str, float]) -> dict[str, float]:
+    """A draw's ``cells.*`` paths as field names (a draw of another section is refused)."""
+    from geroconvert.errors import UsageError
+
+    out = {}
+    for path, value in draw.items():
+        section, _, name = path.partition(".")
+        if section != "cells":
+            raise UsageError(f"{path}: the posterior holds a value outside [cells]; only cell constants are drawn")
+        out[name] = value
+    return out
+
+
+# ---- the split-hand trial over draws ----------------------------------------------------------
+VERDICTS = ("reversal", "slowing", "no detectable effect")
+
+
+def trial_summary(results: list) -> dict:
+    """The trial's answers over posterior draws (``results``: one TrialResult per draw)."""
+    difference = [r.final_difference.mean for r in results]
+    treated = [r.treated_change.mean for r in results]
+    placebo = [r.placebo_change.mean for r in results]
+    kinds = [next(v for v in VERDICTS if r.verdict.startswith(v)) for r in results]
+    band = {name: _band(values) for name, values in (
+        ("treated_minus_placebo", difference), ("treated_change", treated), ("placebo_change", placebo)
+    )}  # fmt: skip
+    return {
+        "draws": len(results),
+        "measure": results[0].measure,
+        **{f"{name}_points": [100 * v for v in values] for name, values in band.items()},
+        "probability": {v: kinds.count(v) / len(kinds) for v in VERDICTS},
+        "per_draw": [{"difference_points": 100 * d, "verdict": k} for d, k in zip(difference, kinds)],
+    }
+
+
+def _band(values: list[float]) -> list[float]:
+    low, median, high = np.quantile(np.asarray(values, np.float64), CREDIBLE)
+    return [float(median), float(low), float(high)]
+
+
+def trial_lines(summary: dict) -> list[str]:
+    def text(name: str) -> str:
+        median, low, high = summary[f"{name}_points"]
+        return f"{median:+.3f} points [{low:+.3f}, {high:+.3f}]"
+
+    p = summary["probability"]
+    return [
+        f"split-hand trial over {summary['draws']} posterior draws ({summary['measure']}; median [5%, 95%] over draws)",
+        f"treated - placebo at the last visit: {text('treated_minus_placebo')}",
+        f"treated hand, last visit - first: {text('treated_change')}",
+        f"placebo hand, last visit - first: {text('placebo_change')}",
+        "verdict probabilities: " + ", ".join(f"{v} {p[v]:.2f}" for v in VERDICTS),
+    ]

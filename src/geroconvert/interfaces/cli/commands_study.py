@@ -120,6 +120,12 @@ def add_commands(commands) -> None:
     trial.add_argument(
         "--resume", action="store_true", help="finish a stopped trial in DIR: run only the subjects it lacks"
     )
+    trial.add_argument(
+        "--posterior",
+        metavar="FILE",
+        help="run the trial once per draw of this posterior (`calibrate --abc`), each in DIR/draw_NNN",
+    )
+    trial.add_argument("--draws", type=positive_int, default=10, help="--posterior: draws (default: 10)")
     trial.set_defaults(func=cmd_trial)
 
     calibrate = commands.add_parser(
@@ -440,28 +446,68 @@ def _draw_progress():
 
 
 def cmd_trial(args) -> int:
-    from geroconvert.archive.output import exclusive_writer
-    from geroconvert.studies.trial import TrialSpec, run_trial
-    from geroconvert.studies.trial_store import STORE_NAME, SubjectStore
+    from geroconvert.studies.trial import TrialSpec
+    from geroconvert.studies.trial_store import STORE_NAME
 
     out = Path(args.output)
     if args.resume and args.overwrite:
         raise UsageError("--resume and --overwrite contradict each other; choose one")
-    if args.resume and not (out / STORE_NAME).is_file():
-        raise UsageError(f"{out / STORE_NAME}: nothing to resume; run without --resume to start the trial")
+    first = out / "draw_000" / STORE_NAME if args.posterior else out / STORE_NAME
+    if args.resume and not first.is_file():
+        raise UsageError(f"{first}: nothing to resume; run without --resume to start the trial")
     if not args.resume:
         refuse_existing(out, args.overwrite, "trial", folder=True)  # the rule of every output
     args.seed = None
     loaded = load(args)
     if not loaded.mapping.get("trial"):
         raise UsageError(f"{args.config}: no [trial] section (see configs/split_hand_trial.toml)")
-    spec = TrialSpec.for_mapping(loaded.mapping)  # before the folder is made
+    TrialSpec.for_mapping(loaded.mapping)  # every value checked before the folder is made
     quiet_openmp()
+    if args.posterior:
+        return trial_over_posterior(args, loaded.mapping, out)
+    _, lines = trial_into(out, loaded.mapping, args.workers, args.resume)
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def trial_into(out: Path, mapping: dict, workers, resume: bool):
+    """Run (or finish) one trial in ``out``; returns its result and summary lines."""
+    from geroconvert.archive.output import exclusive_writer
+    from geroconvert.studies.trial import TrialSpec, run_trial
+    from geroconvert.studies.trial_store import STORE_NAME, SubjectStore
+
+    spec = TrialSpec.for_mapping(mapping)
     out.mkdir(parents=True, exist_ok=True)
     with exclusive_writer(out / STORE_NAME):  # one trial writes a folder at a time
-        store = SubjectStore(out, loaded.mapping, spec.subjects, len(spec.visits_months), resume=args.resume)
-        result = run_trial(loaded.mapping, workers=args.workers, store=store)
-        lines = write_trial_outputs(result, out)
+        resume = resume and (out / STORE_NAME).is_file()
+        store = SubjectStore(out, mapping, spec.subjects, len(spec.visits_months), resume=resume)
+        result = run_trial(mapping, workers=workers, store=store)
+        return result, write_trial_outputs(result, out)
+
+
+def trial_over_posterior(args, mapping: dict, out: Path) -> int:
+    """The trial once per posterior draw, each in ``out/draw_NNN`` (resumable one by one), then
+    ``posterior_trial.txt`` and ``.json``: the answers with their bands and verdict probabilities."""
+    import copy
+
+    from geroconvert.archive.output import write_json_file
+    from geroconvert.archive.posterior import read_posterior
+    from geroconvert.parameters.paramsets import calibrated_overrides
+    from geroconvert.studies import predictive
+
+    draws = predictive.draws_of(read_posterior(args.posterior), args.draws)
+    paramset = str((mapping.get("cells") or {}).get("paramset", "ht_p21"))
+    results = []
+    for k, draw in enumerate(draws):
+        drawn = copy.deepcopy(mapping)
+        drawn.setdefault("cells", {}).update(calibrated_overrides(paramset, predictive.cell_values(draw)))
+        result, _ = trial_into(out / f"draw_{k:03d}", drawn, args.workers, args.resume)
+        results.append(result)
+        print(f"draw {k + 1} of {len(draws)}: {result.summary_lines()[4]}; {result.verdict.split(':')[0]}")
+    summary = predictive.trial_summary(results)
+    lines = predictive.trial_lines(summary)
+    (out / "posterior_trial.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_json_file(out / "posterior_trial.json", {**summary, "posterior": str(args.posterior)}, overwrite=True)
     print("\n".join(lines))
     return EXIT_OK
 

@@ -31,3 +31,18 @@ def cells(name: str = "ht_p21", overrides: dict | None = None) -> CellParams:
     """Validated cell parameters: the named set plus ``overrides``."""
     data = {"paramset": name, **values(name), **(overrides or {})}
     return CellParams(**data)
+
+
+def calibrated_overrides(name: str, constants: dict[str, float]) -> dict[str, float]:
+    """The cell values of set ``name`` for other values of the calibrated constants (a posterior
+    draw, by field name): each scales as the set scales the package's calibrated value, so
+    ``human_epidermis``, whose ``gero_rate_per_h`` is a tenth of the calibrated one, gets a
+    tenth of the draw's."""
+    from geroconvert.parameters.calibrated import CALIBRATED
+
+    unknown = sorted(set(constants) - set(CALIBRATED))
+    if unknown:
+        raise ValueError(f"{unknown[0]} is not a calibrated constant ({', '.join(CALIBRATED)})")
+    here = cells(name)
+    factors = {key: getattr(here, key) / CALIBRATED[key] for key in constants}
+    return {key: value if factors[key] == 1.0 else value * factors[key] for key, value in constants.items()}
