@@ -302,3 +302,18 @@ def test_check_refuses_a_bad_prior_with_exit_2_and_one_line(tmp_path):
     config.write_text('[priors]\n"cells.w_gero" = { low = 0.5, high = 0.9 }\n', encoding="utf-8")
     done = run_geroconvert("check", config, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_posterior_draw_reaches_each_parameter_set_through_its_own_scaling():
+    from geroconvert.parameters.calibrated import CALIBRATED
+    from geroconvert.parameters.paramsets import calibrated_overrides, cells
+
+    draw = {name: 1.2 * value for name, value in CALIBRATED.items()}
+    assert calibrated_overrides("ht_p21", draw) == draw  # the line the constants were fitted to
+    skin = calibrated_overrides("human_epidermis", draw)
+    tissue = cells("human_epidermis")
+    for name in CALIBRATED:  # the draw scales the set's value as it scales the calibrated one
+        assert skin[name] == pytest.approx(1.2 * getattr(tissue, name), rel=1e-12)
+    assert skin["gero_rate_per_h"] == pytest.approx(0.1 * draw["gero_rate_per_h"], rel=1e-3)
+    with pytest.raises(ValueError, match="cycle_h is not a calibrated constant"):
+        calibrated_overrides("ht_p21", {"cycle_h": 20.0})

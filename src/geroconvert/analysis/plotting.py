@@ -44,7 +44,15 @@ def short_name(path: str) -> str:
 
 
 # unit suffixes of config keys (see `geroconvert reference`) and how a label writes them
-UNITS = {"_nM": "nM", "_uM": "uM", "_ng_per_mL": "ng/mL", "_percent_w_w": "% w/w", "_h": "h", "_years": "years"}
+UNITS = {
+    "_nM": "nM",
+    "_uM": "uM",
+    "_ng_per_mL": "ng/mL",
+    "_percent_w_w": "% w/w",
+    "_per_h": "/h",  # before "_h": a rate, not a time
+    "_h": "h",
+    "_years": "years",
+}
 
 
 def _number(value, digits: int) -> str:

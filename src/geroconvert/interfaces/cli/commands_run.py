@@ -99,7 +99,7 @@ def cmd_info(args) -> int:
         f"command   {attrs.get('command', '')}",
         f"config    sha256 {archive['config_sha256'][:16]}..., "
         f"{len(archive['config_toml'].splitlines())} lines (geroconvert info --config shows it)",
-        *_parts_note(args.archive, part_files(args.archive)),
+        *_parts_note(part_files(args.archive), str(attrs.get("command", ""))),
         "",
     ]
     shown = None if args.all else INFO_ROWS
@@ -128,12 +128,15 @@ def cmd_info(args) -> int:
 INFO_ROWS = 20  # runs listed by `info` without --all
 
 
-def _parts_note(path, parts: list) -> list[str]:
+def _parts_note(parts: list, command: str) -> list[str]:
     if not parts:
         return []
+    command_name, what = (
+        ("sensitivity", "study") if command.startswith("geroconvert sensitivity") else ("sweep", "sweep")
+    )
     return [
-        f"parts     {len(parts)} in {parts[0].parent} (a sweep in progress or stopped: its runs are listed "
-        "below; `geroconvert sweep CONFIG -o OUT.h5 --resume` finishes and merges them)"
+        f"parts     {len(parts)} in {parts[0].parent} (a {what} in progress or stopped: its runs are listed "
+        f"below; `geroconvert {command_name} CONFIG -o OUT.h5 --resume` finishes and merges them)"
     ]
 
 

@@ -353,7 +353,9 @@ def cmd_report(args) -> int:
     files = write_report(data, args.output, posterior_paths=posterior)
     files.append(write_runs_csv(archive, Path(args.output) / "runs.csv"))
     print(f"wrote {len(files)} files to {args.output}")
-    summary = [f for f in files if str(f).endswith("summary.txt")]
+    # over posterior draws the per-draw table is long: print the predictions with their bands
+    shown = "posterior_predictive.txt" if posterior else "summary.txt"
+    summary = [f for f in files if str(f).endswith(shown)]
     if summary:
         print(Path(summary[0]).read_text(encoding="utf-8"), end="")
     return EXIT_OK
