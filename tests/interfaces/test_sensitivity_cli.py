@@ -183,3 +183,13 @@ def test_report_refuses_runs_of_another_design(tmp_path, tiny):
     archive.config_toml = archive.config_toml.replace("sha256 ", "sha256 0")  # as another SALib or priors would
     with pytest.raises(UsageError, match="builds another design"):
         design_of(archive)
+
+
+def test_a_study_on_a_dask_cluster_equals_the_study_on_local_processes(tmp_path, tiny, dask_cluster):
+    from tests.interfaces.test_sweep_cli import assert_same_runs
+
+    local, remote = tmp_path / "local.h5", tmp_path / "dask.h5"
+    assert geroconvert("sensitivity", tiny, "-o", local, "--workers", "2", "--quiet").returncode == 0
+    done = geroconvert("sensitivity", tiny, "-o", remote, "--scheduler", dask_cluster, "--quiet", timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert_same_runs(local, remote)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geroconvert.archive.posterior import read_posterior, write_posterior
+from geroconvert.archive.posterior import Posterior, read_posterior, write_posterior
 from geroconvert.errors import ArchiveError
 from geroconvert.parameters.priors import Prior
 from geroconvert.studies.bayes import Target, abc_smc
@@ -64,11 +64,25 @@ def test_a_posterior_file_round_trips_and_draws_by_weight(tmp_path, posterior):
     assert back.targets[1]["name"] == "ab" and back.targets[1]["tolerance"] == 0.1
     draws = back.draws(40, seed=3)
     assert draws == back.draws(40, seed=3) and draws != back.draws(40, seed=4)  # reproducible
-    assert len({tuple(d.values()) for d in draws}) == 40  # distinct particles
-    weighted_mean = float(np.sum(back.weights * back.samples[:, 0]))
-    assert abs(np.mean([d["a"] for d in draws]) - weighted_mean) < 0.03
-    with pytest.raises(ValueError, match="draws must be from 1 to 150"):
-        back.draws(151)
+    assert sum(n for _, n in draws) == 40 and len({tuple(d.values()) for d, _ in draws}) == len(draws)
+    assert back.draws(41, seed=3)[: len(draws) - 1] == draws[:-1]  # more draws begin with the same ones
+    with pytest.raises(ValueError, match="at least 1"):
+        back.draws(0)
+
+
+def test_draws_follow_the_weights():
+    """Draws by weight, counted: a particle with 10 times the weight is drawn about 10 times as often."""
+    weights = np.array([10.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]) / 20.0
+    posterior = Posterior(
+        names=("a",),
+        samples=np.arange(11.0)[:, None],
+        weights=weights,
+        distance=np.zeros(11),
+        targets=[],
+        generations=[],
+    )
+    counts = {int(d["a"]): n for d, n in posterior.draws(20_000, seed=0)}
+    assert abs(counts[0] / 20_000 - 0.5) < 0.02 and all(abs(counts[k] / 20_000 - 0.05) < 0.01 for k in range(1, 11))
 
 
 def test_bad_posterior_files_are_one_line_errors(tmp_path, posterior):

@@ -47,3 +47,26 @@ def test_validate_refuses_a_foreign_or_missing_posterior_in_one_line(tmp_path):
         assert done.returncode == 2 and done.stderr.count("\n") == 1 and words in done.stderr, done.stderr
     done = geroconvert("validate", "--posterior", foreign, "--only", "skin")
     assert done.returncode == 2 and "drop --only skin" in done.stderr
+
+
+def test_a_particle_drawn_twice_counts_twice():
+    (case_,) = combine([[case("slowdown", 3.0)], [case("slowdown", 4.0)]], counts=[3, 1])
+    assert case_.values == [3.0, 3.0, 3.0, 4.0] and case_.probability == 0.75
+
+
+def test_trial_summary_counts_each_particle_as_drawn_and_names_every_verdict():
+    from types import SimpleNamespace
+
+    from geroconvert.studies.predictive import trial_summary, verdict_kind
+
+    def result(difference: float, verdict: str):
+        paired = SimpleNamespace(mean=difference)
+        return SimpleNamespace(final_difference=paired, treated_change=paired, placebo_change=paired,
+                               verdict=verdict, measure="p16_positive_fraction")  # fmt: skip
+
+    results = [result(-0.003, "slowing: below placebo"), result(0.0, "no detectable effect at this cohort size")]
+    summary = trial_summary(results, counts=[3, 1])
+    assert summary["probability"] == {"reversal": 0.0, "slowing": 0.75, "no detectable effect": 0.25}
+    assert summary["treated_minus_placebo_points"][0] == pytest.approx(-0.3)
+    with pytest.raises(ValueError, match="unknown kind"):
+        verdict_kind("something else")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,36 +29,46 @@ def _band(values) -> tuple[float, float, float]:
     return float(low), float(median), float(high)
 
 
-def groups(responses: list, posterior_paths: list[str]) -> dict[tuple, list]:
-    """The responses by condition: the ``where`` values that are not a posterior path."""
+def groups(responses: list, posterior: dict) -> dict[tuple, list]:
+    """The responses by condition (the ``where`` values that are not a posterior path), each
+    response repeated as often as its particle was drawn (``posterior["counts"]``)."""
+    paths = list(posterior["rows"])
+    counts = {
+        tuple(float(posterior["rows"][p][k]) for p in paths): n for k, n in enumerate(posterior.get("counts") or [])
+    }
     out: dict[tuple, list] = {}
     for dr in responses:
-        condition = tuple((p, v) for p, v in sorted(dr.where.items()) if p not in posterior_paths)
-        out.setdefault((dr.dose_path, condition), []).append(dr)
+        condition = tuple((p, v) for p, v in sorted(dr.where.items()) if p not in paths)
+        times = counts.get(tuple(float(dr.where[p]) for p in paths), 1)
+        out.setdefault((dr.dose_path, condition), []).extend([dr] * times)
     return out
 
 
-def records(responses: list, posterior_paths: list[str]) -> list[dict]:
-    """One record per condition and quantity: median and band over the draws."""
+def records(responses: list, posterior: dict) -> list[dict]:
+    """One record per condition and quantity: median and band over the draws, and how many of
+    the draws give only a lower bound (a t50 beyond the last assay)."""
     out = []
-    for (dose_path, condition), drs in groups(responses, posterior_paths).items():
+    for (dose_path, condition), drs in groups(responses, posterior).items():
         base = {"dose_path": dose_path, "condition": ", ".join(f"{p}={v}" for p, v in condition) or "-"}
         fits = [dr.hill for dr in drs]
         converged = [h for h in fits if h.converged]
         share = len(converged) / len(fits)
+        censored = sum(h.n_censored > 0 for h in converged)
         for name, values in (("EC50_nM", [h.ec50_nM for h in converged]), ("Smax", [h.smax for h in converged])):
-            low, median, high = _band(values)
-            out.append({**base, "quantity": name, "median": median, "low_5": low, "high_95": high,
-                        "draws": len(drs), "fits_converged": share})  # fmt: skip
-        doses = drs[0].doses_nM
-        for i, dose in enumerate(doses):
-            if dose == 0:
-                continue
-            values = [_ratio(dr, i) for dr in drs]
-            low, median, high = _band(values)
-            out.append({**base, "quantity": f"slowdown at {dose:g} nM", "median": median, "low_5": low,
-                        "high_95": high, "draws": len(drs), "fits_converged": share})  # fmt: skip
+            out.append(_record(base, name, values, len(drs), share, censored))
+        for i, dose in enumerate(drs[0].doses_nM):
+            if dose != 0:
+                bounds = sum(bool(dr.slowdown and dr.slowdown[i] and dr.slowdown[i].n_censored) for dr in drs)
+                out.append(
+                    _record(base, f"slowdown at {dose:g} nM", [_ratio(dr, i) for dr in drs], len(drs), share, bounds)
+                )
     return out
+
+
+def _record(base: dict, name: str, values: list, draws: int, share: float, lower_bounds: int) -> dict:
+    low, median, high = _band(values)
+    return {**base, "quantity": name, "median": median, "low_5": low, "high_95": high, "draws": draws,
+            "fits_converged": share, "draws_with_lower_bounds": lower_bounds}  # fmt: skip
 
 
 def _ratio(dr, i: int) -> float:
@@ -67,9 +78,10 @@ def _ratio(dr, i: int) -> float:
     return slow.ratio if math.isfinite(slow.ratio) else slow.lower_bound
 
 
-def write(responses: list, posterior_paths: list[str], out: Path) -> list[Path]:
-    """``posterior_predictive.csv``, ``.txt`` and a figure per condition; returns the files."""
-    rows = records(responses, posterior_paths)
+def write(responses: list, posterior: dict, out: Path) -> list[Path]:
+    """``posterior_predictive.csv``, ``.txt`` and a figure per condition; returns the files.
+    ``posterior``: the sweep's ``rows`` ([sweep.posterior]) and ``counts`` (posterior_counts)."""
+    rows = records(responses, posterior)
     if not rows:
         return []
     csv_path = out / "posterior_predictive.csv"
@@ -80,8 +92,10 @@ def write(responses: list, posterior_paths: list[str], out: Path) -> list[Path]:
     text = out / "posterior_predictive.txt"
     text.write_text("\n".join(lines(rows)) + "\n", encoding="utf-8")
     files = [csv_path, text]
-    for k, ((dose_path, condition), drs) in enumerate(groups(responses, posterior_paths).items()):
+    for k, ((dose_path, condition), drs) in enumerate(groups(responses, posterior).items()):
         figure = _band_figure(dose_path, condition, drs)
+        if figure is None:
+            continue  # no draw has a slowdown to draw here; the tables say so
         files += plotting.save(figure, out / f"posterior_dose_response_{plotting.short_name(dose_path)}_{k}")
         plotting.close(figure)
     return files
@@ -95,7 +109,11 @@ def lines(rows: list[dict]) -> list[str]:
             last = (row["dose_path"], row["condition"])
             out.append(f"{row['dose_path']} ({row['condition']}; {row['draws']} draws, "
                        f"Hill fit converged in {row['fits_converged']:.0%})")  # fmt: skip
-        out.append(f"  {row['quantity']:<28} {_num(row['median'])} [{_num(row['low_5'])}, {_num(row['high_95'])}]")
+        bounds = row["draws_with_lower_bounds"]
+        note = f" (a lower bound in {bounds} of {row['draws']} draws)" if bounds else ""
+        out.append(
+            f"  {row['quantity']:<28} {_num(row['median'])} [{_num(row['low_5'])}, {_num(row['high_95'])}]{note}"
+        )
     return out
 
 
@@ -109,9 +127,14 @@ def _band_figure(dose_path: str, condition: tuple, drs: list):
     doses = drs[0].doses_nM
     positive = doses > 0
     per_draw = np.array([[_ratio(dr, i) for i in range(doses.size)] for dr in drs])[:, positive]
+    if not np.isfinite(per_draw).any():
+        plotting.close(figure)
+        return None
     for row in per_draw:
         axes.plot(doses[positive], row, color="0.75", lw=0.6)
-    low, median, high = (np.nanquantile(per_draw, q, axis=0) for q in BAND)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a dose with no finite value has no band: NaN, not drawn
+        low, median, high = (np.nanquantile(per_draw, q, axis=0) for q in BAND)
     axes.fill_between(doses[positive], low, high, color="tab:blue", alpha=0.25, label="5-95% over draws")
     axes.plot(doses[positive], median, color="tab:blue", lw=2, label="median")
     axes.set_xscale("log")

@@ -240,21 +240,22 @@ def write_report(
     hill_boot: int = 500,
     seed: int = 0,
     title: str | None = None,
-    posterior_paths: list[str] | None = None,
+    posterior: dict | None = None,
 ) -> list[Path]:
     """Write figures (PNG + SVG), ``summary.txt`` and ``summary.csv`` into ``out_dir``; returns the paths.
 
-    ``posterior_paths``: the paths a ``[sweep.posterior]`` set per draw.  The dose response of
+    ``posterior``: the sweep's ``[sweep.posterior]`` (``rows``: path -> values) and its
+    ``counts`` (how many draws each row stands for).  The dose response of
     each draw then goes into ``summary.*`` without its own figure or Hill-fit interval, and
     :mod:`~geroconvert.analysis.posterior_report` gives each quantity its band over the draws."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    readouts = _readouts(sweep, n_boot, 0 if posterior_paths else hill_boot, seed)
-    if posterior_paths:
+    readouts = _readouts(sweep, n_boot, 0 if posterior else hill_boot, seed)
+    if posterior:
         from geroconvert.analysis import posterior_report
 
         written = _write_figures(replace(readouts, responses=[]), out, title)
-        written += posterior_report.write(readouts.responses, posterior_paths, out)
+        written += posterior_report.write(readouts.responses, posterior, out)
     else:
         written = _write_figures(readouts, out, title)
     slow_at = _slowdown_at(readouts)

@@ -46,16 +46,20 @@ class Posterior:
     config_toml: str = ""
     attrs: dict = field(default_factory=dict)
 
-    def draws(self, count: int, seed: int = 0) -> list[dict[str, float]]:
-        """``count`` distinct particles, drawn by weight without replacement (reproducibly), as
-        config path -> value.  Distinct, because a repeated draw would only rerun the same runs;
-        with ``count`` well below the particles the sample stays close to the weighted posterior."""
-        available = int(np.count_nonzero(self.weights))
-        if not 1 <= count <= available:
-            raise ValueError(f"draws must be from 1 to {available}, the particles of the posterior (got {count})")
-        rng = np.random.default_rng(seed)
-        picked = rng.choice(len(self.weights), size=count, replace=False, p=self.weights)
-        return [{name: float(self.samples[i, j]) for j, name in enumerate(self.names)} for i in picked]
+    def draws(self, count: int, seed: int = 0) -> list[tuple[dict[str, float], int]]:
+        """``count`` draws by weight, with replacement (reproducibly), as the distinct particles
+        drawn, each with how many of the draws it stands for: (config path -> value, count).
+
+        A particle drawn twice would only rerun the same runs, so callers run each once and
+        weight its results by its count.  The draws of a larger ``count`` begin with those of
+        a smaller one (the same uniforms), so a study resumed with more draws keeps its first."""
+        if count < 1:
+            raise ValueError(f"draws must be at least 1 (got {count})")
+        picked = np.random.default_rng(seed).choice(len(self.weights), size=count, replace=True, p=self.weights)
+        counts: dict[int, int] = {}
+        for i in picked.tolist():
+            counts[i] = counts.get(i, 0) + 1
+        return [({name: float(self.samples[i, j]) for j, name in enumerate(self.names)}, n) for i, n in counts.items()]
 
     def quantiles(self, q=(0.05, 0.5, 0.95)) -> dict[str, list[float]]:
         """Weighted quantiles of each parameter."""
@@ -123,6 +127,7 @@ def read_posterior(path: str | Path) -> Posterior:
     problem = _problem(posterior)
     if problem:
         raise ArchiveError(f"{path}: {problem}; {hint}")
+    posterior.weights = posterior.weights / posterior.weights.sum()  # exact for the samplers
     return posterior
 
 

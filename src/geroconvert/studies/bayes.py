@@ -9,9 +9,10 @@ epsilon <= 1 meets every target within its tolerance; the run stops when epsilon
 (or after ``generations``).  The posterior is then "every value of the constants that lets
 the model meet the published numbers within their stated tolerances", weighted by the prior.
 
-With one worker the run is reproducible bit for bit (pyabc's single-core sampler, seeded);
-with more, pyabc's parallel sampler draws in whatever order its processes finish, so the
-sample differs from run to run (the file records which).
+With one worker the particles, weights and distances are reproducible bit for bit (pyabc's
+single-core sampler, seeded; each simulation's seed hashes the run's seed and the proposed
+values); with more, pyabc's parallel sampler accepts particles in whatever order its
+processes finish, so the sample differs from run to run (the file records which).
 """
 
 from __future__ import annotations
@@ -81,11 +82,10 @@ def abc_smc(
     names = list(priors)
     safe = {name: f"p{j}" for j, name in enumerate(names)}  # pyabc stores names as SQL columns
     distribution = pyabc.Distribution(**{safe[name]: _rv(pyabc, priors[name]) for name in names})
-    counter = iter(range(10**12))
 
     def simulate(parameter) -> dict:
         values = {name: float(parameter[safe[name]]) for name in names}
-        return model(values, seed * 1_000_003 + next(counter))
+        return model(values, particle_seed(seed, values))
 
     def distance(simulated: dict, observed: dict) -> float:
         worst = 0.0
@@ -104,6 +104,15 @@ def abc_smc(
         abc.new(f"sqlite:///{Path(scratch) / 'abc.db'}", {t.name: t.value for t in targets})
         history = abc.run(minimum_epsilon=1.0, max_nr_populations=generations)
         return _posterior(history, names, safe, priors, targets)
+
+
+def particle_seed(seed: int, values: dict[str, float]) -> int:
+    """The simulation seed of one proposal: a hash of the run's seed and the proposed values, so
+    it is the same in whichever process pyabc evaluates it (a counter would restart in each)."""
+    import hashlib
+
+    digest = hashlib.sha256(repr((seed, sorted(values.items()))).encode())
+    return int.from_bytes(digest.digest()[:7], "little")  # below 2**56: a valid simulation seed
 
 
 def _rv(pyabc, prior: Prior):

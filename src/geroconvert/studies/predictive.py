@@ -67,11 +67,13 @@ class PredictiveCase:
         }
 
 
-def combine(per_draw: list[list[Case]]) -> list[PredictiveCase]:
-    """One predictive case per validation case, from the cases of every draw (same order)."""
+def combine(per_draw: list[list[Case]], counts: list[int] | None = None) -> list[PredictiveCase]:
+    """One predictive case per validation case, from the cases of every distinct particle drawn
+    (same order), each counted as often as it was drawn (``counts``; default once)."""
+    counts = counts or [1] * len(per_draw)
     out = []
     for j, first in enumerate(per_draw[0]):
-        cases = [draw[j] for draw in per_draw]
+        cases = [draw[j] for draw, n in zip(per_draw, counts) for _ in range(n)]
         if any(c.case != first.case for c in cases):
             raise ValueError(f"the draws' cases differ at {j}: {first.case!r}")
         out.append(
@@ -109,17 +111,18 @@ def run(posterior, draws: int, size: str, workers: int | None, seed: int = 0, pr
     from geroconvert.parameters.paramsets import calibrated_overrides
     from geroconvert.studies import validation
 
+    chosen = draws_of(posterior, draws, seed)
     per_draw = []
-    for i, values in enumerate(draws_of(posterior, draws, seed)):
+    for i, (values, _count) in enumerate(chosen):  # each distinct particle once
         cells = calibrated_overrides("ht_p21", cell_values(values))
         per_draw.append(validation.evaluate(validation.run_experiments(size, workers=workers, cells=cells)))
         if progress:
-            progress(i + 1, draws)
-    return combine(per_draw)
+            progress(i + 1, len(chosen))
+    return combine(per_draw, [count for _, count in chosen])
 
 
-def draws_of(posterior, count: int, seed: int = 0) -> list[dict[str, float]]:
-    """The posterior's draws, a bad count being the user's mistake (one line)."""
+def draws_of(posterior, count: int, seed: int = 0) -> list[tuple[dict[str, float], int]]:
+    """The posterior's distinct draws with their counts, a bad count being the user's mistake."""
     from geroconvert.errors import UsageError
 
     try:
@@ -145,12 +148,14 @@ def cell_values(draw: dict[str, float]) -> dict[str, float]:
 VERDICTS = ("reversal", "slowing", "no detectable effect")
 
 
-def trial_summary(results: list) -> dict:
-    """The trial's answers over posterior draws (``results``: one TrialResult per draw)."""
+def trial_summary(results: list, counts: list[int] | None = None) -> dict:
+    """The trial's answers over posterior draws (``results``: one TrialResult per distinct
+    particle, ``counts``: how many draws each stands for)."""
+    results = [r for r, n in zip(results, counts or [1] * len(results)) for _ in range(n)]
     difference = [r.final_difference.mean for r in results]
     treated = [r.treated_change.mean for r in results]
     placebo = [r.placebo_change.mean for r in results]
-    kinds = [next(v for v in VERDICTS if r.verdict.startswith(v)) for r in results]
+    kinds = [verdict_kind(r.verdict) for r in results]
     band = {name: _band(values) for name, values in (
         ("treated_minus_placebo", difference), ("treated_change", treated), ("placebo_change", placebo)
     )}  # fmt: skip
@@ -161,6 +166,14 @@ def trial_summary(results: list) -> dict:
         "probability": {v: kinds.count(v) / len(kinds) for v in VERDICTS},
         "per_draw": [{"difference_points": 100 * d, "verdict": k} for d, k in zip(difference, kinds)],
     }
+
+
+def verdict_kind(verdict: str) -> str:
+    """The category of a trial's verdict text ("slowing: ..." -> "slowing")."""
+    kind = next((v for v in VERDICTS if verdict.startswith(v)), None)
+    if kind is None:
+        raise ValueError(f"a trial verdict of an unknown kind: {verdict!r}")
+    return kind
 
 
 def _band(values: list[float]) -> list[float]:

@@ -44,7 +44,7 @@ from geroconvert.config import MODEL_SECTIONS, ConfigError, build, config_from_m
 from geroconvert.errors import ClusterError
 from geroconvert.studies.executors import dask_session, on_dask, on_local
 
-SWEEP_KEYS = ("replicates", "seed", "grid", "zip", "posterior")
+SWEEP_KEYS = ("replicates", "seed", "grid", "zip", "posterior", "posterior_counts")
 COMMIT_EVERY_S = 2.0  # at most one archive rewrite per this many seconds while runs keep coming
 MAX_AXIS_VALUES = 10_000  # values one logspace/linspace helper may expand into
 MAX_SWEEP_RUNS = 100_000  # grid points x replicates: every point is validated before the first run
@@ -132,6 +132,9 @@ def parse_sweep(sweep: dict, default_seed: int) -> tuple[list[dict], int, int]:
         axes.append(_zip_axis(zipped))
     if draws:  # posterior draws: varied together like a zip, crossed with every other axis
         axes.append(_zip_axis(draws, "sweep.posterior"))
+        _check_counts(sweep.get("posterior_counts"), len(axes[-1]))
+    elif "posterior_counts" in sweep:
+        raise ConfigError("sweep.posterior_counts: belongs to a [sweep.posterior]; remove it or add the draws")
     runs = math.prod(len(axis) for axis in axes) * replicates
     if runs > MAX_SWEEP_RUNS:
         raise ConfigError(
@@ -165,6 +168,16 @@ def _sweep_settings(sweep: Any, default_seed: int) -> tuple[int, int]:
                 f"written [sweep.{name}] (got {sweep[name]!r})"
             )
     return replicates, seed
+
+
+def _check_counts(counts: Any, rows: int) -> None:
+    """``posterior_counts``: how many posterior draws each row of [sweep.posterior] stands for."""
+    if counts is None:
+        return
+    if not (isinstance(counts, list) and len(counts) == rows and all(type(c) is int and c >= 1 for c in counts)):
+        raise ConfigError(
+            f"sweep.posterior_counts: give one whole number >= 1 per row of [sweep.posterior] ({rows} rows)"
+        )
 
 
 def _check_axis_paths(grid: dict, zipped: dict, draws: dict) -> None:

@@ -56,7 +56,7 @@ def add_commands(commands) -> None:
         metavar="FILE",
         help="cross the grid with draws of this posterior (`calibrate --abc`); report gives their bands",
     )
-    sweep.add_argument("--draws", type=positive_int, default=20, help="--posterior: draws (default: 20)")
+    sweep.add_argument("--draws", type=positive_int, help="--posterior: draws (default: 20)")
     add_study_options(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
@@ -156,7 +156,10 @@ def add_commands(commands) -> None:
     )
     calibrate.add_argument("--seed", type=seed_number, default=0, help="--abc: seed of the sampler (default: 0)")
     calibrate.add_argument(
-        "--workers", type=positive_int, default=1, help="--abc: processes; 1 (the default) is reproducible bit for bit"
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="--abc: processes; 1 (the default) gives the same particles every time",
     )
     calibrate.add_argument(
         "--priors", metavar="CONFIG", help="--abc: a config whose [priors] narrow or replace the priors"
@@ -240,7 +243,10 @@ def cmd_sweep(args) -> int:
             "or use `geroconvert run`"
         )
     if args.posterior:
+        check_not_an_input(args.output, [*loaded.files, Path(args.posterior)])
         add_posterior_draws(loaded.mapping, args.posterior, args.draws)
+    elif args.draws is not None:
+        raise UsageError("--draws counts the draws of --posterior FILE; add --posterior or drop --draws")
     if args.resume and Path(args.output).exists():
         from geroconvert.archive.hdf5 import software_change
 
@@ -323,12 +329,17 @@ def add_posterior_draws(mapping: dict, path: str, draws: int) -> None:
     """Put ``draws`` draws of the posterior into the sweep as ``[sweep.posterior]``: its values,
     not the file, go into the sweep's config, so ``--resume`` needs the same file and count."""
     from geroconvert.archive.posterior import read_posterior
-    from geroconvert.studies.predictive import draws_of
+    from geroconvert.parameters.paramsets import calibrated_overrides
+    from geroconvert.studies.predictive import cell_values, draws_of
 
     if (mapping.get("sweep") or {}).get("posterior"):
         raise UsageError("--posterior: the config has a [sweep.posterior] already; use one or the other")
-    chosen = draws_of(read_posterior(path), draws)
-    mapping["sweep"]["posterior"] = {name: [draw[name] for draw in chosen] for name in chosen[0]}
+    chosen = draws_of(read_posterior(path), draws or 20)
+    paramset = str((mapping.get("cells") or {}).get("paramset", "ht_p21"))
+    # each draw as the config's parameter set scales it (the epidermis's gero rate is a tenth)
+    rows = [calibrated_overrides(paramset, cell_values(draw)) for draw, _ in chosen]
+    mapping["sweep"]["posterior"] = {f"cells.{name}": [row[name] for row in rows] for name in rows[0]}
+    mapping["sweep"]["posterior_counts"] = [count for _, count in chosen]
 
 
 def cmd_report(args) -> int:
@@ -349,8 +360,11 @@ def cmd_report(args) -> int:
         print("\n".join(lines))
         return EXIT_OK
     data = SweepData.from_archive(archive)
-    posterior = list((archive.config.get("sweep") or {}).get("posterior") or {})
-    files = write_report(data, args.output, posterior_paths=posterior)
+    sweep = archive.config.get("sweep") or {}
+    posterior = (
+        {"rows": sweep["posterior"], "counts": sweep.get("posterior_counts")} if sweep.get("posterior") else None
+    )
+    files = write_report(data, args.output, posterior=posterior)
     files.append(write_runs_csv(archive, Path(args.output) / "runs.csv"))
     print(f"wrote {len(files)} files to {args.output}")
     # over posterior draws the per-draw table is long: print the predictions with their bands
@@ -423,12 +437,13 @@ def validate_posterior(args) -> int:
     started = time.perf_counter()
     cases = predictive.run(posterior, args.draws, size, args.workers, progress=_draw_progress())
     print(predictive.format_table(cases, args.draws))
-    print(f"({size} in-vitro suite x {args.draws} posterior draws, {time.perf_counter() - started:.0f} s)")
+    print(f"({size} in-vitro suite x {args.draws} posterior draws, {time.perf_counter() - started:.0f} s; "
+          "the skin cases do not use the fitted constants' draws: run `validate --only skin` for them)")  # fmt: skip
     if args.json:
         from geroconvert.archive.output import write_json_file
 
         write_json_file(args.json, [case.as_json() for case in cases], args.overwrite)
-    return EXIT_OK
+    return EXIT_FAILURE if any(case.verdict == "fails" for case in cases) else EXIT_OK
 
 
 def _draw_progress():
@@ -499,14 +514,16 @@ def trial_over_posterior(args, mapping: dict, out: Path) -> int:
 
     draws = predictive.draws_of(read_posterior(args.posterior), args.draws)
     paramset = str((mapping.get("cells") or {}).get("paramset", "ht_p21"))
-    results = []
-    for k, draw in enumerate(draws):
+    results, counts = [], []
+    for k, (draw, count) in enumerate(draws):  # each distinct particle once, counted as drawn
         drawn = copy.deepcopy(mapping)
         drawn.setdefault("cells", {}).update(calibrated_overrides(paramset, predictive.cell_values(draw)))
         result, _ = trial_into(out / f"draw_{k:03d}", drawn, args.workers, args.resume)
         results.append(result)
-        print(f"draw {k + 1} of {len(draws)}: {result.summary_lines()[4]}; {result.verdict.split(':')[0]}")
-    summary = predictive.trial_summary(results)
+        counts.append(count)
+        print(f"particle {k + 1} of {len(draws)} (x{count}): {result.summary_lines()[4]}; "
+              f"{predictive.verdict_kind(result.verdict)}")  # fmt: skip
+    summary = predictive.trial_summary(results, counts)
     lines = predictive.trial_lines(summary)
     (out / "posterior_trial.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     write_json_file(out / "posterior_trial.json", {**summary, "posterior": str(args.posterior)}, overwrite=True)
@@ -560,6 +577,10 @@ def cmd_calibrate_abc(args) -> int:
     if args.json or args.write:
         raise UsageError("--json and --write belong to the point fit; the posterior goes to -o")
     check_output(args.output, args.overwrite)  # before minutes of simulation
+    if args.priors:
+        from geroconvert.archive.output import check_not_an_input
+
+        check_not_an_input(args.output, [Path(args.priors)])
     if importlib.util.find_spec("pyabc") is None:
         raise UsageError("--abc needs pyabc: pip install 'geroconvert[bayes]'")
     from geroconvert.studies.bayes import FITTED, run_ht_p21
@@ -571,6 +592,11 @@ def cmd_calibrate_abc(args) -> int:
         mapping, args.output, args.particles, args.generations, args.seed, args.workers, args.overwrite
     )
     quantiles = posterior.quantiles()
+    if posterior.generations[-1]["epsilon"] > 1.0:
+        warn(
+            f"the last generation's epsilon is {posterior.generations[-1]['epsilon']:.3g} > 1: not every particle "
+            "meets every target within its tolerance; run more --generations or --particles"
+        )
     print(
         f"wrote {args.output}: {len(posterior.weights)} particles, {len(posterior.generations)} generations, "
         f"final epsilon {posterior.generations[-1]['epsilon']:.3g}, {time.perf_counter() - started:.0f} s"
