@@ -122,3 +122,13 @@ def test_the_noise_share_of_the_replicate_mean_shrinks_with_replicates():
     y = signal + rng.normal(0, 1, size=(400, 4))  # within = between = 1
     assert abs(noise_fraction(y) - 0.5) < 0.05
     assert abs(noise_fraction(y, of_mean=True) - 0.2) < 0.05  # (1/4) / (1/4 + 1)
+
+
+def test_morris_leaves_out_the_trajectories_with_an_undefined_value_and_says_so():
+    priors = (uniform(0.0, 1.0),) * 3
+    design = build_design("morris", ("a", "b", "c"), priors, ("y",), samples=10, levels=4, seed=0)
+    y = (3 * design.unit[:, 0] - 2 * design.unit[:, 1])[:, None]
+    y[5, 0] = np.nan  # in the second trajectory (rows 4-7)
+    result = analyse(design, "y", y, notes=[])
+    assert "1 of 10 trajectories with an undefined value are left out" in result.notes[0]
+    np.testing.assert_allclose(result.columns["mu_star"], [3.0, 2.0, 0.0], atol=1e-9)

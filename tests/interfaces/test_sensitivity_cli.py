@@ -193,3 +193,41 @@ def test_a_study_on_a_dask_cluster_equals_the_study_on_local_processes(tmp_path,
     done = geroconvert("sensitivity", tiny, "-o", remote, "--scheduler", dask_cluster, "--quiet", timeout=600)
     assert done.returncode == 0, done.stderr
     assert_same_runs(local, remote)
+
+
+def test_a_dose_response_contrast_gives_the_ec50_its_indices(tmp_path):
+    config = tmp_path / "ec50.toml"
+    config.write_text(
+        f"""
+extends = "{(ROOT / "configs" / "ht_p21.toml").as_posix()}"
+[simulation]
+width = 20
+height = 20
+hours = 336.0
+record_every_h = 24.0
+[assays]
+rpp_times_h = [0, 24, 48, 60, 72, 96, 120, 168, 216, 264, 336]
+max_cells = 60
+[sensitivity]
+samples = 3
+parameters = ["cells.w_gero", "cells.rapa_s6k_ic50_nM", "cells.cycle_h"]
+outputs = ["ec50_nM", "smax"]
+[priors]
+"cells.w_gero" = {{ low = 0.5, high = 0.7 }}
+[sensitivity.contrast]
+"environment.rapamycin_nM" = [0, 0.3, 3, 30, 1000]
+""",
+        encoding="utf-8",
+    )
+    done = geroconvert("sensitivity", config, "-o", tmp_path / "ec50.h5", "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    report = geroconvert("report", tmp_path / "ec50.h5", "-o", tmp_path / "report")
+    assert report.returncode == 0, report.stderr
+    with open(tmp_path / "report" / "sensitivity.csv", encoding="utf-8") as handle:
+        ec50 = {r["parameter"]: float(r["mu_star"]) for r in csv.DictReader(handle) if r["output"] == "ec50_nM"}
+    # the EC50 of the slowdown follows the S6K IC50 of rapamycin, not the cell cycle
+    assert ec50["cells.rapa_s6k_ic50_nM"] > 10 * ec50["cells.cycle_h"]
+    text = config.read_text().replace("[0, 0.3, 3, 30, 1000]", "[0, 30, 1000]")
+    config.write_text(text, encoding="utf-8")
+    bad = geroconvert("sensitivity", config, "-o", tmp_path / "bad.h5")
+    assert bad.returncode == 2 and "with 0 and at least 3 doses" in bad.stderr

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geroconvert.analysis.sensitivity_design import DERIVED, Design
+from geroconvert.analysis.sensitivity_design import DERIVED, HILL_OUTPUTS, Design
 from geroconvert.errors import UsageError
 
 BOOTSTRAP_RESAMPLES = 1000
@@ -70,7 +70,7 @@ class Output:
         if self.undefined:
             notes.append(
                 f"{self.undefined} of {self.values.size} values are undefined (a ratio or difference over a "
-                "censored or zero control); lengthen the run or narrow the priors"
+                "censored or zero control, or a Hill fit that did not converge); lengthen the run or narrow the priors"
             )
         return notes
 
@@ -85,6 +85,9 @@ def outputs_of(design: Design, summary) -> dict[str, Output]:
     index = _run_index(design, summary)
     out = {}
     for name in design.outputs:
+        if name in HILL_OUTPUTS:
+            out[name] = _hill_output(design, summary, index, name)
+            continue
         base, _, kind = DERIVED.get(name, name).partition(":")
         arms = [_column(summary, base, index[arm]) for arm in design.arms]
         control, control_censored = arms[0]
@@ -99,6 +102,27 @@ def outputs_of(design: Design, summary) -> dict[str, Output]:
         values[~np.isfinite(values)] = np.nan
         out[name] = Output(values, len(runs), int(np.isnan(values).sum()))
     return out
+
+
+def _hill_output(design: Design, summary, index: dict, name: str) -> Output:
+    """EC50 or Smax of the Hill fit to each point's and replicate's slowdown over the contrast's
+    doses (t50 at a dose / t50 at 0 of the same seed; a censored dose is a lower bound, a
+    censored control leaves the point undefined, as does a fit that does not converge)."""
+    from geroconvert.analysis.hill import fit_hill
+
+    doses = np.asarray(design.arms, np.float64)
+    t50 = [_column(summary, "t50_h", index[arm]) for arm in design.arms]
+    control, control_censored = t50[0]
+    values = np.full(control.shape, np.nan)
+    censored_runs = {int(i) for arm, (_, c) in zip(design.arms, t50) for i in index[arm][c]}
+    for r, rep in np.ndindex(control.shape):
+        if control_censored[r, rep]:
+            continue
+        slowdown = np.array([t[0][r, rep] / control[r, rep] for t in t50])
+        fit = fit_hill(doses, slowdown, np.array([t[1][r, rep] for t in t50]), n_boot=0)
+        if fit.converged:
+            values[r, rep] = fit.ec50_nM if name == "ec50_nM" else fit.smax
+    return Output(values, len(censored_runs), int(np.isnan(values).sum()))
 
 
 def _run_index(design: Design, summary) -> dict:
@@ -148,8 +172,15 @@ def analyse(design: Design, output: str, y: np.ndarray, notes: list[str] | None 
     if y.shape != (len(design.unit), design.replicates):
         raise ValueError(f"{output}: expected {len(design.unit)} x {design.replicates} values, got {y.shape}")
     notes = list(notes or [])
+    if design.method == "morris" and not np.all(np.isfinite(y)):
+        design, y, left_out = _complete_trajectories(design, y)
+        if left_out:
+            notes.append(
+                f"{left_out} of {design.samples + left_out} trajectories with an undefined value are left out "
+                "(the indices describe the rest of the priors)"
+            )
     mean = y.mean(axis=1)
-    finite = bool(np.all(np.isfinite(y)))
+    finite = bool(y.size) and bool(np.all(np.isfinite(y)))
     noise = noise_fraction(y) if finite else math.nan
     noise_of_mean = noise_fraction(y, of_mean=True) if finite else math.nan
     if not finite:
@@ -163,6 +194,20 @@ def analyse(design: Design, output: str, y: np.ndarray, notes: list[str] | None 
             warnings.simplefilter("ignore")  # SALib's warnings repeat what the notes say
             columns = _morris(design, mean) if design.method == "morris" else _sobol(design, mean)
     return Indices(output, design.method, design.parameters, columns, noise, noise_of_mean, notes)
+
+
+def _complete_trajectories(design: Design, y: np.ndarray) -> tuple[Design, np.ndarray, int]:
+    """The Morris trajectories (blocks of D + 1 rows) whose every value is defined; at least two
+    must remain, else the design is returned as it was (and gets no indices)."""
+    from dataclasses import replace
+
+    width = len(design.parameters) + 1
+    blocks = np.isfinite(y).all(axis=1).reshape(-1, width).all(axis=1)
+    if blocks.sum() < 2 or blocks.all():
+        return design, y, 0
+    rows = np.repeat(blocks, width)
+    kept = replace(design, samples=int(blocks.sum()), unit=design.unit[rows], values=design.values[rows])
+    return kept, y[rows], int((~blocks).sum())
 
 
 INDEX_COLUMNS = {"morris": ("mu_star", "mu_star_conf", "mu", "sigma"), "sobol": ("S1", "S1_conf", "ST", "ST_conf")}

@@ -3,14 +3,14 @@
     [sensitivity]
     method = "morris"            # or "sobol" (Saltelli's scheme)
     parameters = ["cells.w_gero", "cells.gero_rate_per_h"]   # config paths, each with a prior
-    outputs = ["t50_h", "slowdown"]
+    outputs = ["t50_h", "slowdown"]  # with 0 and >= 3 doses in the contrast also "ec50_nM", "smax"
     samples = 20                 # Morris: trajectories; Sobol: N, a power of two
     levels = 4                   # Morris: grid levels (even)
     second_order = false         # Sobol: also the pairwise indices (N x (2D + 2) rows, not N x (D + 2))
     replicates = 2               # seeds per point, the same seeds at every point
     seed = 0                     # of the design and of the runs (replicate r: seed + r)
-    [sensitivity.contrast]       # optional: every point runs in both arms
-    "environment.rapamycin_nM" = [0, 500]
+    [sensitivity.contrast]       # optional: every point runs in every arm (control first, then
+    "environment.rapamycin_nM" = [0, 500]   # treated; NAME:ratio compares the last with the first)
 
 SALib draws the design in the unit cube; each parameter's prior
 (:mod:`geroconvert.parameters.priors`) maps it to values.  The indices are computed in the
@@ -42,6 +42,9 @@ ANY_OUTPUTS = ("final_n_cells", "final_p16_positive_fraction", "final_senescent_
 EPIDERMIS_OUTPUTS = ("final_n_stem", "final_thickness_rows")
 DERIVED = {"slowdown": "t50_h:ratio"}  # the rapamycin slowdown of the papers: t50(treated) / t50(control)
 CONTRASTS = ("ratio", "difference")  # NAME:ratio = treated / control arm, NAME:difference = treated - control
+# a dose response over the contrast's arms (control 0, then >= 3 doses), Hill-fitted per point
+# and replicate: its EC50 and maximum slowdown
+HILL_OUTPUTS = ("ec50_nM", "smax")
 DEFAULT_PARAMETERS = {
     "dish": (
         "cells.cycle_h",
@@ -268,8 +271,10 @@ def _contrast(table: dict, parameters: tuple[str, ...]) -> tuple[str, tuple] | N
         raise ConfigError(f"{where}: not a config key{suggest_path(path)}")
     if path == "simulation.seed":
         raise ConfigError(f"{where}: the study sets the seeds (sensitivity.seed + replicate); contrast something else")
-    if not isinstance(arms, list) or len(arms) != 2 or not all(_number(a) for a in arms) or arms[0] == arms[1]:
-        raise ConfigError(f"{where}: give two different numbers, [control, treated], e.g. [0, 500]")
+    if not isinstance(arms, list) or len(arms) < 2 or not all(_number(a) for a in arms) or len(set(arms)) != len(arms):
+        raise ConfigError(
+            f"{where}: give two or more different numbers, [control, treated] or [0, dose, ...], e.g. [0, 500]"
+        )
     if path in parameters:
         raise ConfigError(f"{where}: is also a parameter; keep it in one of the two")
     return path, tuple(arms)
@@ -292,6 +297,15 @@ def _outputs(table: dict, mapping: dict, geometry: str, contrast) -> tuple[str, 
 
 
 def _check_output(name: str, known: list[str], contrast, has_rpp: bool) -> None:
+    if name in HILL_OUTPUTS:
+        if not has_rpp:
+            raise ConfigError(f"sensitivity.outputs: {name!r} needs RPP times (assays.rpp_every_h)")
+        if contrast is None or contrast[1][0] != 0 or sum(a > 0 for a in contrast[1]) < 3:
+            raise ConfigError(
+                f"sensitivity.outputs: {name!r} fits a dose response; give [sensitivity.contrast] a dose path "
+                'with 0 and at least 3 doses, e.g. "environment.rapamycin_nM" = [0, 1, 10, 100, 1000]'
+            )
+        return
     base, _, kind = DERIVED.get(name, name).partition(":")
     if kind and kind not in CONTRASTS:
         raise ConfigError(f"sensitivity.outputs: {name!r}: after ':' write one of {', '.join(CONTRASTS)}")

@@ -126,10 +126,12 @@ def _sections_without_model() -> list[str]:
         "",
         "Used by `geroconvert sensitivity` (ignored by `run`): `method` (`morris` or `sobol`), "
         "`parameters` (config paths, each with a prior; default: a set per geometry), `outputs` "
-        "(summary names, `NAME:ratio`, `NAME:difference`, `slowdown`), `samples` (Morris trajectories, "
+        "(summary names, `NAME:ratio`, `NAME:difference`, `slowdown`, `ec50_nM`, `smax`), "
+        "`samples` (Morris trajectories, "
         "default 10; Sobol N, a power of two, default 256), `levels` (Morris, even, default 4), "
         "`second_order` (Sobol pairs, default false), `replicates` (default 1), `seed` (default "
-        "`simulation.seed`) and `[sensitivity.contrast]` (one config path = [control, treated]).",
+        "`simulation.seed`) and `[sensitivity.contrast]` (one config path = [control, treated, ...]; "
+        "0 and at least 3 doses make a dose response for `ec50_nM` and `smax`).",
         "",
         "### `extends`",
         "",
