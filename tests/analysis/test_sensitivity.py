@@ -97,10 +97,13 @@ def test_an_output_with_undefined_values_or_no_variation_gets_nan_indices_and_a_
     y = np.ones((len(design.values), 1))
     flat = analyse(design, "flat", y)
     assert np.all(np.isnan(flat.columns["mu_star"])) and "does not vary" in flat.notes[0]
+    # Sobol's estimator needs every row: an undefined value leaves the output without indices
+    sobol = build_design("sobol", ("a", "b"), priors, ("ratio",), samples=64, seed=0)
+    y = sobol.unit[:, :1].copy()
     y[0, 0] = np.nan
-    undefined = analyse(design, "ratio", y, notes=["3 of 20 values are undefined"])
-    assert np.all(np.isnan(undefined.columns["mu_star"]))
-    assert undefined.notes == ["3 of 20 values are undefined", "indices not computed: the estimators need every value"]
+    undefined = analyse(sobol, "ratio", y, notes=["1 of 256 values are undefined"])
+    assert np.all(np.isnan(undefined.columns["S1"]))
+    assert undefined.notes == ["1 of 256 values are undefined", "indices not computed: the estimators need every value"]
 
 
 def test_second_order_pairs_are_reported_for_every_pair():
