@@ -109,3 +109,11 @@ def test_bad_posterior_files_are_one_line_errors(tmp_path, posterior):
         with pytest.raises(ArchiveError, match=words) as caught:
             read_posterior(path)
         assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_a_posterior_file_given_where_an_archive_belongs_says_what_it_is(tmp_path, posterior):
+    from geroconvert.archive.reader import read_rows
+
+    path = write_posterior(tmp_path / "p.h5", posterior, {})
+    with pytest.raises(ArchiveError, match="a posterior file .* pass it to sweep, validate or trial as --posterior"):
+        read_rows(path)

@@ -127,6 +127,11 @@ def check_snapshots(group, path) -> dict:
 def check_root(f, path, supported: tuple[int, ...] = (SCHEMA_VERSION,)) -> dict:
     """The root attributes; the schema version must be one of ``supported``."""
     if "schema_version" not in f.attrs or "runs" not in f:
+        if f.attrs.get("kind") == "geroconvert posterior":  # archive.posterior.KIND
+            raise ArchiveError(
+                f"{path}: a posterior file (`calibrate --abc`), not a run archive; "
+                "pass it to sweep, validate or trial as --posterior FILE"
+            )
         raise ArchiveError(f"{path}: an HDF5 file but not a geroconvert archive (no schema_version or /runs)")
     version = attr(f, "schema_version", path, count)
     if version > SCHEMA_VERSION:
