@@ -21,7 +21,8 @@ from geroconvert.analysis import plotting
 BAND = (0.05, 0.5, 0.95)
 
 
-def _band(values) -> tuple[float, float, float]:
+def credible_band(values) -> tuple[float, float, float]:
+    """(5%, median, 95%) of the finite values (None and NaN left out; NaN for none)."""
     finite = np.array([v for v in values if v is not None and math.isfinite(v)], np.float64)
     if finite.size == 0:
         return math.nan, math.nan, math.nan
@@ -66,7 +67,7 @@ def records(responses: list, posterior: dict) -> list[dict]:
 
 
 def _record(base: dict, name: str, values: list, draws: int, share: float, lower_bounds: int) -> dict:
-    low, median, high = _band(values)
+    low, median, high = credible_band(values)
     return {**base, "quantity": name, "median": median, "low_5": low, "high_95": high, "draws": draws,
             "fits_converged": share, "draws_with_lower_bounds": lower_bounds}  # fmt: skip
 

@@ -75,7 +75,7 @@ class Output:
         return notes
 
 
-CENSOR_COLUMN = "_censor_h"  # per run: the last assay time with a finite RPP (readouts.censor_time)
+CENSOR_COLUMN = "_censor_h"  # per run: the last assay time with a finite RPP (core.readouts.censor_time)
 
 
 def outputs_of(design: Design, summary) -> dict[str, Output]:
@@ -414,14 +414,13 @@ def design_of(archive) -> Design:
 
 def _censor_times(archive, keys) -> np.ndarray:
     """Each run's last assay time with a finite RPP (NaN without assays)."""
+    from geroconvert.core.readouts import censor_time
+
     rpp = archive.rpp
     if "rpp" not in rpp or rpp.sizes.get("time_h", 0) == 0:
         return np.full(len(keys), np.nan)
-    values = rpp["rpp"].sel(run=list(keys)).to_numpy()
     times = rpp["time_h"].to_numpy()
-    finite = np.isfinite(values)
-    last = np.where(finite.any(axis=1), times[finite.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)], np.nan)
-    return last
+    return np.array([censor_time(times, row) for row in rpp["rpp"].sel(run=list(keys)).to_numpy()])
 
 
 def report(archive, out_dir: Path) -> tuple[list[Path], list[str]]:

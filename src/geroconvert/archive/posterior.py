@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from geroconvert.archive.schema import READ_ERRORS, import_h5py, utf8_dtype
+from geroconvert.archive.schema import POSTERIOR_KIND, READ_ERRORS, import_h5py, utf8_dtype
 from geroconvert.errors import ArchiveError
 
-KIND = "geroconvert posterior"
+KIND = POSTERIOR_KIND
 POSTERIOR_SCHEMA = 1
 
 

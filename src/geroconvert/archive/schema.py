@@ -70,6 +70,11 @@ FLOAT_FILL = np.nan  # a time a run did not record, in float64 datasets
 INT_FILL = -1  # ... in int64 datasets (counts are never negative)
 GROUPS = ("runs", "sessions", "summary", "timeseries", "rpp", "events")
 RUN_DIM = "run"
+# the command a sensitivity study records as its archive's provenance: `report` and `info`
+# tell a study's design points from a sweep's conditions by it
+SENSITIVITY_COMMAND = "geroconvert sensitivity"
+# the root ``kind`` of a posterior file (archive.posterior), which readers of run archives name
+POSTERIOR_KIND = "geroconvert posterior"
 TIME_DIM = "time_h"
 
 

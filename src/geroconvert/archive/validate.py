@@ -22,6 +22,7 @@ import numpy as np
 from geroconvert.archive.provenance import RUN_FIELDS
 from geroconvert.archive.schema import (
     INT_FILL,
+    POSTERIOR_KIND,
     READ_ERRORS,
     RUN_DIM,
     SCHEMA_VERSION,
@@ -127,7 +128,7 @@ def check_snapshots(group, path) -> dict:
 def check_root(f, path, supported: tuple[int, ...] = (SCHEMA_VERSION,)) -> dict:
     """The root attributes; the schema version must be one of ``supported``."""
     if "schema_version" not in f.attrs or "runs" not in f:
-        if f.attrs.get("kind") == "geroconvert posterior":  # archive.posterior.KIND
+        if f.attrs.get("kind") == POSTERIOR_KIND:
             raise ArchiveError(
                 f"{path}: a posterior file (`calibrate --abc`), not a run archive; "
                 "pass it to sweep, validate or trial as --posterior FILE"

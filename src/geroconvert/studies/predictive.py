@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from geroconvert.analysis.posterior_report import credible_band
 from geroconvert.studies.validation import Case
-
-CREDIBLE = (0.05, 0.5, 0.95)
 
 
 @dataclass
@@ -34,11 +33,7 @@ class PredictiveCase:
 
     @property
     def band(self) -> tuple[float, float, float]:
-        finite = np.array([v for v in self.values if math.isfinite(v)])
-        if finite.size == 0:
-            return math.nan, math.nan, math.nan
-        low, median, high = np.quantile(finite, CREDIBLE)
-        return float(low), float(median), float(high)
+        return credible_band(self.values)
 
     @property
     def probability(self) -> float:
@@ -177,8 +172,8 @@ def verdict_kind(verdict: str) -> str:
 
 
 def _band(values: list[float]) -> list[float]:
-    low, median, high = np.quantile(np.asarray(values, np.float64), CREDIBLE)
-    return [float(median), float(low), float(high)]
+    low, median, high = credible_band(values)
+    return [median, low, high]
 
 
 def trial_lines(summary: dict) -> list[str]:

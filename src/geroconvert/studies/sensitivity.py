@@ -15,19 +15,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from geroconvert.analysis.sensitivity_design import Design, design_from_mapping, design_line
+from geroconvert.archive.schema import SENSITIVITY_COMMAND
 from geroconvert.errors import ConfigError
 from geroconvert.studies.sweep import (
     MAX_SWEEP_RUNS,
     RunSpec,
     StudyPlan,
     SweepOutcome,
+    base_mapping,
     fingerprint_text,
     run_sweep,
     specs_for,
 )
 
 RESUME_HINT = "geroconvert sensitivity CONFIG -o OUT.h5 --resume"
-COMMAND = "geroconvert sensitivity"  # the archive's provenance: `report` knows a study by it
+COMMAND = SENSITIVITY_COMMAND  # the archive's provenance: `report` knows a study by it
 
 
 def plan_study(mapping: dict) -> tuple[Design, StudyPlan]:
@@ -42,7 +44,7 @@ def plan_study(mapping: dict) -> tuple[Design, StudyPlan]:
             f"sensitivity: {runs:,} runs ({len(points):,} points x {design.replicates} replicates) is more than "
             f"{MAX_SWEEP_RUNS:,}; use fewer samples, parameters or replicates"
         )
-    base = {k: v for k, v in mapping.items() if k != "sweep"}
+    base = base_mapping(mapping)
     specs: list[RunSpec] = specs_for(base, points, design.replicates, design.seed, label="sensitivity point")
     config_text = fingerprint_text(base) + design_line(design) + "\n"
     return design, StudyPlan(specs, config_text, RESUME_HINT, command=COMMAND)
@@ -72,6 +74,5 @@ def run_sensitivity(
     """Run the study into ``out`` (see :func:`geroconvert.studies.sweep.run_sweep` for the promises);
     ``planned`` is :func:`plan_study`'s answer when the caller has it already."""
     design, plan = planned or plan_study(mapping)
-    base = {k: v for k, v in mapping.items() if k != "sweep"}
-    outcome = run_sweep(base, out, workers, scheduler, resume, overwrite, progress, plan=plan)
+    outcome = run_sweep(base_mapping(mapping), out, workers, scheduler, resume, overwrite, progress, plan=plan)
     return design, outcome

@@ -129,11 +129,11 @@ INFO_ROWS = 20  # runs listed by `info` without --all
 
 
 def _parts_note(parts: list, command: str) -> list[str]:
+    from geroconvert.archive.schema import SENSITIVITY_COMMAND
+
     if not parts:
         return []
-    command_name, what = (
-        ("sensitivity", "study") if command.startswith("geroconvert sensitivity") else ("sweep", "sweep")
-    )
+    command_name, what = ("sensitivity", "study") if command.startswith(SENSITIVITY_COMMAND) else ("sweep", "sweep")
     return [
         f"parts     {len(parts)} in {parts[0].parent} (a {what} in progress or stopped: its runs are listed "
         f"below; `geroconvert {command_name} CONFIG -o OUT.h5 --resume` finishes and merges them)"

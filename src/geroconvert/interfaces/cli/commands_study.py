@@ -222,40 +222,55 @@ class SweepProgress:
             self.bar.close()
 
 
-def cmd_sweep(args) -> int:
-    from geroconvert.archive.hdf5 import check_not_an_input, check_output
-    from geroconvert.studies.sweep import run_sweep
+def load_study(args):
+    """What every study command checks before any work: the output may be written (or, with
+    ``--resume``, is the study's own), the config loads, and the output is not one of its files."""
+    from geroconvert.archive.hdf5 import check_not_an_input, check_output, software_change
 
     if args.resume and args.overwrite:
         raise UsageError("--resume and --overwrite contradict each other; choose one")
     if not args.resume:
         check_output(args.output, args.overwrite)
-    if args.seed is not None:
-        args.sets.append(f"sweep.seed={args.seed}")
-        args.seed = None
     loaded = load(args)
     check_not_an_input(args.output, loaded.files)
     for message in loaded.warnings:
         warn(message)
+    if args.resume and Path(args.output).exists() and (note := software_change(args.output)):
+        warn(note)  # each run records its software; say so now
+    return loaded
+
+
+def with_progress(args, run):
+    """``run(progress)`` with a progress bar of runs (unless ``--quiet``), closed however it ends."""
+    progress = SweepProgress(not args.quiet)
+    try:
+        return run(progress)
+    finally:
+        progress.close()
+
+
+def cmd_sweep(args) -> int:
+    from geroconvert.archive.hdf5 import check_not_an_input
+    from geroconvert.studies.sweep import run_sweep
+
+    if args.seed is not None:
+        args.sets.append(f"sweep.seed={args.seed}")
+        args.seed = None
+    loaded = load_study(args)
     if loaded.sweep is None:
         raise UsageError(
             f"{args.config}: no [sweep] section; add one (see configs/rapamycin_dose_sweep.toml) "
             "or use `geroconvert run`"
         )
     if args.posterior:
-        check_not_an_input(args.output, [*loaded.files, Path(args.posterior)])
+        check_not_an_input(args.output, [Path(args.posterior)])
         add_posterior_draws(loaded.mapping, args.posterior, args.draws)
     elif args.draws is not None:
         raise UsageError("--draws counts the draws of --posterior FILE; add --posterior or drop --draws")
-    if args.resume and Path(args.output).exists():
-        from geroconvert.archive.hdf5 import software_change
-
-        if note := software_change(args.output):  # each run records its software; say so now
-            warn(note)
     quiet_openmp()
-    progress = SweepProgress(not args.quiet)
-    try:
-        outcome = run_sweep(
+    outcome = with_progress(
+        args,
+        lambda progress: run_sweep(
             loaded.mapping,
             args.output,
             workers=args.workers,
@@ -263,9 +278,8 @@ def cmd_sweep(args) -> int:
             resume=args.resume,
             overwrite=args.overwrite,
             progress=progress,
-        )
-    finally:
-        progress.close()
+        ),
+    )
     if not args.quiet:
         print(
             f"wrote {args.output}: {outcome.completed} run(s) completed, {outcome.skipped} already there, "
@@ -277,23 +291,15 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_sensitivity(args) -> int:
-    from geroconvert.archive.hdf5 import check_not_an_input, check_output
     from geroconvert.studies.sensitivity import plan_study, run_sensitivity
 
-    if args.resume and args.overwrite:
-        raise UsageError("--resume and --overwrite contradict each other; choose one")
-    if not args.resume:
-        check_output(args.output, args.overwrite)
     args.seed = None
-    loaded = load(args)
-    check_not_an_input(args.output, loaded.files)
-    for message in loaded.warnings:
-        warn(message)
+    loaded = load_study(args)
     planned = plan_study(loaded.mapping)  # every bad key, prior or output is refused before a file is touched
     quiet_openmp()
-    progress = SweepProgress(not args.quiet)
-    try:
-        _, outcome = run_sensitivity(
+    _, outcome = with_progress(
+        args,
+        lambda progress: run_sensitivity(
             loaded.mapping,
             args.output,
             workers=args.workers,
@@ -302,9 +308,8 @@ def cmd_sensitivity(args) -> int:
             overwrite=args.overwrite,
             progress=progress,
             planned=planned,
-        )
-    finally:
-        progress.close()
+        ),
+    )
     for key, message in outcome.failed:
         warn(f"run {key} failed: {message}")
     if outcome.failed:
@@ -320,9 +325,6 @@ def cmd_sensitivity(args) -> int:
         indices = sensitivity.indices_of(open_archive(args.output))
         print("\n".join(sensitivity.summary_lines(indices)))
     return EXIT_OK
-
-
-SENSITIVITY_COMMAND = "geroconvert sensitivity"  # studies.sensitivity.COMMAND, in a study's provenance
 
 
 def add_posterior_draws(mapping: dict, path: str, draws: int) -> None:
@@ -351,6 +353,8 @@ def cmd_report(args) -> int:
     archive = open_archive(args.archive)
     if len(archive.summary) == 0:
         raise UsageError(f"{args.archive}: no complete runs to report on")
+    from geroconvert.archive.schema import SENSITIVITY_COMMAND
+
     if str(archive.provenance.get("command", "")).startswith(SENSITIVITY_COMMAND):  # design points, not conditions
         from geroconvert.analysis import sensitivity
 
