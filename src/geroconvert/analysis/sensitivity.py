@@ -59,9 +59,16 @@ class Output:
     values: np.ndarray
     censored_runs: int = 0  # runs whose t50 was never reached: their last assay time, a lower bound
     undefined: int = 0  # values with no meaning (a ratio over a censored or zero control): NaN
+    subjects: int = 0  # a trial output: the replicates are the trial's subjects
 
     def notes(self) -> list[str]:
         notes = []
+        if self.subjects:
+            notes.append(
+                f"the replicates are the trial's {self.subjects} subjects (each its own age, damage rate and seeds, "
+                "the same at every point): the indices are of the cohort mean, and the share of variance "
+                "between replicates is the spread between subjects"
+            )
         if self.censored_runs:
             notes.append(
                 f"{self.censored_runs} runs never fell to RPP 0.5: their t50 counts as their last assay time, "
@@ -93,7 +100,8 @@ def outputs_of(design: Design, summary) -> dict[str, Output]:
         control, control_censored = arms[0]
         runs = {int(i) for arm, (_, censored) in zip(design.arms, arms) for i in index[arm][censored]}
         if not kind:
-            out[name] = Output(control, len({int(i) for i in index[design.arms[0]][control_censored]}))
+            censored = len({int(i) for i in index[design.arms[0]][control_censored]})
+            out[name] = Output(control, censored, subjects=design.replicates if design.trial else 0)
             continue
         treated, _ = arms[-1]
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -12,6 +12,13 @@
     [sensitivity.contrast]       # optional: every point runs in every arm (control first, then
     "environment.rapamycin_nM" = [0, 500]   # treated; NAME:ratio compares the last with the first)
 
+A config with a ``[trial]`` section may instead ask for the split-hand trial's outputs
+(``trial_difference``, ``trial_treated_change``, ... : :data:`TRIAL_OUTPUTS`).  Every point
+then runs the whole trial, one run per subject: the replicates are the trial's subjects
+(``trial.subjects``; subject s keeps seed ``trial.seed + s`` at every point, so the cohort
+is the same everywhere) and the indices are of the cohort mean.  The trial is its own
+contrast (treated and placebo hands), so such a study has no ``[sensitivity.contrast]``.
+
 SALib draws the design in the unit cube; each parameter's prior
 (:mod:`geroconvert.parameters.priors`) maps it to values.  The indices are computed in the
 unit cube too, so Morris's mu* is the effect of moving a parameter across its whole prior.
@@ -29,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geroconvert.config import MODEL_SECTIONS, fields_of, suggest_path
+from geroconvert.config.trial_section import TRIAL_OUTPUTS, TrialSpec
 from geroconvert.errors import ConfigError
 from geroconvert.parameters.priors import Prior, prior_of, priors_for
 
@@ -110,6 +118,11 @@ class Design:
     def by_path(self) -> list[tuple[str, Prior]]:
         return list(zip(self.parameters, self.priors))
 
+    @property
+    def trial(self) -> bool:
+        """Whether the outputs are the split-hand trial's (each run is then one subject)."""
+        return any(name in TRIAL_OUTPUTS for name in self.outputs)
+
 
 def _plain(value: float, prior: Prior) -> float | int:
     return int(round(value)) if prior.integer else float(value)
@@ -132,7 +145,7 @@ def design_from_mapping(mapping: dict) -> Design:
     outputs = _outputs(table, mapping, geometry, contrast)
     samples, levels = _samples(table, method, len(parameters))
     second_order = _second_order(table, method)
-    replicates = _integer(table, "replicates", 1, 1, 1000)
+    replicates = _trial_subjects(table, mapping, outputs, contrast) or _integer(table, "replicates", 1, 1, 1000)
     seed = _integer(table, "seed", int(mapping.get("simulation", {}).get("seed", 0)), 0, 2**32 - 1)
     rows = expected_rows(method, len(parameters), samples, second_order) * (2 if contrast else 1)
     if rows > MAX_DESIGN_POINTS:
@@ -287,6 +300,8 @@ def _number(value) -> bool:
 def _outputs(table: dict, mapping: dict, geometry: str, contrast) -> tuple[str, ...]:
     has_rpp = bool(_rpp_times(mapping))
     known = [*ANY_OUTPUTS, *(RPP_OUTPUTS if has_rpp else ()), *(EPIDERMIS_OUTPUTS if geometry == "epidermis" else ())]
+    if mapping.get("trial") is not None:
+        known += TRIAL_OUTPUTS
     default = ["t50_h", "slowdown"] if has_rpp and contrast else (["t50_h"] if has_rpp else [known[1]])
     outputs = table.get("outputs", default)
     if not isinstance(outputs, list) or not outputs or not all(isinstance(o, str) for o in outputs):
@@ -296,7 +311,34 @@ def _outputs(table: dict, mapping: dict, geometry: str, contrast) -> tuple[str, 
     return tuple(outputs)
 
 
+def _trial_subjects(table: dict, mapping: dict, outputs: tuple[str, ...], contrast) -> int:
+    """A trial study's replicates: its subjects (0 when the outputs are not the trial's)."""
+    trial = [name for name in outputs if name in TRIAL_OUTPUTS]
+    if not trial:
+        return 0
+    other = [name for name in outputs if name not in TRIAL_OUTPUTS]
+    if other:
+        raise ConfigError(
+            f"sensitivity.outputs: {trial[0]!r} is the trial's and {other[0]!r} a single run's; "
+            "a trial study's runs are subjects, so study the two in separate configs"
+        )
+    if contrast is not None:
+        raise ConfigError("sensitivity.contrast: the trial is its own contrast (treated and placebo hands); remove it")
+    if "replicates" in table:
+        raise ConfigError(
+            "sensitivity.replicates: a trial study's replicates are the trial's subjects; set trial.subjects instead"
+        )
+    return TrialSpec.for_mapping(mapping).subjects  # the table, the geometry and the hands' configs checked
+
+
 def _check_output(name: str, known: list[str], contrast, has_rpp: bool) -> None:
+    if name in TRIAL_OUTPUTS:
+        if name not in known:
+            raise ConfigError(
+                f"sensitivity.outputs: {name!r} is an output of the split-hand trial; add a [trial] section "
+                "(see configs/split_hand_trial.toml)"
+            )
+        return
     if name in HILL_OUTPUTS:
         if not has_rpp:
             raise ConfigError(f"sensitivity.outputs: {name!r} needs RPP times (assays.rpp_every_h)")

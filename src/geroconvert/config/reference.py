@@ -131,7 +131,11 @@ def _sections_without_model() -> list[str]:
         "default 10; Sobol N, a power of two, default 256), `levels` (Morris, even, default 4), "
         "`second_order` (Sobol pairs, default false), `replicates` (default 1), `seed` (default "
         "`simulation.seed`) and `[sensitivity.contrast]` (one config path = [control, treated, ...]; "
-        "0 and at least 3 doses make a dose response for `ec50_nM` and `smax`).",
+        "0 and at least 3 doses make a dose response for `ec50_nM` and `smax`). With a `[trial]` "
+        "section the outputs may instead be the split-hand trial's (`trial_difference`, "
+        "`trial_treated_change`, `trial_placebo_change`, `trial_baseline`, each also `_epidermis` "
+        "and `_dermis`): every point runs the cohort, its subjects are the replicates, and "
+        "`replicates` and the contrast are refused.",
         "",
         "### `extends`",
         "",

@@ -44,10 +44,11 @@ def run_task(mapping: dict, overrides: dict, seed: int, threads: int = 1):
 
 
 # ---- executors ------------------------------------------------------------------------------
-def on_local(specs, mapping, workers):
-    """Yield (spec, results or exception) as runs finish, on local processes."""
+def on_local(specs, mapping, workers, task=run_task):
+    """Yield (spec, results or exception) as runs finish, on local processes.  ``task`` is
+    :func:`run_task` or another top-level function of the same arguments (a trial subject)."""
     jobs = ((spec, (mapping, spec.overrides, spec.seed, 1)) for spec in specs)  # made as the window moves
-    yield from in_processes(run_task, jobs, workers)
+    yield from in_processes(task, jobs, workers)
 
 
 def in_processes(task, jobs, workers):
@@ -246,8 +247,9 @@ def _quiet_dask_client_logs():
     return restore
 
 
-def on_dask(specs, mapping, client, scheduler: str):
-    """Yield (spec, results or exception) as runs finish, on a Dask distributed cluster.
+def on_dask(specs, mapping, client, scheduler: str, task=run_task):
+    """Yield (spec, results or exception) as runs finish, on a Dask distributed cluster
+    (``task`` as for :func:`on_local`).
 
     A lost scheduler ends the loop with a ClusterError (its unstarted runs did not fail:
     they are left for ``--resume``); a stop signal with ``Interrupted``.
@@ -262,7 +264,7 @@ def on_dask(specs, mapping, client, scheduler: str):
 
     def submit(n: int) -> None:  # a window of runs in flight: the driver's memory does not grow with N
         for spec in itertools.islice(todo, n):
-            future = client.submit(run_task, mapping, spec.overrides, spec.seed, 1, pure=False, retries=2)
+            future = client.submit(task, mapping, spec.overrides, spec.seed, 1, pure=False, retries=2)
             futures[future] = spec
             finished.add(future)
 

@@ -6,7 +6,8 @@ the same seeds at every point, as a sweep runs its grid.  So the study has what 
 has: local processes or a Dask cluster, commits that survive any stop, ``--resume``, and
 an archive whose per-run swept values are the design matrix.  The archive's config is the
 study's own (not the expanded grid), so ``--resume`` and ``report`` make the same design
-from it.
+from it.  A study of the split-hand trial's outputs runs each point's whole cohort, one run
+per subject (:func:`geroconvert.studies.trial.subject_task`), with the trial's own seeds.
 """
 
 from __future__ import annotations
@@ -45,9 +46,14 @@ def plan_study(mapping: dict) -> tuple[Design, StudyPlan]:
             f"{MAX_SWEEP_RUNS:,}; use fewer samples, parameters or replicates"
         )
     base = base_mapping(mapping)
-    specs: list[RunSpec] = specs_for(base, points, design.replicates, design.seed, label="sensitivity point")
+    task, seed = None, design.seed
+    if design.trial:  # one run per subject: subject s keeps the trial's seed + s at every point
+        from geroconvert.studies.trial import TrialSpec, subject_task
+
+        task, seed = subject_task, TrialSpec.from_table(mapping.get("trial")).seed
+    specs: list[RunSpec] = specs_for(base, points, design.replicates, seed, label="sensitivity point")
     config_text = fingerprint_text(base) + design_line(design) + "\n"
-    return design, StudyPlan(specs, config_text, RESUME_HINT, command=COMMAND)
+    return design, StudyPlan(specs, config_text, RESUME_HINT, command=COMMAND, task=task)
 
 
 def distinct_points(design: Design) -> list[dict]:

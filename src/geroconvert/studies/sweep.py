@@ -42,7 +42,7 @@ from geroconvert import interrupts
 from geroconvert.archive.sweepdata import load_sweep  # noqa: F401 - also offered here, beside run_sweep
 from geroconvert.config import MODEL_SECTIONS, ConfigError, build, config_from_mapping, dumps_toml, fields_of, set_path
 from geroconvert.errors import ClusterError
-from geroconvert.studies.executors import dask_session, on_dask, on_local
+from geroconvert.studies.executors import dask_session, on_dask, on_local, run_task
 
 SWEEP_KEYS = ("replicates", "seed", "grid", "zip", "posterior", "posterior_counts")
 COMMIT_EVERY_S = 2.0  # at most one archive rewrite per this many seconds while runs keep coming
@@ -346,12 +346,15 @@ RESUME_HINT = "geroconvert sweep CONFIG -o OUT.h5 --resume"
 class StudyPlan:
     """The runs of a study and what its archive records: the config text (compared on
     ``--resume``), the command that finishes a stopped study, and the command that made
-    the archive (its provenance; ``report`` tells a study from a sweep by it)."""
+    the archive (its provenance; ``report`` tells a study from a sweep by it).  ``task``
+    runs one spec on a worker: ``task(mapping, overrides, seed, threads)`` -> Results
+    (``None``: :func:`~geroconvert.studies.executors.run_task`, one simulation)."""
 
     specs: list[RunSpec]
     config_text: str
     resume_hint: str
     command: str = "geroconvert sweep"
+    task: Callable | None = None
 
 
 class Batches:
@@ -460,10 +463,11 @@ def _run_sweep(mapping, out: Path, workers, scheduler, resume: bool, overwrite: 
             remove_parts(out)  # what --overwrite replaces goes only now, past every early refusal
             commit_runs(out, [], config_text, create=True, provenance=provenance, resume_hint=hint)
         workers = workers or os.cpu_count() or 1
+        task = plan.task or run_task
         if client is not None:
-            source = on_dask(todo, base, client, scheduler)
+            source = on_dask(todo, base, client, scheduler, task)
         else:
-            source = on_local(todo, base, min(workers, max(1, len(todo))))
+            source = on_local(todo, base, min(workers, max(1, len(todo))), task)
         batches = Batches(out, config_text, len(done_keys), provenance, resume_hint=hint)
         interrupts.note_kept(batches.kept())
         with contextlib.closing(source):  # ends the workers even if the traceback lives on
