@@ -54,6 +54,17 @@ def test_the_same_seed_gives_the_same_posterior_on_one_worker(posterior):
     np.testing.assert_array_equal(again.weights, posterior.weights)
 
 
+def test_the_posterior_is_the_same_on_one_and_on_two_workers():
+    one = abc_smc(toy, PRIORS, TARGETS, particles=40, generations=3, seed=2, workers=1)
+    two = abc_smc(toy, PRIORS, TARGETS, particles=40, generations=3, seed=2, workers=2)
+    np.testing.assert_array_equal(one.samples, two.samples)
+    np.testing.assert_array_equal(one.weights, two.weights)
+    np.testing.assert_array_equal(one.distance, two.distance)
+    assert one.generations == two.generations  # epsilon and evaluations of every generation
+    other = abc_smc(toy, PRIORS, TARGETS, particles=40, generations=3, seed=3, workers=2)
+    assert not np.array_equal(other.samples, two.samples)  # the seed, not the workers, decides
+
+
 def test_a_posterior_file_round_trips_and_draws_by_weight(tmp_path, posterior):
     path = write_posterior(tmp_path / "p.h5", posterior, {"command": "test"})
     back = read_posterior(path)

@@ -9,10 +9,10 @@ epsilon <= 1 meets every target within its tolerance; the run stops when epsilon
 (or after ``generations``).  The posterior is then "every value of the constants that lets
 the model meet the published numbers within their stated tolerances", weighted by the prior.
 
-With one worker the particles, weights and distances are reproducible bit for bit (pyabc's
-single-core sampler, seeded; each simulation's seed hashes the run's seed and the proposed
-values); with more, pyabc's parallel sampler accepts particles in whatever order its
-processes finish, so the sample differs from run to run (the file records which).
+The particles, weights and distances are reproducible bit for bit on any number of workers:
+the sampler (:mod:`geroconvert.studies.abc_sampler`) seeds each candidate by its position and
+takes candidates in that order, and each simulation's seed hashes the run's seed and the
+proposed values.
 """
 
 from __future__ import annotations
@@ -96,7 +96,9 @@ def abc_smc(
             worst = max(worst, abs(value - target.value) / target.tolerance)
         return worst
 
-    sampler = pyabc.sampler.SingleCoreSampler() if workers <= 1 else pyabc.sampler.MulticoreEvalParallelSampler(workers)
+    from geroconvert.studies.abc_sampler import OrderedSampler
+
+    sampler = OrderedSampler(workers, seed)
     abc = pyabc.ABCSMC(simulate, distribution, distance, population_size=particles, sampler=sampler)
     np.random.seed(seed % 2**32)  # pyabc draws from numpy's and Python's global generators
     random.seed(seed)
@@ -182,11 +184,11 @@ def run_ht_p21(
     settings = {"particles": particles, "generations": generations, "seed": seed, "workers": workers}
     posterior.config_toml = dumps_toml(
         {
-            "calibration": {**settings, "sampler": "single-core" if workers <= 1 else "multicore"},
+            "calibration": {**settings, "sampler": "ordered"},
             "priors": {p: _prior_table(chosen[p]) for p in FITTED},
         }
     )
-    provenance = {**collect(), "reproducible": int(workers <= 1), **settings}
+    provenance = {**collect(), "reproducible": 1, **settings}  # on any number of workers
     write_posterior(out, posterior, provenance, overwrite)
     return posterior
 
