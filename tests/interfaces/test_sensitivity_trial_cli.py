@@ -96,6 +96,10 @@ BAD = [
     ("replicates = 2", "sensitivity.replicates: a trial study's replicates are the trial's subjects"),
     ('[sensitivity.contrast]\n"dosing.topical_uM" = [0, 10]', "sensitivity.contrast: the trial is its own contrast"),
     ('outputs = ["trial_diference"]', "did you mean 'trial_difference'?"),
+    (
+        'outputs = ["trial_difference:ratio"]\n[sensitivity.contrast]\n"dosing.topical_uM" = [0, 10]',
+        "'trial_difference:ratio': the trial is its own contrast",
+    ),
 ]
 
 
@@ -124,3 +128,20 @@ def test_a_trial_output_without_a_trial_names_the_section_to_add(tmp_path):
     dish.write_text(TRIAL.replace("split_hand_trial.toml", "ht_p21.toml"), encoding="utf-8")
     done = geroconvert("sensitivity", dish, "-o", tmp_path / "out.h5")
     assert done.returncode == 2 and 'the split-hand trial needs geometry = "epidermis"' in done.stderr
+
+
+def test_a_cohort_whose_damage_multiplier_leaves_a_bound_is_refused_before_any_run(tmp_path):
+    from geroconvert.config.trial_section import TrialSpec, subject_traits
+
+    spec = TrialSpec(subjects=3, seed=7, damage_sd_log=3.0)
+    largest = max(subject_traits(spec, s)[1] for s in range(3))
+    assert largest > 1.5  # the premise: some subject's damage rate is well above the config's
+    config = tmp_path / "wide.toml"
+    text = TRIAL.replace("visits_months = [0, 2]", "visits_months = [0, 2]\ndamage_sd_log = 3.0")
+    rate = 10.0 / largest * 1.2  # valid for the config, 1.2 times the bound for that subject
+    config.write_text(text.replace("[trial]", f"[environment]\ndamage_rate_per_h = {rate}\n[trial]"), encoding="utf-8")
+    for command in ("sensitivity", "trial"):
+        done = geroconvert(command, config, "-o", tmp_path / f"{command}.out")
+        assert done.returncode == 2, done.stderr
+        assert "the cohort's largest damage multiplier" in done.stderr and "damage_rate_per_h" in done.stderr
+        assert done.stderr.count("\n") == 1 and not (tmp_path / f"{command}.out").exists()

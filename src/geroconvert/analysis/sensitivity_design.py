@@ -300,7 +300,7 @@ def _number(value) -> bool:
 def _outputs(table: dict, mapping: dict, geometry: str, contrast) -> tuple[str, ...]:
     has_rpp = bool(_rpp_times(mapping))
     known = [*ANY_OUTPUTS, *(RPP_OUTPUTS if has_rpp else ()), *(EPIDERMIS_OUTPUTS if geometry == "epidermis" else ())]
-    if mapping.get("trial") is not None:
+    if mapping.get("trial"):  # as `trial` and `check` read it: an empty [trial] is no trial
         known += TRIAL_OUTPUTS
     default = ["t50_h", "slowdown"] if has_rpp and contrast else (["t50_h"] if has_rpp else [known[1]])
     outputs = table.get("outputs", default)
@@ -349,6 +349,11 @@ def _check_output(name: str, known: list[str], contrast, has_rpp: bool) -> None:
             )
         return
     base, _, kind = DERIVED.get(name, name).partition(":")
+    if base in TRIAL_OUTPUTS:
+        raise ConfigError(
+            f"sensitivity.outputs: {name!r}: the trial is its own contrast (treated and placebo hands); "
+            f"ask for {base!r} itself"
+        )
     if kind and kind not in CONTRASTS:
         raise ConfigError(f"sensitivity.outputs: {name!r}: after ':' write one of {', '.join(CONTRASTS)}")
     if kind and contrast is None:

@@ -82,7 +82,14 @@ def summary_units(name: str, series_units: dict[str, str] | None = None) -> str:
     """CF-style units of a /summary column, from its name (``final_X`` has the units of series X)."""
     if name.startswith("final_") and series_units and name[6:] in series_units:
         return series_units[name[6:]]
-    for suffix, units in (("_per_h", "h-1"), ("_nM", "nM"), ("_h", "h"), ("_s", "s"), ("_um", "um")):
+    for suffix, units in (
+        ("_per_h", "h-1"),
+        ("_nM", "nM"),
+        ("_h", "h"),
+        ("_s", "s"),
+        ("_um", "um"),
+        ("_years", "year"),
+    ):
         if name.endswith(suffix):
             return units
     return "1"

@@ -82,20 +82,24 @@ class TrialSpec:
     @classmethod
     def for_mapping(cls, mapping: dict) -> TrialSpec:
         """The trial of a loaded config, checked as ``geroconvert trial`` runs it: the table, the
-        geometry, and the config of the longest ageing run and of the longest hand."""
+        geometry, and the config of the longest ageing run and of the longest hand, each with the
+        cohort's largest damage-rate multiplier."""
         spec = cls.from_table(mapping.get("trial"))
         if mapping.get("simulation", {}).get("geometry") != "epidermis":
             raise ConfigError('simulation.geometry: the split-hand trial needs geometry = "epidermis"')
         life_h = (spec.age_max_years - spec.start_age_years) * HOURS_PER_YEAR
         hand_h = spec.visits_months[-1] * HOURS_PER_MONTH
+        # the cohort's largest damage multiplier: the damage rates it gives must be valid too
+        multiplier = max(subject_traits(spec, s)[1] for s in range(spec.subjects))
         for age, hours, dosing, what in (
             (spec.start_age_years, life_h, None, "trial.age_max_years: ageing the skin from start_age_years"),
             (spec.age_max_years, hand_h, mapping.get("dosing"), "trial.visits_months: the hands to the last visit"),
         ):
             try:
-                config_from_mapping(hand_mapping(mapping, age, 1.0, hours, dosing))
+                config_from_mapping(hand_mapping(mapping, age, multiplier, hours, dosing))
             except ConfigError as error:
-                raise ConfigError(f"{what}: {error}") from None
+                largest = f" (with the cohort's largest damage multiplier, x{multiplier:.3g})"
+                raise ConfigError(f"{what}{largest}: {error}") from None
         return spec
 
     @classmethod

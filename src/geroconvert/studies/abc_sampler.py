@@ -23,24 +23,31 @@ import pyabc
 
 from geroconvert.studies.executors import in_processes
 
-_LOADED: dict[str, object] = {}  # per worker: the current generation's simulate function, by digest
+_LOADED: dict[str, Any] = {}  # per worker: the current generation's simulate function, by digest
 
 
-def evaluate_candidate(payload: bytes, digest: str, seed: int):
-    """One candidate on a worker: seed the global generators pyabc draws its proposal from,
-    then propose, simulate and accept or reject.  The caller's generator states are put back,
-    so an inline evaluation leaves the calibrating process as a worker's would."""
-    import cloudpickle
+def evaluate_candidate(payload, digest: str, seed: int):
+    """One candidate: seed the global generators pyabc draws its proposal from, then propose,
+    simulate and accept or reject.  ``payload`` is pyabc's simulate function, pickled for a
+    worker (unpickled once per generation there) or itself when evaluated inline; the
+    caller's generator states are put back, so an inline evaluation leaves the calibrating
+    process as a worker's would."""
+    if callable(payload):
+        simulate_one = payload
+    else:
+        import cloudpickle
+        import numba
 
-    if digest not in _LOADED:
-        _LOADED.clear()  # one generation at a time
-        _LOADED[digest] = cloudpickle.loads(payload)
-    simulate_one = _LOADED[digest]
+        numba.set_num_threads(1)  # workers share the cores, as the sweep's runs do
+        if digest not in _LOADED:
+            _LOADED.clear()  # one generation at a time
+            _LOADED[digest] = cloudpickle.loads(payload)
+        simulate_one = _LOADED[digest]
     numpy_state, python_state = np.random.get_state(), random.getstate()
     try:
-        np.random.seed(seed % 2**32)
+        np.random.seed([seed & 0xFFFFFFFF, seed >> 32])  # the whole seed: no two candidates share a proposal
         random.seed(seed)
-        return simulate_one()  # type: ignore[operator]
+        return simulate_one()
     finally:
         np.random.set_state(numpy_state)
         random.setstate(python_state)
@@ -63,8 +70,11 @@ class OrderedSampler(pyabc.sampler.Sampler):
         import cloudpickle
 
         self.calls += 1
-        payload = cloudpickle.dumps(simulate_one)
-        digest = hashlib.sha256(payload).hexdigest()
+        if self.workers > 1:
+            payload = cloudpickle.dumps(simulate_one)
+            digest = hashlib.sha256(payload).hexdigest()
+        else:  # inline: the function itself, so a model that cannot be pickled still calibrates
+            payload, digest = simulate_one, "inline"
         jobs = (
             (j, (payload, digest, candidate_seed(self.seed, self.calls, j)))
             for j in (itertools.count() if max_eval == np.inf else range(int(max_eval)))
@@ -75,11 +85,11 @@ class OrderedSampler(pyabc.sampler.Sampler):
         source = in_processes(evaluate_candidate, jobs, self.workers)
         try:
             for index, outcome in source:
-                if isinstance(outcome, BaseException):
-                    raise outcome
                 waiting[index] = outcome
                 while accepted < n and taken in waiting:  # in index order, whatever order they finished in
                     particle = waiting.pop(taken)
+                    if isinstance(particle, BaseException):  # a failure counts only where one process would meet it
+                        raise particle
                     sample.append(particle)
                     taken += 1
                     accepted += bool(particle.accepted)

@@ -41,9 +41,10 @@ def plan_study(mapping: dict) -> tuple[Design, StudyPlan]:
     points = distinct_points(design)
     runs = len(points) * design.replicates
     if runs > MAX_SWEEP_RUNS:
+        each = "trial subjects (trial.subjects)" if design.trial else "replicates"
         raise ConfigError(
-            f"sensitivity: {runs:,} runs ({len(points):,} points x {design.replicates} replicates) is more than "
-            f"{MAX_SWEEP_RUNS:,}; use fewer samples, parameters or replicates"
+            f"sensitivity: {runs:,} runs ({len(points):,} points x {design.replicates} {each}) is more than "
+            f"{MAX_SWEEP_RUNS:,}; use fewer samples, parameters or {each.split(' (')[0]}"
         )
     base = base_mapping(mapping)
     task, seed = None, design.seed
@@ -51,9 +52,29 @@ def plan_study(mapping: dict) -> tuple[Design, StudyPlan]:
         from geroconvert.studies.trial import TrialSpec, subject_task
 
         task, seed = subject_task, TrialSpec.from_table(mapping.get("trial")).seed
+        _check_trial_points(base, points)
     specs: list[RunSpec] = specs_for(base, points, design.replicates, seed, label="sensitivity point")
     config_text = fingerprint_text(base) + design_line(design) + "\n"
     return design, StudyPlan(specs, config_text, RESUME_HINT, command=COMMAND, task=task)
+
+
+def _check_trial_points(base: dict, points: list[dict]) -> None:
+    """Every subject's runs at every point are valid configs (a point's values times a subject's
+    damage multiplier may leave a bound the point alone keeps): refused before the first run."""
+    import copy
+
+    from geroconvert.config import set_path
+    from geroconvert.studies.trial import TrialSpec
+
+    for g, point in enumerate(points):
+        mapping = copy.deepcopy(base)
+        for path, value in point.items():
+            set_path(mapping, path, value)
+        try:
+            TrialSpec.for_mapping(mapping)
+        except ConfigError as error:
+            where = ", ".join(f"{k}={v}" for k, v in point.items())
+            raise ConfigError(f"sensitivity point {g} ({where}): {error}") from None
 
 
 def distinct_points(design: Design) -> list[dict]:

@@ -159,7 +159,7 @@ def add_commands(commands) -> None:
         "--workers",
         type=positive_int,
         default=1,
-        help="--abc: processes; 1 (the default) gives the same particles every time",
+        help="--abc: processes (default: 1); any number gives the same particles for the same seed",
     )
     calibrate.add_argument(
         "--priors", metavar="CONFIG", help="--abc: a config whose [priors] narrow or replace the priors"
