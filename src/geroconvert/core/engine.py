@@ -39,7 +39,7 @@ from geroconvert.core.kernels import one_thread
 from geroconvert.core.kernels.cells import update_cells
 from geroconvert.core.kernels.divisions import apply_pending
 from geroconvert.core.kernels.field import diffuse
-from geroconvert.core.kernels.reduce import in_cycle_by_kind, tally
+from geroconvert.core.kernels.reduce import clone_sizes, in_cycle_by_kind, tally
 from geroconvert.core.kernels.seeding import seed_dish, seed_epidermis
 from geroconvert.core.readouts import summarise
 from geroconvert.core.recorder import SERIES_UNITS, Recorder, Results
@@ -68,6 +68,7 @@ class Simulation:
         self.events = np.zeros(L.N_EVENTS, np.int64)
         self._events_at_record = self.events.copy()
         self.state = state if state is not None else self._seed_state()
+        self.clone_labels = self._label_basal_clones()
         self.one_thread = self.state.capacity < ONE_THREAD_BELOW_SITES
         self.n_cells, self.n_senescent = self._count_live()
         self._record = record
@@ -99,6 +100,15 @@ class Simulation:
                 self.seed,
             )
         return state
+
+    def _label_basal_clones(self) -> np.ndarray:
+        """The clones followed by the recorder: those of the basal cells at the start of this
+        simulation (of a copied state too: the labelling is when a tracing starts), sorted."""
+        if self.geometry != L.EPIDERMIS:
+            return np.zeros(0, self.state.clone.dtype)
+        s = self.state
+        basal = (s.phase != L.EMPTY) & ((s.kind == L.STEM) | (s.kind == L.PROGENITOR))
+        return np.unique(s.clone[basal])
 
     def _count_live(self) -> tuple[int, int]:
         phase = self.state.phase
@@ -205,6 +215,7 @@ class Simulation:
             thickness,
             self.events - self._events_at_record,
             self._in_cycle_by_kind(),
+            clone_sizes(s.cell_arrays(), self.clone_labels) if self.geometry == L.EPIDERMIS else None,
         )
         self._events_at_record = self.events.copy()
 

@@ -124,3 +124,41 @@ def senescent_half_life_h(hours: float, n_senescent_before: float, n_senescent_n
     if lost <= 0 or exposure <= 0:
         return math.nan
     return float(LN2 * exposure / lost)
+
+
+# Labelled basal clones (the lineage tracing of Clayton et al. 2007): every basal cell at the
+# start of a run founds a clone; a clone survives while it holds a basal cell.  Its size is
+# binned by powers of two, as clone-size histograms are (the last bin is open).
+CLONE_SIZE_BINS = ((1, 1), (2, 2), (3, 4), (5, 8), (9, 16), (17, 32), (33, None))
+
+
+def clone_bin_name(low: int, high: int | None) -> str:
+    if high is None:
+        return f"clones_basal_{low}_up"
+    return f"clones_basal_{low}" if low == high else f"clones_basal_{low}_{high}"
+
+
+CLONE_READOUTS = (
+    "clones_surviving",
+    "clone_mean_basal_cells",
+    "clone_mean_cells",
+    *(clone_bin_name(low, high) for low, high in CLONE_SIZE_BINS),
+)
+
+
+def clone_readouts(cells, basal) -> dict[str, float]:
+    """Surviving labelled clones, their mean basal and total (basal + suprabasal) sizes, and the
+    number of surviving clones per bin of basal size, from the cells and basal cells of each
+    labelled clone.  The means of no surviving clone are NaN."""
+    cells, basal = np.asarray(cells), np.asarray(basal)
+    surviving = basal > 0
+    n = int(surviving.sum())
+    out = {
+        "clones_surviving": float(n),
+        "clone_mean_basal_cells": float(basal[surviving].mean()) if n else math.nan,
+        "clone_mean_cells": float(cells[surviving].mean()) if n else math.nan,
+    }
+    for low, high in CLONE_SIZE_BINS:
+        inside = (basal >= low) & (basal <= (high if high is not None else np.iinfo(np.int64).max))
+        out[clone_bin_name(low, high)] = float(inside.sum())
+    return out

@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from geroconvert.core import layout as L
-from geroconvert.core.readouts import basal_in_cycle_fraction, senescent_half_life_h, tally_readouts
+from geroconvert.core.readouts import (
+    CLONE_READOUTS,
+    CLONE_SIZE_BINS,
+    basal_in_cycle_fraction,
+    clone_bin_name,
+    clone_readouts,
+    senescent_half_life_h,
+    tally_readouts,
+)
 
 # name -> (CF-style units, what the series is), in the order they are recorded.  The units
 # are what xarray and netCDF tools read ("1": a count or a fraction, "h": hours); the
@@ -31,6 +39,21 @@ SERIES_INFO = {
     "basal_in_cycle_fraction": ("1", "fraction of basal cells (stem, progenitor) in the cycle, not resting/arrested"),
     "senescent_half_life_h": ("h", "ln 2 / (senescent cells lost per senescent cell-hour) over the previous interval"),
 }
+SERIES_INFO.update(
+    {
+        "clones_surviving": ("1", "clones founded by the basal cells at the run's start that still hold a basal cell"),
+        "clone_mean_basal_cells": ("1", "mean basal cells (stem, progenitor) per surviving clone"),
+        "clone_mean_cells": ("1", "mean epidermal cells (basal and suprabasal) per surviving clone"),
+        **{
+            clone_bin_name(low, high): (
+                "1",
+                f"surviving clones with {low}{'' if high == low else ' or more' if high is None else f'-{high}'} "
+                "basal cells",
+            )
+            for low, high in CLONE_SIZE_BINS
+        },
+    }
+)
 for _kind in L.KIND_NAMES:
     for _phase in L.PHASE_NAMES[1:]:
         SERIES_INFO[f"n_{_kind}_{_phase}"] = ("1", f"{_kind} cells that are {_phase}")
@@ -48,6 +71,7 @@ EPIDERMIS_ONLY = (
     "p16_positive_fraction_epidermis",
     "p16_positive_fraction_dermis",
     "basal_in_cycle_fraction",
+    *CLONE_READOUTS,
     *(f"n_{kind}_{phase}" for kind in L.KIND_NAMES if kind != "line" for phase in L.PHASE_NAMES[1:]),
 )
 DISH_ONLY = tuple(f"n_line_{phase}" for phase in L.PHASE_NAMES[1:])
@@ -96,8 +120,10 @@ class Recorder:
         thickness_rows: float,
         events_since: np.ndarray,
         in_cycle: np.ndarray,
+        clones: tuple[np.ndarray, np.ndarray] | None = None,
     ):
-        """One row from a tally: counts[kind, phase], p16+ counts[kind, phase], float sums (reduce.F_*)."""
+        """One row from a tally: counts[kind, phase], p16+ counts[kind, phase], float sums (reduce.F_*);
+        ``clones``: (cells, basal cells) of each labelled clone (an epidermis; else left at 0)."""
         row = self.n
         d = self.data
         d["time_h"][row] = time_h
@@ -113,6 +139,9 @@ class Recorder:
                 d[f"n_{kind}_{L.PHASE_NAMES[p]}"][row] = counts[k, p]
         for e, event in enumerate(L.EVENT_NAMES):
             d[f"events_{event}"][row] = events_since[e]
+        if clones is not None:
+            for name, value in clone_readouts(*clones).items():
+                d[name][row] = value
         self.n += 1
 
     def _half_life(self, time_h: float, n_senescent: float, lost: int) -> float:

@@ -40,7 +40,7 @@ from collections import Counter
 import numpy as np
 
 from geroconvert.core.inputs import StepInputs, rate_to_probability, sasp_substeps, step_inputs
-from geroconvert.core.layout import DISH, EMPTY, EPIDERMIS, N_EVENTS, NONE, SENESCENT
+from geroconvert.core.layout import DIFFERENTIATED, DISH, EMPTY, EPIDERMIS, N_EVENTS, NONE, PROGENITOR, SENESCENT, STEM
 from geroconvert.core.schedule import Schedule
 from geroconvert.core.state import CELL_FIELDS, MOVING_FIELDS, CellState
 from geroconvert.oracle import rules
@@ -359,3 +359,18 @@ class ReferenceSimulation(RunSetup):
         for r in range(top, row + 1, -1):
             self.move_site((r - 1) * s.width + col, r * s.width + col)
         return (row + 1) * s.width + col
+
+
+def clone_sizes(phase, kind, clone, labels) -> tuple[list[int], list[int]]:
+    """Epidermal cells and basal cells (stem, progenitor) of each labelled clone, one cell at a
+    time: the plain form of :func:`geroconvert.core.kernels.reduce.clone_sizes`."""
+    position = {int(label): j for j, label in enumerate(labels)}
+    cells, basal = [0] * len(labels), [0] * len(labels)
+    for i in range(len(phase)):
+        if phase[i] == EMPTY or kind[i] not in (STEM, PROGENITOR, DIFFERENTIATED):
+            continue
+        j = position.get(int(clone[i]))
+        if j is not None:
+            cells[j] += 1
+            basal[j] += kind[i] != DIFFERENTIATED
+    return cells, basal

@@ -3,8 +3,8 @@
 import numpy as np
 from numba import njit, prange
 
-from geroconvert.core.layout import CYCLING, EMPTY, N_KINDS, N_PHASES
-from geroconvert.core.state import C_CYCLE, C_KIND, C_MASS, C_P16, C_PHASE, C_SASP
+from geroconvert.core.layout import CYCLING, DIFFERENTIATED, EMPTY, N_KINDS, N_PHASES, PROGENITOR, STEM
+from geroconvert.core.state import C_CLONE, C_CYCLE, C_KIND, C_MASS, C_P16, C_PHASE, C_SASP
 
 N_CHUNKS = 64
 # float sums per chunk
@@ -71,3 +71,42 @@ def in_cycle_by_kind(arrays):
         for kd in range(N_KINDS):
             total[kd] += counts[c, kd]
     return total
+
+
+@njit(cache=True)
+def clone_sizes(arrays, labels):
+    """Epidermal cells and basal cells (stem, progenitor) of each labelled clone.
+
+    ``labels``: the clone labels followed, sorted ascending (the founders' uids).  Returns
+    (cells[len(labels)], basal[len(labels)]).  Serial: it runs once per record, and integer
+    counts do not depend on the order anyway.
+    """
+    kind, phase, clone = arrays[C_KIND], arrays[C_PHASE], arrays[C_CLONE]
+    cells = np.zeros(labels.size, np.int64)
+    basal = np.zeros(labels.size, np.int64)
+    for i in range(phase.size):
+        kd = kind[i]
+        if phase[i] == EMPTY or not (kd == STEM or kd == PROGENITOR or kd == DIFFERENTIATED):
+            continue
+        j = _find(labels, clone[i])
+        if j >= 0:
+            cells[j] += 1
+            if kd != DIFFERENTIATED:
+                basal[j] += 1
+    return cells, basal
+
+
+@njit(inline="always", cache=True)
+def _find(sorted_values, value):
+    """Index of ``value`` in ``sorted_values``, or -1 (a loop: np.searchsorted would load
+    numba's array-math module with the cached kernel)."""
+    lo, hi = 0, sorted_values.size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if sorted_values[mid] < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < sorted_values.size and sorted_values[lo] == value:
+        return lo
+    return -1
