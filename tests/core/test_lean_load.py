@@ -32,3 +32,24 @@ def test_a_warm_run_loads_no_array_math_and_gives_the_same_result():
     warm = run_in_a_fresh_process()
     assert warm[0] == first[0]  # the same result from loaded kernels as from compiled or loaded ones
     assert warm[1:] == ["False", "False"], "a warm run imported numba's array math or scipy.linalg"
+
+
+EPIDERMIS = """
+import sys
+from geroconvert.config import load_config
+from geroconvert.core.engine import run_timed
+params = load_config("epidermis_small.toml", ["simulation.hours=240"]).params
+results = run_timed(params)
+print(results.timeseries["clones_surviving"][-1], "numba.np.arraymath" in sys.modules, "scipy.linalg" in sys.modules)
+"""
+
+
+def test_a_warm_epidermis_run_loads_no_array_math_either():
+    """The epidermis's own kernels (the clone count among them) keep to the same rule."""
+    runs = []
+    for _ in range(2):  # the first may compile
+        done = subprocess.run([sys.executable, "-c", EPIDERMIS], capture_output=True, text=True, cwd=ROOT, timeout=600)
+        assert done.returncode == 0, done.stderr
+        runs.append(done.stdout.split())
+    assert runs[1][0] == runs[0][0]
+    assert runs[1][1:] == ["False", "False"], "a warm epidermis run imported numba's array math or scipy.linalg"

@@ -68,6 +68,7 @@ class Simulation:
         self.events = np.zeros(L.N_EVENTS, np.int64)
         self._events_at_record = self.events.copy()
         self.state = state if state is not None else self._seed_state()
+        self._fresh_state = state is None
         self.clone_labels = self._label_basal_clones()
         self.one_thread = self.state.capacity < ONE_THREAD_BELOW_SITES
         self.n_cells, self.n_senescent = self._count_live()
@@ -103,11 +104,18 @@ class Simulation:
 
     def _label_basal_clones(self) -> np.ndarray:
         """The clones followed by the recorder: those of the basal cells at the start of this
-        simulation (of a copied state too: the labelling is when a tracing starts), sorted."""
-        if self.geometry != L.EPIDERMIS:
-            return np.zeros(0, self.state.clone.dtype)
+        simulation, sorted.  A freshly seeded epidermis has them already (each cell its own
+        label).  A given state (a copied skin) is relabelled, as a tracing starts: each basal
+        cell founds a new clone 0, 1, ... and every other cell gets -1 (not traced), so
+        neither earlier lineages nor the suprabasal cells present at the start are counted.
+        Labels only mark lineages: no rule reads them, so the dynamics are unchanged."""
         s = self.state
+        if self.geometry != L.EPIDERMIS:
+            return np.zeros(0, s.clone.dtype)
         basal = (s.phase != L.EMPTY) & ((s.kind == L.STEM) | (s.kind == L.PROGENITOR))
+        if not self._fresh_state:
+            s.clone[:] = -1
+            s.clone[basal] = np.arange(int(basal.sum()), dtype=s.clone.dtype)
         return np.unique(s.clone[basal])
 
     def _count_live(self) -> tuple[int, int]:
