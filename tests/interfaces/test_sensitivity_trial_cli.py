@@ -145,3 +145,25 @@ def test_a_cohort_whose_damage_multiplier_leaves_a_bound_is_refused_before_any_r
         assert done.returncode == 2, done.stderr
         assert "the cohort's largest damage multiplier" in done.stderr and "damage_rate_per_h" in done.stderr
         assert done.stderr.count("\n") == 1 and not (tmp_path / f"{command}.out").exists()
+
+
+def test_a_stopped_trial_study_resumes_its_missing_subjects_and_gives_the_same_archive(tmp_path, trial_study):
+    from dataclasses import replace
+
+    from geroconvert import open_archive
+    from geroconvert.config import load_config
+    from geroconvert.studies.sensitivity import plan_study, run_sensitivity
+    from geroconvert.studies.sweep import run_sweep
+
+    mapping = load_config(trial_study).mapping
+    _, plan = plan_study(mapping)
+    half = replace(plan, specs=plan.specs[: len(plan.specs) // 2])  # as a study stopped half way leaves it
+    partial = tmp_path / "partial.h5"
+    run_sweep({k: v for k, v in mapping.items() if k != "sweep"}, partial, workers=1, plan=half)
+    _, outcome = run_sensitivity(mapping, partial, workers=2, resume=True)
+    assert outcome.skipped == len(half.specs) and outcome.completed == len(plan.specs) - len(half.specs)
+    whole = tmp_path / "whole.h5"
+    run_sensitivity(mapping, whole, workers=2)
+    a, b = open_archive(partial).summary.sort_index(), open_archive(whole).summary.sort_index()
+    results = [c for c in a.columns if c not in ("wall_s", "compile_s")]
+    np.testing.assert_array_equal(a[results].to_numpy(), b[results].to_numpy())
