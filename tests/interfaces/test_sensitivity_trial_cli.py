@@ -78,6 +78,17 @@ def test_each_point_runs_the_same_cohort_and_its_values_are_the_trials_own(tmp_p
         rows = list(csv.DictReader(handle))
     assert {(r["output"], r["parameter"]) for r in rows} == {(o, p) for o in design.outputs for p in design.parameters}
     assert "the replicates are the trial's 3 subjects" in (tmp_path / "report" / "sensitivity.txt").read_text()
+    # each design row with its cohort means: the point above is the trial run here
+    with open(tmp_path / "report" / "sensitivity_points.csv", encoding="utf-8") as handle:
+        points = list(csv.DictReader(handle))
+    assert len(points) == len(design.values) and all(p["replicates"] == "3" for p in points)
+    here = [
+        p
+        for p in points
+        if float(p["dosing.penetration_fraction"]) == point["dosing.penetration_fraction"]
+        and float(p["cells.w_gero"]) == point["cells.w_gero"]
+    ]
+    assert here and all(float(p["trial_difference_mean"]) == pytest.approx(trial.final_difference.mean) for p in here)
 
 
 def test_a_trial_study_on_a_dask_cluster_runs_the_subjects_too(tmp_path, trial_study, dask_cluster):

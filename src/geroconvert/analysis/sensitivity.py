@@ -394,11 +394,38 @@ def _sobol_bars(item: Indices):
 
 def indices_of(archive) -> list[Indices]:
     """Every output's indices from a study's :class:`~geroconvert.archive.frames.Archive`."""
+    return indices_from(*study_outputs(archive))
+
+
+def indices_from(design: Design, outputs: dict[str, Output]) -> list[Indices]:
+    return [analyse(design, name, output.values, output.notes()) for name, output in outputs.items()]
+
+
+def study_outputs(archive) -> tuple[Design, dict[str, Output]]:
+    """The study's design and each output over it (rows x replicates)."""
     design = design_of(archive)
     summary = archive.summary.copy()
     summary[CENSOR_COLUMN] = _censor_times(archive, summary.index)
-    outputs = outputs_of(design, summary)
-    return [analyse(design, name, output.values, output.notes()) for name, output in outputs.items()]
+    return design, outputs_of(design, summary)
+
+
+def write_points(design: Design, outputs: dict[str, Output], out_dir: Path) -> Path:
+    """``sensitivity_points.csv``: each design row's parameter values and the mean of each
+    output over those of its replicates where it is defined (NaN if none is), so a reader
+    sees which points give which answers, not only the indices."""
+    import csv
+
+    path = Path(out_dir) / "sensitivity_points.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", *design.parameters, *(f"{name}_mean" for name in outputs), "replicates"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a row whose every value is undefined has a NaN mean, as it should
+            means = {name: np.nanmean(output.values, axis=1) for name, output in outputs.items()}
+        for r in range(len(design.values)):
+            values = [repr(float(v)) for v in design.values[r]]
+            writer.writerow([r, *values, *(repr(float(means[name][r])) for name in outputs), design.replicates])
+    return path
 
 
 def design_of(archive) -> Design:
@@ -433,8 +460,9 @@ def _censor_times(archive, keys) -> np.ndarray:
 
 def report(archive, out_dir: Path) -> tuple[list[Path], list[str]]:
     """The study's figures and tables; returns the files and the summary's lines."""
-    indices = indices_of(archive)
+    design, outputs = study_outputs(archive)
+    indices = indices_from(design, outputs)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = write_tables(indices, out_dir) + plot(indices, out_dir)
+    files = write_tables(indices, out_dir) + [write_points(design, outputs, out_dir)] + plot(indices, out_dir)
     return files, summary_lines(indices)
