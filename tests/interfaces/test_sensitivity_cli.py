@@ -82,24 +82,30 @@ def test_a_study_runs_its_design_stores_it_and_reports_its_indices(tmp_path, tin
 
 
 def test_a_stopped_study_resumes_only_its_missing_runs_and_gives_the_same_archive(tmp_path, tiny):
+    assert_resumed_equals_whole(tiny, tmp_path)
+
+
+def assert_resumed_equals_whole(config, tmp_path) -> None:
+    """A study stopped half way resumes only its missing runs, into the archive of one that never stopped."""
+    from dataclasses import replace
+
     from geroconvert import open_archive
     from geroconvert.config import load_config
     from geroconvert.studies.sensitivity import plan_study, run_sensitivity
-    from geroconvert.studies.sweep import StudyPlan, run_sweep
+    from geroconvert.studies.sweep import base_mapping, run_sweep
 
-    mapping = load_config(tiny).mapping
+    mapping = load_config(config).mapping
     _, plan = plan_study(mapping)
-    base = {k: v for k, v in mapping.items() if k != "sweep"}
-    half = StudyPlan(plan.specs[: len(plan.specs) // 2], plan.config_text, plan.resume_hint)
+    half = replace(plan, specs=plan.specs[: len(plan.specs) // 2])
     partial = tmp_path / "partial.h5"
-    run_sweep(base, partial, workers=1, plan=half)  # as a study stopped half way leaves its archive
+    run_sweep(base_mapping(mapping), partial, workers=1, plan=half)  # as a study stopped half way leaves it
     _, outcome = run_sensitivity(mapping, partial, workers=2, resume=True)
     assert outcome.skipped == len(half.specs) and outcome.completed == len(plan.specs) - len(half.specs)
     whole = tmp_path / "whole.h5"
     run_sensitivity(mapping, whole, workers=2)
-    a, b = open_archive(partial).summary, open_archive(whole).summary
+    a, b = open_archive(partial).summary.sort_index(), open_archive(whole).summary.sort_index()
     results = [c for c in a.columns if c not in ("wall_s", "compile_s")]
-    np.testing.assert_array_equal(a.sort_index()[results].to_numpy(), b.sort_index()[results].to_numpy())
+    np.testing.assert_array_equal(a[results].to_numpy(), b[results].to_numpy())
 
 
 BAD = [
@@ -193,11 +199,15 @@ def test_report_refuses_runs_of_another_design(tmp_path, tiny):
 
 
 def test_a_study_on_a_dask_cluster_equals_the_study_on_local_processes(tmp_path, tiny, dask_cluster):
+    assert_dask_equals_local(tiny, tmp_path, dask_cluster)
+
+
+def assert_dask_equals_local(config, tmp_path, scheduler: str) -> None:
     from tests.interfaces.test_sweep_cli import assert_same_runs
 
     local, remote = tmp_path / "local.h5", tmp_path / "dask.h5"
-    assert geroconvert("sensitivity", tiny, "-o", local, "--workers", "2", "--quiet").returncode == 0
-    done = geroconvert("sensitivity", tiny, "-o", remote, "--scheduler", dask_cluster, "--quiet", timeout=600)
+    assert geroconvert("sensitivity", config, "-o", local, "--workers", "2", "--quiet").returncode == 0
+    done = geroconvert("sensitivity", config, "-o", remote, "--scheduler", scheduler, "--quiet", timeout=600)
     assert done.returncode == 0, done.stderr
     assert_same_runs(local, remote)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
+from tests.interfaces.test_sensitivity_cli import assert_dask_equals_local, assert_resumed_equals_whole
 from tests.interfaces.test_sweep_cli import geroconvert
 
 TRIAL = f"""
@@ -92,13 +93,7 @@ def test_each_point_runs_the_same_cohort_and_its_values_are_the_trials_own(tmp_p
 
 
 def test_a_trial_study_on_a_dask_cluster_runs_the_subjects_too(tmp_path, trial_study, dask_cluster):
-    from tests.interfaces.test_sweep_cli import assert_same_runs
-
-    local, remote = tmp_path / "local.h5", tmp_path / "dask.h5"
-    assert geroconvert("sensitivity", trial_study, "-o", local, "--workers", "2", "--quiet").returncode == 0
-    done = geroconvert("sensitivity", trial_study, "-o", remote, "--scheduler", dask_cluster, "--quiet", timeout=600)
-    assert done.returncode == 0, done.stderr
-    assert_same_runs(local, remote)
+    assert_dask_equals_local(trial_study, tmp_path, dask_cluster)
 
 
 TRIAL_OUTPUTS_LINE = 'outputs = ["trial_difference", "trial_treated_change_epidermis"]\n'
@@ -159,22 +154,4 @@ def test_a_cohort_whose_damage_multiplier_leaves_a_bound_is_refused_before_any_r
 
 
 def test_a_stopped_trial_study_resumes_its_missing_subjects_and_gives_the_same_archive(tmp_path, trial_study):
-    from dataclasses import replace
-
-    from geroconvert import open_archive
-    from geroconvert.config import load_config
-    from geroconvert.studies.sensitivity import plan_study, run_sensitivity
-    from geroconvert.studies.sweep import run_sweep
-
-    mapping = load_config(trial_study).mapping
-    _, plan = plan_study(mapping)
-    half = replace(plan, specs=plan.specs[: len(plan.specs) // 2])  # as a study stopped half way leaves it
-    partial = tmp_path / "partial.h5"
-    run_sweep({k: v for k, v in mapping.items() if k != "sweep"}, partial, workers=1, plan=half)
-    _, outcome = run_sensitivity(mapping, partial, workers=2, resume=True)
-    assert outcome.skipped == len(half.specs) and outcome.completed == len(plan.specs) - len(half.specs)
-    whole = tmp_path / "whole.h5"
-    run_sensitivity(mapping, whole, workers=2)
-    a, b = open_archive(partial).summary.sort_index(), open_archive(whole).summary.sort_index()
-    results = [c for c in a.columns if c not in ("wall_s", "compile_s")]
-    np.testing.assert_array_equal(a[results].to_numpy(), b[results].to_numpy())
+    assert_resumed_equals_whole(trial_study, tmp_path)  # the resumed runs are subjects too, not plain runs

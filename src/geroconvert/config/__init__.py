@@ -45,7 +45,7 @@ from geroconvert.config.limits import (
     SNAPSHOT_BYTES_PER_SITE,
 )
 from geroconvert.config.loading import MAX_EXTENDS_DEPTH, LoadedConfig, load_config, load_mapping, read_toml
-from geroconvert.config.paths import get_path, merge, parse_override, parse_value, set_path
+from geroconvert.config.paths import get_path, merge, parse_override, parse_value, set_path, with_values
 from geroconvert.config.reference import reference_markdown
 from geroconvert.config.sections import (
     MODEL_SECTIONS,
@@ -81,6 +81,7 @@ __all__ = [
     "parse_value",
     "parse_override",
     "set_path",
+    "with_values",
     "get_path",
     "merge",
     # sections and keys

@@ -78,6 +78,15 @@ def set_path(mapping: dict, path: str, value: Any) -> dict:
     return mapping
 
 
+def with_values(mapping: dict, values: dict) -> dict:
+    """A deep copy of ``mapping`` with each ``path -> value`` of ``values`` set (a sweep or
+    study point): the caller's mapping and values are left as they were."""
+    out = copy.deepcopy(mapping)
+    for path, value in values.items():
+        set_path(out, path, copy.deepcopy(value))
+    return out
+
+
 def _list_index(node: list, part: str, where: str) -> int:
     if not part.isdigit() or int(part) >= len(node):
         raise ConfigError(f"{where}: no such entry; this list has {len(node)} entries (indices 0 to {len(node) - 1})")

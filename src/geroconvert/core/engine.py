@@ -68,8 +68,7 @@ class Simulation:
         self.events = np.zeros(L.N_EVENTS, np.int64)
         self._events_at_record = self.events.copy()
         self.state = state if state is not None else self._seed_state()
-        self._fresh_state = state is None
-        self.clone_labels = self._label_basal_clones()
+        self.clone_labels = self._label_basal_clones(relabel=state is not None)
         self.one_thread = self.state.capacity < ONE_THREAD_BELOW_SITES
         self.n_cells, self.n_senescent = self._count_live()
         self._record = record
@@ -102,7 +101,7 @@ class Simulation:
             )
         return state
 
-    def _label_basal_clones(self) -> np.ndarray:
+    def _label_basal_clones(self, relabel: bool) -> np.ndarray:
         """The clones followed by the recorder: those of the basal cells at the start of this
         simulation, sorted.  A freshly seeded epidermis has them already (each cell its own
         label).  A given state (a copied skin) is relabelled, as a tracing starts: each basal
@@ -113,7 +112,7 @@ class Simulation:
         if self.geometry != L.EPIDERMIS:
             return np.zeros(0, s.clone.dtype)
         basal = (s.phase != L.EMPTY) & ((s.kind == L.STEM) | (s.kind == L.PROGENITOR))
-        if not self._fresh_state:
+        if relabel:
             s.clone[:] = -1
             s.clone[basal] = np.arange(int(basal.sum()), dtype=s.clone.dtype)
         return np.unique(s.clone[basal])

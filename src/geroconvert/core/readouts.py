@@ -159,6 +159,6 @@ def clone_readouts(cells, basal) -> dict[str, float]:
         "clone_mean_cells": float(cells[surviving].mean()) if n else math.nan,
     }
     for low, high in CLONE_SIZE_BINS:
-        inside = (basal >= low) & (basal <= (high if high is not None else np.iinfo(np.int64).max))
+        inside = (basal >= low) if high is None else (basal >= low) & (basal <= high)
         out[clone_bin_name(low, high)] = float(inside.sum())
     return out

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pyabc
 
-from geroconvert.studies.executors import in_processes
+from geroconvert.studies.executors import in_processes, use_threads
 
 _LOADED: dict[str, Any] = {}  # per worker: the current generation's simulate function, by digest
 
@@ -36,9 +36,8 @@ def evaluate_candidate(payload, digest: str, seed: int):
         simulate_one = payload
     else:
         import cloudpickle
-        import numba
 
-        numba.set_num_threads(1)  # workers share the cores, as the sweep's runs do
+        use_threads(1)  # workers share the cores, as the sweep's runs do
         if digest not in _LOADED:
             _LOADED.clear()  # one generation at a time
             _LOADED[digest] = cloudpickle.loads(payload)

@@ -8,14 +8,13 @@ exception it raised)`` as runs finish, so results never depend on the executor.
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import signal
 import sys
 import time
 
 from geroconvert import interrupts
-from geroconvert.config import config_from_mapping, set_path
+from geroconvert.config import config_from_mapping, with_values
 from geroconvert.errors import ClusterError
 
 POLL_S = 0.2  # how often the result loops look at the stop flag
@@ -31,16 +30,18 @@ def run_task(mapping: dict, overrides: dict, seed: int, threads: int = 1):
     # idle OpenMP threads must sleep, not spin, when workers share cores (set before the
     # first parallel kernel starts the runtime; see cli._quiet_openmp)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import numba
-
     from geroconvert.core.engine import run_timed
 
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
-    trial = copy.deepcopy(mapping)
-    for path, value in overrides.items():
-        set_path(trial, path, value)
-    params = config_from_mapping(trial)
+    use_threads(threads)
+    params = config_from_mapping(with_values(mapping, overrides))
     return run_timed(params, seed=seed)  # wall_s without the compile, which is compile_s
+
+
+def use_threads(threads: int) -> None:
+    """A worker's numba thread count: workers share the cores, so a run takes ``threads``."""
+    import numba
+
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
 
 
 # ---- executors ------------------------------------------------------------------------------

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from geroconvert.analysis.sensitivity_design import Design, design_from_mapping, design_line
 from geroconvert.archive.schema import SENSITIVITY_COMMAND
+from geroconvert.config import config_from_mapping
 from geroconvert.errors import ConfigError
 from geroconvert.studies.sweep import (
     MAX_SWEEP_RUNS,
@@ -47,34 +49,16 @@ def plan_study(mapping: dict) -> tuple[Design, StudyPlan]:
             f"{MAX_SWEEP_RUNS:,}; use fewer samples, parameters or {each.split(' (')[0]}"
         )
     base = base_mapping(mapping)
+    check: Callable[[dict], Any] = config_from_mapping  # each point's config; a trial checks its subjects' runs
     task, seed = None, design.seed
     if design.trial:  # one run per subject: subject s keeps the trial's seed + s at every point
         from geroconvert.studies.trial import TrialSpec, subject_task
 
-        task, seed = subject_task, TrialSpec.from_table(mapping.get("trial")).seed
-        _check_trial_points(base, points)
-    specs: list[RunSpec] = specs_for(base, points, design.replicates, seed, label="sensitivity point")
+        # a point's values times a subject's damage multiplier may leave a bound the point keeps
+        task, seed, check = subject_task, TrialSpec.from_table(mapping.get("trial")).seed, TrialSpec.for_mapping
+    specs: list[RunSpec] = specs_for(base, points, design.replicates, seed, "sensitivity point", check)
     config_text = fingerprint_text(base) + design_line(design) + "\n"
     return design, StudyPlan(specs, config_text, RESUME_HINT, command=COMMAND, task=task)
-
-
-def _check_trial_points(base: dict, points: list[dict]) -> None:
-    """Every subject's runs at every point are valid configs (a point's values times a subject's
-    damage multiplier may leave a bound the point alone keeps): refused before the first run."""
-    import copy
-
-    from geroconvert.config import set_path
-    from geroconvert.studies.trial import TrialSpec
-
-    for g, point in enumerate(points):
-        mapping = copy.deepcopy(base)
-        for path, value in point.items():
-            set_path(mapping, path, value)
-        try:
-            TrialSpec.for_mapping(mapping)
-        except ConfigError as error:
-            where = ", ".join(f"{k}={v}" for k, v in point.items())
-            raise ConfigError(f"sensitivity point {g} ({where}): {error}") from None
 
 
 def distinct_points(design: Design) -> list[dict]:

@@ -26,7 +26,6 @@ and seed, never on the executor, so local and Dask sweeps are bit-identical.
 from __future__ import annotations
 
 import contextlib
-import copy
 import itertools
 import math
 import os
@@ -40,7 +39,15 @@ import numpy as np
 
 from geroconvert import interrupts
 from geroconvert.archive.sweepdata import load_sweep  # noqa: F401 - also offered here, beside run_sweep
-from geroconvert.config import MODEL_SECTIONS, ConfigError, build, config_from_mapping, dumps_toml, fields_of, set_path
+from geroconvert.config import (
+    MODEL_SECTIONS,
+    ConfigError,
+    build,
+    config_from_mapping,
+    dumps_toml,
+    fields_of,
+    with_values,
+)
 from geroconvert.errors import ClusterError
 from geroconvert.studies.executors import dask_session, on_dask, on_local, run_task
 
@@ -258,17 +265,22 @@ def plan_runs(mapping: dict) -> list[RunSpec]:
     return specs_for(base, points, replicates, seed)
 
 
-def specs_for(base: dict, points: list[dict], replicates: int, seed: int, label: str = "sweep point") -> list[RunSpec]:
-    """Run ``base`` at every point (path -> value) x replicate, each point validated first.
+def specs_for(
+    base: dict,
+    points: list[dict],
+    replicates: int,
+    seed: int,
+    label: str = "sweep point",
+    check: Callable[[dict], Any] = config_from_mapping,
+) -> list[RunSpec]:
+    """Run ``base`` at every point (path -> value) x replicate, each point validated first
+    by ``check`` (its config; a study whose runs are not plain runs passes its own).
 
     Replicate r uses seed + r at every point: common random numbers across points."""
     specs = []
     for g, point in enumerate(points):
-        trial = copy.deepcopy(base)
-        for path, value in point.items():
-            set_path(trial, path, copy.deepcopy(value))
         try:
-            config_from_mapping(trial)
+            check(with_values(base, point))
         except ConfigError as error:
             raise ConfigError(f"{label} {g} ({_describe(point)}): {error}") from None
         for r in range(replicates):

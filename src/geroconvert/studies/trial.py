@@ -93,19 +93,15 @@ def subject_task(mapping: dict, overrides: dict, seed: int, threads: int = 1):
     series are both hands at each visit; its summary the subject's traits and, per measure,
     the quantities :data:`TRIAL_QUANTITIES` (fractions of cells).
     """
-    import copy
     import time
 
-    import numba
-
-    from geroconvert.config import set_path
+    from geroconvert.config import with_values
     from geroconvert.core.recorder import Results
+    from geroconvert.studies.executors import use_threads
 
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+    use_threads(threads)
     start = time.perf_counter()
-    point = copy.deepcopy(mapping)
-    for path, value in overrides.items():
-        set_path(point, path, value)
+    point = with_values(mapping, overrides)
     spec = TrialSpec.from_table(point.get("trial"))
     subject = seed - spec.seed
     if not 0 <= subject < spec.subjects:
