@@ -23,7 +23,10 @@ Archives of an older schema are first converted with ``geroconvert upgrade`` (of
 interpreter running this script), so results are compared across a change of layout.
 Series and summary columns that only the older side holds are no difference if every
 value is 0 (schema 2 leaves out what a geometry cannot hold, such as stem cells in a
-dish); they are listed as notes.
+dish).  Objects only the newer side holds are readouts added since, and lines only its
+resolved config holds are parameters added since: both are listed as notes, since they
+cannot change a result both sides hold (a new parameter's default must leave every old
+result bit-identical, which the comparison of everything else shows).
 """
 
 from __future__ import annotations
@@ -133,7 +136,11 @@ def _current(path: Path, scratch: Path) -> Path:
 
 
 def _only_zeros(f, names: list[str]) -> bool:
-    return all(isinstance(f[n], h5py.Dataset) and f[n].dtype.kind in "biuf" and not np.any(f[n][()]) for n in names)
+    """Every named dataset holds numbers that are all 0 or NaN (NaN: a share of nothing)."""
+    return all(
+        isinstance(f[n], h5py.Dataset) and f[n].dtype.kind in "biuf" and not np.any(np.nan_to_num(f[n][()]))
+        for n in names
+    )
 
 
 def archive_differences(a: Path, b: Path, notes: list[str] | None = None) -> list[str]:
@@ -152,11 +159,12 @@ def _differences(fa, fb, out: list[str], notes: list[str]) -> list[str]:
     only_b = sorted(n for n in set(names_b) - set(names_a) if n.split("/")[0] not in VOLATILE)
     only_a = [n for n in only_a if n.rsplit("/", 1)[-1] not in VOLATILE]
     only_b = [n for n in only_b if n.rsplit("/", 1)[-1] not in VOLATILE]
-    if only_a and not only_b and _only_zeros(fa, only_a):
+    if only_a and _only_zeros(fa, only_a):
         notes.append(f"only in the first, all 0: {', '.join(only_a[:6])}{' ...' if len(only_a) > 6 else ''}")
-    elif only_a or only_b:
-        only = sorted(only_a + only_b)
-        out.append(f"objects on one side only: {only[:5]}{' ...' if len(only) > 5 else ''}")
+    elif only_a:
+        out.append(f"objects only in the first: {only_a[:5]}{' ...' if len(only_a) > 5 else ''}")
+    if only_b:  # readouts added since: they cannot change a result both sides hold
+        notes.append(f"only in the second (new): {', '.join(only_b[:6])}{' ...' if len(only_b) > 6 else ''}")
     out += _attrs_differ("/", fa, fb)
     for name in sorted(set(names_a) & set(names_b)):
         if name.split("/")[0] in VOLATILE:
@@ -167,8 +175,12 @@ def _differences(fa, fb, out: list[str], notes: list[str]) -> list[str]:
             if name.rsplit("/", 1)[-1] in VOLATILE:
                 continue
             if name == "config/toml":
-                if _config_text(x) != _config_text(y):
+                old, new = _config_text(x), _config_text(y)
+                gained = _gained_lines(old, new)
+                if gained is None:
                     out.append(f"{name}: resolved config differs")
+                elif gained:  # parameters added since, each at a default that changes nothing shown above
+                    notes.append(f"{name}: new parameters {', '.join(line.split(' =')[0] for line in gained[:6])}")
                 continue
             if not isinstance(y, h5py.Dataset) or not _equal(x[()], y[()]):
                 out.append(f"{name}: data differ")
@@ -181,6 +193,18 @@ def _config_text(dataset) -> list[str]:
     """The resolved config without its ``# source:`` line (the file's path, not a value)."""
     text = dataset[()].decode() if isinstance(dataset[()], bytes) else str(dataset[()])
     return [line for line in text.splitlines() if not line.startswith("# source:")]
+
+
+def _gained_lines(old: list[str], new: list[str]) -> list[str] | None:
+    """The lines ``new`` adds when ``old`` is ``new`` with some lines left out (in order), else None."""
+    gained, rest = [], iter(old)
+    expected = next(rest, None)
+    for line in new:
+        if line == expected:
+            expected = next(rest, None)
+        else:
+            gained.append(line)
+    return gained if expected is None else None
 
 
 def _scales(dataset) -> list[list[str]]:

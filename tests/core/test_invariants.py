@@ -39,6 +39,19 @@ CASES = {
         },
         environment={"damage_rate_per_h": 0.005},
     ),
+    # melanocytes in the basal row; damaged keratinocytes arrest for long and leave by differentiating
+    "epidermis_melanocytes": lambda: epidermis(
+        cells={
+            "cycle_h": 40.0,
+            "transit_h": 120.0,
+            "melanocyte_fraction": 0.1,
+            "melanocyte_cycle_h": 60.0,
+            "damaged_exit_per_h": 0.05,
+            "damage_p16_jump": 0.6,
+            "gero_rate_per_h": 0.01,
+        },
+        environment={"damage_rate_per_h": 0.01},
+    ),
 }
 
 
@@ -63,7 +76,7 @@ def check_state(sim: Simulation) -> None:
         rows = np.arange(s.capacity) // s.width
         kinds = s.kind
         basal = live & (rows == sim.basal_row)
-        assert np.isin(kinds[basal], (L.STEM, L.PROGENITOR)).all(), "non-basal kind in the basal row"
+        assert np.isin(kinds[basal], (L.STEM, L.PROGENITOR, L.MELANOCYTE)).all(), "non-basal kind in the basal row"
         assert (kinds[live & (rows > sim.basal_row)] == L.DIFFERENTIATED).all(), "a dividing kind above the basal row"
         assert (kinds[live & (rows < sim.basal_row)] == L.FIBROBLAST).all(), "epidermal cell in the dermis"
         assert (s.phase[live & (kinds == L.DIFFERENTIATED)] != L.CYCLING).all()
@@ -91,6 +104,9 @@ def test_recorded_series_are_sane(case):
     ts = results.timeseries
     assert tuple(ts) == series_for(params.simulation.geometry)  # a dish records no skin series, nor zeros
     for name, values in ts.items():
+        if name == "melanocyte_share_of_p16_positive":  # NaN by definition while no cell is p16-high
+            assert ((values[np.isfinite(values)] >= 0) & (values[np.isfinite(values)] <= 1)).all()
+            continue
         if name == "senescent_half_life_h":  # NaN by definition while no senescent cell is lost
             assert (values[np.isfinite(values)] > 0).all()
             continue
@@ -100,6 +116,8 @@ def test_recorded_series_are_sane(case):
         "senescent_fraction",
         "p16_positive_fraction_epidermis",
         "p16_positive_fraction_dermis",
+        "p16_positive_fraction_keratinocyte",
+        "p16_positive_fraction_melanocyte",
         "basal_in_cycle_fraction",
     ):
         if name in ts:

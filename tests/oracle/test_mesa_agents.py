@@ -21,7 +21,13 @@ from geroconvert.oracle.reference import ReferenceSimulation
 
 # the scenarios of the reference tests: the Mesa agents must match the engine on the same
 # ones and take the same rule branches there
-from tests.oracle.test_reference import dish_params, epidermis_params, tiny_torus_params, untaken_branches
+from tests.oracle.test_reference import (
+    dish_params,
+    epidermis_params,
+    melanocyte_params,
+    tiny_torus_params,
+    untaken_branches,
+)
 
 DISCRETE = ("phase", "kind", "uid", "divisions_left", "clone")
 FLOATS = ("mass", "cycle", "p21", "p16", "gero", "gero_threshold", "age_h", "arrest_h")
@@ -32,6 +38,7 @@ SCENARIOS = {
     "dish": (dish_params(), 7, 100),
     "epidermis": (epidermis_params(), 4, 120),
     "tiny_torus": (tiny_torus_params(), 11, 60),
+    "melanocytes": (melanocyte_params(), 6, 120),
 }
 
 
@@ -110,10 +117,19 @@ def test_tiny_torus_matches_the_numba_core():
     assert not missing, f"the tiny torus run never took {missing}: {model.branches}"
 
 
+def test_melanocytes_and_the_damage_exit_match_the_numba_core():
+    sim, model, problem = run_side_by_side("melanocytes")
+    assert problem is None, problem
+    ev = events(model)
+    assert ev["damage_exits"] > 0, ev
+    missing = untaken_branches("melanocytes", model.branches)
+    assert not missing, f"the melanocyte run never took {missing}: {model.branches}"
+
+
 def test_agents_take_the_reference_s_branches():
     """Counted by the same rules, the branch counters of the agents and of the array reference
     agree over a run: the two worlds answer the rules' lattice questions alike."""
-    for name in ("dish", "epidermis"):
+    for name in ("dish", "epidermis", "melanocytes"):
         params, seed, n = SCENARIOS[name]
         model = MesaCellModel(params, seed)
         ref = ReferenceSimulation(params, seed, model.to_state())

@@ -111,6 +111,26 @@ def epidermis_params() -> Params:
     )
 
 
+def melanocyte_params(width: int = 48) -> Params:
+    """The epidermis scenario, 48 columns wide, with melanocytes that divide within the run
+    and damaged progenitors that leave by differentiating (the two rules of skin tissue v2)."""
+    base = epidermis_params()
+    # damage arrests for long (p16 above its threshold), so that arrested progenitors leave
+    cells = base.cells.model_copy(
+        update={
+            "melanocyte_fraction": 0.3,
+            "melanocyte_reach_sites": 3,  # 7 sites: two other melanocytes there stop a division
+            "melanocyte_cycle_h": 10.0,
+            "damaged_exit_per_h": 0.15,
+            "damage_p16_jump": 0.6,
+            "stem_fraction": 0.2,
+            "melanocyte_removal_factor": 0.5,
+        }
+    )
+    simulation = base.simulation.model_copy(update={"width": width})
+    return base.model_copy(update={"cells": cells, "simulation": simulation})
+
+
 def tiny_torus_params() -> Params:
     """A 3x2 torus (left/right distinct, up == down: a site listed twice) and dt = 0.7 h."""
     cells = paramsets.cells(
@@ -136,6 +156,10 @@ SCENARIOS = {
     "dish": Scenario(dish_params(), seed=7, steps=100),
     "epidermis": Scenario(epidermis_params(), seed=4, steps=120),
     "tiny_torus": Scenario(tiny_torus_params(), seed=11, steps=60),
+    # 300 steps: long enough that a progenitor with an action pending sits beside a dividing melanocyte
+    "melanocytes": Scenario(melanocyte_params(), seed=6, steps=300),
+    # 5 columns: the melanocytes' reach is clamped to 2 sites either side, each site counted once
+    "narrow_melanocytes": Scenario(melanocyte_params(width=5), seed=3, steps=200),
 }
 
 # the rule branches (``branches`` counters, counted in geroconvert.oracle.rules) each
@@ -160,6 +184,17 @@ BRANCHES = {
         f"division_kind_{L.FIBROBLAST}",
     ),
     "tiny_torus": ("contact_crowded", "damage_event", "g0_rest", f"division_kind_{L.LINE}"),
+    "narrow_melanocytes": ("melanocyte_at_density", f"division_kind_{L.MELANOCYTE}"),
+    "melanocytes": (
+        "damage_exit",
+        "melanocyte_at_density",
+        "melanocyte_displaces_progenitor",
+        "push",
+        "damage_event",
+        f"division_kind_{L.MELANOCYTE}",
+        f"division_kind_{L.STEM}",
+        f"division_kind_{L.PROGENITOR}",
+    ),
 }
 
 
@@ -283,6 +318,29 @@ def test_tiny_torus_matches_reference(numba_runs):
     assert not missing, f"the tiny torus run never took {missing}: {ref.branches}"
 
 
+def test_melanocytes_and_the_damage_exit_match_reference(numba_runs):
+    initial, _ = numba_runs["melanocytes"]
+    assert np.count_nonzero((initial.kind == L.MELANOCYTE) & (initial.phase != L.EMPTY)) > 0
+    ref, problem, _ = run_reference("melanocytes", numba_runs)
+    assert problem is None, problem
+    ev = events(ref)
+    assert ev["damage_exits"] > 0 and ev["differentiations"] >= ev["damage_exits"], ev
+    missing = untaken_branches("melanocytes", ref.branches)
+    assert not missing, f"the melanocyte run never took {missing}: {ref.branches}"
+    melanocytes = (ref.state.kind == L.MELANOCYTE) & (ref.state.phase != L.EMPTY)
+    rows = np.flatnonzero(melanocytes) // ref.state.width
+    assert np.all(rows == ref.basal_row), "a melanocyte left the basal row"
+    # a progenitor pushed out by a melanocyte never carries an action up with it
+    assert ref.branches[f"division_kind_{L.DIFFERENTIATED}"] == 0, ref.branches
+
+
+def test_narrow_melanocytes_match_reference(numba_runs):
+    ref, problem, _ = run_reference("narrow_melanocytes", numba_runs)
+    assert problem is None, problem
+    missing = untaken_branches("narrow_melanocytes", ref.branches)
+    assert not missing, f"the narrow melanocyte run never took {missing}: {ref.branches}"
+
+
 # ---- the comparison can fail ------------------------------------------------------------------
 def _reverse_free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, draw):
     free = [j for j in R.neighbour_sites(i, width, rows, geometry, row_lo, row_hi) if phase[j] == L.EMPTY]
@@ -308,6 +366,29 @@ def _progenitors_never_spend(cell, world, direction):
 
 ORIGINAL_BASAL_DIVISION = rules.basal_division
 
+
+ORIGINAL_ARRESTED_FATE = rules.arrested_fate
+ORIGINAL_MELANOCYTE_SITE = rules.melanocyte_division_site
+
+
+def _exit_before_death(cell, world, inputs, blocked, event_draw, gero_drive, growth_drive):
+    """The exit's slice moved in front of background death's."""
+    return ORIGINAL_ARRESTED_FATE(cell, world, inputs, blocked, event_draw + world.death_p, gero_drive, growth_drive)
+
+
+def _other_progenitor(cell, world, direction):
+    """A melanocyte that displaces the other progenitor of two."""
+    return ORIGINAL_MELANOCYTE_SITE(cell, world, 1.0 - direction if direction != 0.5 else direction)
+
+
+def _exit_twice_as_often(ref):
+    ref.damaged_exit_p *= 2.0
+
+
+def _melanocytes_removed_like_others(ref):
+    ref.cells = ref.cells.model_copy(update={"melanocyte_removal_factor": 1.0})
+
+
 MUTATIONS = {
     "reversed_neighbour_choice": (
         "dish",
@@ -326,6 +407,33 @@ MUTATIONS = {
         None,
     ),
     "events_drawn_from_another_stream": ("tiny_torus", lambda mp: mp.setattr(rules, "S_EVENTS", L.S_FATE), None),
+    "damage_exit_twice_as_often": ("melanocytes", lambda mp: None, _exit_twice_as_often),
+    "damage_exit_before_death": (
+        "melanocytes",
+        lambda mp: mp.setattr(rules, "arrested_fate", _exit_before_death),
+        None,
+    ),
+    "melanocyte_displaces_the_other_progenitor": (
+        "melanocytes",
+        lambda mp: mp.setattr(rules, "melanocyte_division_site", _other_progenitor),
+        None,
+    ),
+    "senescent_melanocytes_removed_like_others": ("melanocytes", lambda mp: None, _melanocytes_removed_like_others),
+    "stem_cells_and_melanocytes_leave_when_damaged_too": (
+        "melanocytes",
+        lambda mp: mp.setattr(rules, "leaves_when_damaged", lambda cell: cell.kind != L.DIFFERENTIATED),
+        None,
+    ),
+    "melanocytes_ignore_their_density": (
+        "melanocytes",
+        lambda mp: mp.setattr(rules, "melanocytes_at_density", lambda cell, world: False),
+        None,
+    ),
+    "melanocytes_cycle_like_keratinocytes": (
+        "melanocytes",
+        lambda mp: mp.setattr(rules, "MELANOCYTE", -1),
+        None,
+    ),
 }
 
 

@@ -9,7 +9,8 @@ TOML text, non-UTF-8 bytes, bad ``--set`` overrides) next to valid ones.  For ea
   ``geroconvert: error: ...`` on stderr (no traceback, no Python warning);
 * a config ``check`` accepts also runs (``geroconvert run``): exit 0, and the archive
   holds only finite numbers except where NaN is documented (``senescent_half_life_h``
-  when no senescent cell was lost, ``t50_h`` when RPP never falls to 0.5, ``rpp``
+  when no senescent cell was lost, ``melanocyte_share_of_p16_positive`` when no epidermal
+  cell is p16-positive, ``t50_h`` when RPP never falls to 0.5, ``rpp``
   when there was no cell to replate);
 * nothing hangs: a watchdog turns an example that takes minutes into a failure.
 
@@ -635,6 +636,8 @@ def assert_finite_archive(path: Path) -> None:
                     bad = np.isinf(values) & series_recorded  # NaN: no senescent cell lost in the interval
                 elif leaf in ("mean_mass", "mean_p16"):
                     bad &= ~empty  # NaN: a mean over no cells
+                elif leaf == "melanocyte_share_of_p16_positive":  # NaN: a share of no p16+ epidermal cell
+                    bad &= np.nan_to_num(obj.file["timeseries/p16_positive_fraction_epidermis"][()], nan=1.0) != 0
             elif table == "rpp" and values.ndim == 2:
                 bad &= rpp_recorded
                 if leaf == "rpp":

@@ -76,7 +76,9 @@ def _place(plate: CellState, state: CellState, sites: np.ndarray, tile: int) -> 
         getattr(plate, name)[dest] = getattr(state, name)[sites]
     plate.pending[dest] = L.NONE
     plate.clone[dest] = j
-    # basal keratinocytes in culture are a cell line; differentiated cells stay post-mitotic
+    # basal keratinocytes (and fibroblasts, melanocytes) in culture grow as a cell line at the
+    # line's cycle: the assay asks whether a cell can still form a colony, not how fast;
+    # differentiated cells stay post-mitotic
     kinds = plate.kind[dest]
     plate.kind[dest] = np.where(kinds == L.DIFFERENTIATED, L.DIFFERENTIATED, L.LINE).astype(np.uint8)
     plate.next_uid = state.next_uid

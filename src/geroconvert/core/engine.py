@@ -94,6 +94,7 @@ class Simulation:
                 sim.initial_thickness_rows,
                 sim.initial_density,
                 cells.stem_fraction,
+                cells.melanocyte_fraction,
                 rest,
                 arrays,
                 self.k,

@@ -105,6 +105,11 @@ def kernel_constants(cells: CellParams, dt_h: float):
         L.K_TRANSIT_H: cells.transit_h,
         L.K_FIBROBLAST_CYCLE_H: cells.fibroblast_cycle_h,
         L.K_STEM_MTOR: cells.stem_mtor_factor,
+        L.K_DAMAGED_EXIT_P: rate_to_probability(cells.damaged_exit_per_h, dt_h),
+        L.K_MELANOCYTE_CYCLE_H: cells.melanocyte_cycle_h,
+        L.K_MELANOCYTE_FRACTION: cells.melanocyte_fraction,
+        L.K_MELANOCYTE_REACH: cells.melanocyte_reach_sites,
+        L.K_MELANOCYTE_REMOVAL: cells.melanocyte_removal_factor,
     }
     for index, value in values.items():
         k[index] = value

@@ -18,8 +18,9 @@ PROGENITOR = 1
 DIFFERENTIATED = 2
 FIBROBLAST = 3
 LINE = 4
-N_KINDS = 5
-KIND_NAMES = ("stem", "progenitor", "differentiated", "fibroblast", "line")
+MELANOCYTE = 5  # a basal-layer pigment cell: long-lived, seldom dividing, never shed
+N_KINDS = 6
+KIND_NAMES = ("stem", "progenitor", "differentiated", "fibroblast", "line", "melanocyte")
 
 # geometry
 DISH = 0
@@ -31,6 +32,7 @@ DIVIDE = 1
 CLEAR = 2  # immune clearance of a senescent cell
 DIE = 3  # death
 SHED = 4  # differentiated cell leaves the tissue surface
+DAMAGE_EXIT = 5  # an arrested progenitor differentiates and leaves the basal row
 
 # random streams: one per kind of decision, so that draws never collide
 S_INIT = 1
@@ -56,7 +58,8 @@ E_SHED = 6
 E_DIFFERENTIATIONS = 7
 E_BIRTHS = 8  # cells added (daughters); equals divisions
 E_SENESCENT_LOST = 9  # senescent cells removed by clearance, death or shedding
-N_EVENTS = 10
+E_DAMAGE_EXITS = 10  # arrested progenitors that left by differentiating (also differentiations)
+N_EVENTS = 11
 EVENT_NAMES = (
     "divisions",
     "arrests",
@@ -68,6 +71,7 @@ EVENT_NAMES = (
     "differentiations",
     "births",
     "senescent_lost",
+    "damage_exits",
 )
 
 # kernel constants (float64 vector, fixed for a run); see params.kernel_constants
@@ -107,7 +111,12 @@ K_PROG_DIV_MAX = 32
 K_TRANSIT_H = 33
 K_FIBROBLAST_CYCLE_H = 34
 K_STEM_MTOR = 35  # stem cells' mTOR drive relative to other cells
-N_K = 36
+K_DAMAGED_EXIT_P = 36  # per-step probability that an arrested progenitor differentiates
+K_MELANOCYTE_CYCLE_H = 37
+K_MELANOCYTE_FRACTION = 38  # the melanocytes' share of basal sites that their divisions restore
+K_MELANOCYTE_REACH = 39  # basal sites either side over which a melanocyte counts melanocytes
+K_MELANOCYTE_REMOVAL = 40  # senescent melanocytes' clearance and death relative to other senescent cells
+N_K = 41
 
 # step inputs (float64 vector, recomputed from the environment every step)
 P_DRIVE = 0  # m0 * mitogen * nutrients * hypoxia * gain

@@ -62,8 +62,9 @@ def censor_time(time_h, rpp) -> float:
 # read the same numbers from the same tally, here, so they cannot disagree.  Fractions of
 # no cells are 0 (nothing is p16-positive); means over no cells are NaN (undefined).
 
-EPIDERMAL_KINDS = (L.STEM, L.PROGENITOR, L.DIFFERENTIATED)
-BASAL_KINDS = (L.STEM, L.PROGENITOR)
+KERATINOCYTE_KINDS = (L.STEM, L.PROGENITOR, L.DIFFERENTIATED)
+EPIDERMAL_KINDS = (*KERATINOCYTE_KINDS, L.MELANOCYTE)
+BASAL_KINDS = (L.STEM, L.PROGENITOR)  # basal keratinocytes (the growth fraction is theirs)
 ALL_KINDS = tuple(range(L.N_KINDS))
 
 TALLY_READOUTS = (
@@ -80,6 +81,9 @@ TALLY_READOUTS = (
     "mean_sasp",
     "p16_positive_fraction_epidermis",
     "p16_positive_fraction_dermis",
+    "p16_positive_fraction_keratinocyte",
+    "p16_positive_fraction_melanocyte",
+    "melanocyte_share_of_p16_positive",
 )
 
 
@@ -109,7 +113,17 @@ def tally_readouts(counts, p16pos, sums, n_sites: int) -> dict[str, float]:
         "mean_sasp": float(sums[F_SASP]) / n_sites,
         "p16_positive_fraction_epidermis": p16_positive_fraction(counts, p16pos, EPIDERMAL_KINDS),
         "p16_positive_fraction_dermis": p16_positive_fraction(counts, p16pos, (L.FIBROBLAST,)),
+        "p16_positive_fraction_keratinocyte": p16_positive_fraction(counts, p16pos, KERATINOCYTE_KINDS),
+        "p16_positive_fraction_melanocyte": p16_positive_fraction(counts, p16pos, (L.MELANOCYTE,)),
+        "melanocyte_share_of_p16_positive": melanocyte_share(p16pos),
     }
+
+
+def melanocyte_share(p16pos) -> float:
+    """Melanocytes among the p16-high epidermal cells (Victorelli et al. 2019 find them the
+    only ones); NaN when no epidermal cell is p16-high (a share of nothing is undefined)."""
+    epidermal = int(p16pos[list(EPIDERMAL_KINDS), 1:].sum())
+    return float(p16pos[L.MELANOCYTE, 1:].sum() / epidermal) if epidermal else math.nan
 
 
 def basal_in_cycle_fraction(counts, in_cycle) -> float:

@@ -29,7 +29,7 @@ class CellField(NamedTuple):
 
 FIELDS = (
     CellField("uid", np.uint32, "unique, never reused; 4.29e9 births per run (engine checks)"),
-    CellField("kind", np.uint8, "STEM .. LINE"),
+    CellField("kind", np.uint8, "STEM .. MELANOCYTE"),
     CellField("phase", np.uint8, "EMPTY, CYCLING, ARRESTED, SENESCENT"),
     CellField("divisions_left", np.int8, "progenitors' remaining divisions"),
     CellField("pending", np.uint8, "action decided this step (kernels only)"),

@@ -40,6 +40,7 @@ KIND_CYCLING_COLOURS = {
     L.DIFFERENTIATED: (214, 190, 140),
     L.FIBROBLAST: (150, 120, 100),
     L.LINE: PHASE_COLOURS[L.CYCLING],
+    L.MELANOCYTE: (40, 30, 25),  # dark: the pigment cell
 }
 FIBROBLAST_ARRESTED = (95, 120, 170)
 
@@ -80,6 +81,7 @@ def legend(geometry: str) -> list[tuple[tuple[int, ...], str]]:
         (tuple(COLOURS[L.STEM, L.CYCLING]), "stem, cycling"),
         (tuple(COLOURS[L.PROGENITOR, L.CYCLING]), "progenitor, cycling"),
         (tuple(COLOURS[L.DIFFERENTIATED, L.CYCLING]), "differentiated"),
+        (tuple(COLOURS[L.MELANOCYTE, L.CYCLING]), "melanocyte"),
         (tuple(COLOURS[L.FIBROBLAST, L.CYCLING]), "fibroblast"),
         (tuple(COLOURS[L.FIBROBLAST, L.ARRESTED]), "fibroblast, arrested"),
         (tuple(COLOURS[L.STEM, L.ARRESTED]), "arrested"),

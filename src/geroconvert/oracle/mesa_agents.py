@@ -228,6 +228,14 @@ class MesaCellModel(mesa.Model, RunSetup):
         sites = dict.fromkeys((links[LEFT], links[RIGHT]))
         return [self.resident(site) for site in sites if not site.is_empty]
 
+    def sideways_within(self, cell: TissueCell, reach: int) -> list[TissueCell]:
+        row, col = cell.cell.coordinate
+        coordinates = dict.fromkeys(
+            (row, (col + sign * d) % self.width) for d in range(1, reach + 1) for sign in (-1, 1)
+        )
+        sites = [self.grid[c] for c in coordinates if c != (row, col)]
+        return [self.resident(site) for site in sites if not site.is_empty]
+
     def new_uid(self) -> int:
         uid = self.next_uid
         self.next_uid += 1

@@ -200,6 +200,7 @@ class RunSetup:
         self.p16_relax = 1.0 - math.exp(-self.dt / cells.p16_tau_h)
         self.senescent_death_p = rate_to_probability(cells.senescent_death_per_h, self.dt)
         self.death_p = rate_to_probability(cells.death_per_h, self.dt)
+        self.damaged_exit_p = rate_to_probability(cells.damaged_exit_per_h, self.dt)
         self._keys: dict[int, int] = {}  # this step's stream keys, by stream
         self._keys_step = -1
 
@@ -248,6 +249,7 @@ class ReferenceSimulation(RunSetup):
         self.setup_run(params, seed)
         self.state = state.copy()
         self.rows = self.state.rows
+        self.width = self.state.width
         self.n_cells, self.n_senescent = self.count_cells()
 
     def count_cells(self) -> tuple[int, int]:
@@ -318,6 +320,14 @@ class ReferenceSimulation(RunSetup):
     def sideways_neighbours(self, cell: SiteView) -> list[SiteView]:
         s = self.state  # dict.fromkeys: on a lattice two sites wide, left and right are one site
         return [SiteView(s, j) for j in dict.fromkeys(sideways_sites(cell.site, s.width)) if s.phase[j] != EMPTY]
+
+    def sideways_within(self, cell: SiteView, reach: int) -> list[SiteView]:
+        s = self.state
+        row, col = divmod(cell.site, s.width)
+        sites = dict.fromkeys(
+            row * s.width + (col + sign * d) % s.width for d in range(1, reach + 1) for sign in (-1, 1)
+        )
+        return [SiteView(s, j) for j in sites if j != cell.site and s.phase[j] != EMPTY]
 
     def new_uid(self) -> int:
         uid = self.state.next_uid

@@ -20,7 +20,7 @@ The world
     (:class:`~geroconvert.parameters.models.CellParams`), ``dt``, ``geometry``, ``rows``,
     ``basal_row``, ``events`` (the engine's counters), ``branches`` (a ``Counter`` of the
     rule branches taken, so a test can tell that a comparison exercised them),
-    ``p21_relax``, ``p16_relax``, ``death_p``, ``senescent_death_p``; the random numbers
+    ``p21_relax``, ``p16_relax``, ``death_p``, ``senescent_death_p``, ``damaged_exit_p``; the random numbers
     ``uniform(stream, uid)`` (this step's) and ``normal(stream_a, stream_b, uid, step)``;
     and the lattice:
 
@@ -28,6 +28,7 @@ The world
     ``basal_gap(cell)``            whether a sideways neighbour is free
     ``free_neighbour(cell, draw, row_lo=0, row_hi=None)``: the chosen free neighbour's site, or None
     ``sideways_neighbours(cell)``  the distinct cells left and right of it
+    ``sideways_within(cell, reach)``  the cells 1 .. reach sites left and right of it (each site once)
     ``push_column_above(cell)``    frees and returns the site above the cell: its column moves
                                    up one, a full column losing its top cell (:func:`shed_from_top`)
     ``place_daughter(site, values)``  a new cell with ``values`` (every field of a cell)
@@ -52,6 +53,7 @@ from geroconvert.core.layout import (
     ARRESTED,
     CLEAR,
     CYCLING,
+    DAMAGE_EXIT,
     DIE,
     DIFFERENTIATED,
     DISH,
@@ -60,6 +62,7 @@ from geroconvert.core.layout import (
     E_BIRTHS,
     E_CLEARANCES,
     E_CONVERSIONS,
+    E_DAMAGE_EXITS,
     E_DEATHS,
     E_DIFFERENTIATIONS,
     E_DIVISIONS,
@@ -67,6 +70,7 @@ from geroconvert.core.layout import (
     E_SENESCENT_LOST,
     E_SHED,
     FIBROBLAST,
+    MELANOCYTE,
     NONE,
     PROGENITOR,
     S_DIRECTION,
@@ -121,6 +125,8 @@ def cycle_hours(kind: int, cells) -> float:
         return cells.cycle_h * cells.stem_cycle_factor
     if kind == FIBROBLAST:
         return cells.fibroblast_cycle_h
+    if kind == MELANOCYTE:
+        return cells.melanocyte_cycle_h
     return cells.cycle_h
 
 
@@ -147,7 +153,7 @@ def decide(cell, world, inputs: StepInputs) -> None:
     elif phase == CYCLING:
         action = cycling_fate(cell, world, blocked, growth_drive)
     elif phase == ARRESTED:
-        action = arrested_fate(cell, world, blocked, gero_drive, growth_drive)
+        action = arrested_fate(cell, world, inputs, blocked, event_draw, gero_drive, growth_drive)
     else:
         action = senescent_fate(cell, world, inputs, event_draw, gero_drive, growth_drive)
     if (
@@ -182,7 +188,8 @@ def cdk_inhibitors(cell, world, inputs: StepInputs, gero_drive: float) -> tuple[
 
     Returns whether the cycle is blocked and the cell's event draw for this step: one
     uniform per cell and step, whose [0, damage) is a DNA-damage hit and whose next
-    intervals are clearance and death.
+    intervals are clearance and death, then (for an arrested progenitor) the
+    differentiation exit.
     """
     cells, phase = world.cells, cell.phase
     x21 = cell.p21
@@ -197,7 +204,8 @@ def cdk_inhibitors(cell, world, inputs: StepInputs, gero_drive: float) -> tuple[
         rise += cells.p16_rise_arrested_per_h * gero_drive  # late marker, mTOR-driven
     x16 += rise * world.dt * (1.0 - x16)
     event_draw = 1.0
-    if inputs.damage_p > 0.0 or world.death_p > 0.0 or phase == SENESCENT:
+    exit_possible = phase == ARRESTED and leaves_when_damaged(cell) and world.damaged_exit_p > 0.0
+    if inputs.damage_p > 0.0 or world.death_p > 0.0 or phase == SENESCENT or exit_possible:
         event_draw = world.uniform(S_EVENTS, cell.uid)
     if event_draw < inputs.damage_p:
         x21 = min(1.0, x21 + cells.damage_p21_jump)
@@ -253,8 +261,17 @@ def division_request(cell, world) -> int:
     return DIVIDE
 
 
-def arrested_fate(cell, world, blocked: bool, gero_drive: float, growth_drive: float) -> int:
-    """5. resume when the block is lifted (RPP kept); else hypertrophy and geroconversion."""
+def leaves_when_damaged(cell) -> bool:
+    """Progenitors may leave by differentiating when arrested; stem cells stay (a stem cell
+    that left would not be replaced: the basal layer does not refill its stem cells)."""
+    return cell.kind == PROGENITOR
+
+
+def arrested_fate(
+    cell, world, inputs: StepInputs, blocked: bool, event_draw: float, gero_drive: float, growth_drive: float
+) -> int:
+    """5. resume when the block is lifted (RPP kept); else hypertrophy and geroconversion,
+    or, for a progenitor that does not convert, perhaps the differentiation exit."""
     cells, dt = world.cells, world.dt
     if not blocked:
         cell.phase = CYCLING
@@ -268,6 +285,12 @@ def arrested_fate(cell, world, blocked: bool, gero_drive: float, growth_drive: f
     if g >= cell.gero_threshold:  # unrounded progress against the stored threshold
         cell.phase = SENESCENT  # irreversible
         world.events[E_CONVERSIONS] += 1
+    elif (
+        leaves_when_damaged(cell)
+        and cell.row + 1 < world.rows
+        and 0.0 <= event_draw - inputs.damage_p - world.death_p < world.damaged_exit_p
+    ):
+        return DAMAGE_EXIT  # the slice after background death's (see cdk_inhibitors)
     return NONE
 
 
@@ -278,9 +301,13 @@ def senescent_fate(cell, world, inputs: StepInputs, event_draw: float, gero_driv
     cell.mass = f32(logistic_hypertrophy(cell.mass, growth_drive, cells, dt))
     cell.sasp = f32(cell.sasp + cells.sasp_secretion_per_h * gero_drive * dt)
     v = event_draw - inputs.damage_p
-    if 0.0 <= v < inputs.clear_p:
+    clear, dying = inputs.clear_p, world.senescent_death_p
+    if cell.kind == MELANOCYTE:  # narrower removal slices, each where it is
+        clear *= cells.melanocyte_removal_factor
+        dying *= cells.melanocyte_removal_factor
+    if 0.0 <= v < clear:
         return CLEAR
-    if 0.0 <= v - inputs.clear_p < world.senescent_death_p:
+    if 0.0 <= v - inputs.clear_p < dying:
         return DIE
     return NONE
 
@@ -295,6 +322,10 @@ def act(cell, world) -> None:
         leave(cell, world, action)
     elif action == DIVIDE:
         divide(cell, world)
+    elif action == DAMAGE_EXIT:
+        world.events[E_DAMAGE_EXITS] += 1
+        world.branches["damage_exit"] += 1
+        delaminate(cell, world)
 
 
 def leave(cell, world, action: int) -> None:
@@ -318,8 +349,9 @@ def push_up_above(cell, world):
 
 
 def delaminate(cell, world) -> None:
-    """An exhausted progenitor differentiates and leaves the basal row for the suprabasal
-    site above it (pushing that column up); its basal site is left free."""
+    """A basal keratinocyte (an exhausted progenitor, or a damaged one leaving)
+    differentiates and leaves the basal row for the suprabasal site above it (pushing that
+    column up); its basal site is left free."""
     cell.kind, cell.phase = DIFFERENTIATED, ARRESTED
     cell.arrest_h, cell.cycle = 0.0, 0.0
     world.events[E_DIFFERENTIATIONS] += 1
@@ -336,6 +368,8 @@ def divide(cell, world) -> None:
         target = world.free_neighbour(cell, direction)
     elif mother_kind == FIBROBLAST:
         target = world.free_neighbour(cell, direction, 0, world.basal_row)
+    elif mother_kind == MELANOCYTE:
+        target = melanocyte_division_site(cell, world, direction)
     else:
         target, daughter_kind, daughter_phase = basal_division(cell, world, direction)
     if target is None:
@@ -428,6 +462,34 @@ def basal_division(cell, world, direction: float):
     return push_up_above(cell, world), DIFFERENTIATED, ARRESTED
 
 
+def melanocyte_division_site(cell, world, direction: float):
+    """A melanocyte below its density divides into a free basal site, else into the site of
+    a progenitor beside it, which delaminates (keratinocytes keep the melanocytes' density:
+    an assumption); at its density, or with neither, it waits (None)."""
+    if melanocytes_at_density(cell, world):
+        return None
+    target = world.free_neighbour(cell, direction, cell.row, cell.row + 1)
+    if target is not None or cell.row + 1 >= world.rows:
+        return target
+    # not one with an action pending: it would be carried up with it and done there
+    progenitors = [
+        other
+        for other in world.sideways_neighbours(cell)
+        if other.kind == PROGENITOR and other.phase != SENESCENT and other.pending == NONE
+    ]
+    return displace(progenitors, world, direction, "melanocyte_displaces_progenitor")
+
+
+def melanocytes_at_density(cell, world) -> bool:
+    """Whether the melanocytes within ``melanocyte_reach_sites`` basal sites either side
+    (the cell included, each site once) already make up ``melanocyte_fraction`` of them."""
+    reach = min(world.cells.melanocyte_reach_sites, (world.width - 1) // 2)
+    count = 1 + sum(other.kind == MELANOCYTE for other in world.sideways_within(cell, reach))
+    at_density = count >= world.cells.melanocyte_fraction * (2 * reach + 1)
+    world.branches["melanocyte_at_density"] += at_density
+    return at_density
+
+
 def make_way(cell, world, direction: float):
     """Crowding: an exhausted progenitor beside ``cell`` (chosen by ``direction`` when both
     are) delaminates, and its site is returned; None when there is none."""
@@ -436,10 +498,16 @@ def make_way(cell, world, direction: float):
         for other in world.sideways_neighbours(cell)
         if other.kind == PROGENITOR and other.phase == CYCLING and other.divisions_left <= 0
     ]
-    if not exhausted:
+    return displace(exhausted, world, direction, "delamination_by_crowding")
+
+
+def displace(candidates: list, world, direction: float, branch: str):
+    """One of the (left, right) ``candidates`` delaminates (``direction`` < 0.5 picks the
+    first when there are two); returns its site, or None when there is no candidate."""
+    if not candidates:
         return None
-    chosen = exhausted[0] if len(exhausted) == 1 or direction < 0.5 else exhausted[1]
+    chosen = candidates[0] if len(candidates) == 1 or direction < 0.5 else candidates[1]
     site = chosen.site  # taken before the cell moves away from it
     delaminate(chosen, world)
-    world.branches["delamination_by_crowding"] += 1
+    world.branches[branch] += 1
     return site

@@ -360,6 +360,51 @@ class CellParams(Frozen):
     progenitor_divisions_max: int = param(5, "divisions", "transit-amplifying 1-5 (Jones & Watt 1993)", ge=0, le=100)
     transit_h: float = param(336.0, "h", "basal layer to shedding ~14 days (BioNumbers 111965, summary)", gt=0.0)
     fibroblast_cycle_h: float = param(500.0, "h", "assumption: dermal fibroblast cycle", gt=0.0)
+    damaged_exit_per_h: float = param(
+        0.0,
+        "1/h",
+        "assumption: rate at which an arrested (damaged, not senescent) progenitor keratinocyte leaves "
+        "the basal layer by differentiating, the DNA damage-differentiation response of keratinocytes "
+        "(Freije et al. 2014; de Pedro et al. 2018, both in culture); unmeasured in skin, 0 by default "
+        "(plausible 1e-3 to 1e-1: within hours to six weeks)",
+        ge=0.0,
+        le=100.0,
+    )
+    melanocyte_fraction: float = param(
+        0.0,
+        "fraction of basal sites",
+        "share of basal sites seeded with melanocytes: 5-10% of basal-layer cells, one melanocyte "
+        "per ~36 keratinocytes (Fitzpatrick & Breathnach 1963, summary); 0 by default (none)",
+        ge=0.0,
+        le=0.5,
+    )
+    melanocyte_cycle_h: float = param(
+        20000.0,
+        "h",
+        "assumption: adult epidermal melanocytes seldom divide; a cycle of ~2.3 years at full "
+        "mTOR drive (plausible 5,000-100,000 h); a melanocyte divides into a free basal site or a "
+        "progenitor's, only while below its density (melanocyte_reach_sites)",
+        gt=0.0,
+    )
+    melanocyte_reach_sites: int = param(
+        12,
+        "basal sites",
+        "assumption: keratinocytes hold melanocytes at their density: a melanocyte divides only while "
+        "the melanocytes within this many basal sites either side (itself included) are fewer than "
+        "melanocyte_fraction of those sites; 12 sites (~120 um) spans about one melanin unit "
+        "(plausible 5-30)",
+        ge=1,
+        le=1000,
+    )
+    melanocyte_removal_factor: float = param(
+        1.0,
+        "-",
+        "assumption: removal of senescent melanocytes (immune clearance and death) relative to other "
+        "senescent cells; 1 by default; senescent melanocytes of naevi persist for decades "
+        "(Michaloglou et al. 2005), so 0 to 1 is plausible",
+        ge=0.0,
+        le=1.0,
+    )
 
     @model_validator(mode="after")
     def _ranges(self):

@@ -284,6 +284,22 @@ _CELLS_EPIDERMIS = {
     ),
     "cells.transit_h": _uniform(240.0, 480.0, "assumption: 10-20 days around the ~14 of BioNumbers 111965 (summary)"),
     "cells.fibroblast_cycle_h": _log(200.0, 2000.0, "assumption: dermal fibroblasts divide slowly: 8 days to 12 weeks"),
+    "cells.damaged_exit_per_h": _uniform(
+        0.0, 0.1, "assumption: 0 by default; up to 0.1/h, an arrested progenitor leaving within ~10 h"
+    ),
+    "cells.melanocyte_fraction": _uniform(
+        0.0,
+        0.1,
+        "assumption: 0 by default (none); up to the top of the 5-10% of basal cells of Fitzpatrick & "
+        "Breathnach 1963 (summary)",
+    ),
+    "cells.melanocyte_cycle_h": _log(5000.0, 100000.0, "assumption: melanocytes seldom divide: 7 months to 11 years"),
+    "cells.melanocyte_removal_factor": _uniform(
+        0.0, 1.0, "assumption: from none (naevus cells persist, Michaloglou et al. 2005) to as other cells"
+    ),
+    "cells.melanocyte_reach_sites": _uniform(
+        5, 30, "assumption: the reach over which melanocytes sense their density, 50-300 um", integer=True
+    ),
 }
 
 _HT_P21 = {**_ENVIRONMENT, **_DOSING, **_CELLS_GROWTH, **_CELLS_MTOR, **_CELLS_CDKI, **_CELLS_SENESCENT}

@@ -44,6 +44,13 @@ class Case:
     high: float
     passed: bool
     note: str = ""
+    # where a documented shortfall is explained: the case still prints FAIL, but the exit
+    # code is that of the other cases; one that passes again says so
+    known_failure: str = ""
+
+    @property
+    def unexpected_failure(self) -> bool:
+        return not self.passed and not self.known_failure
 
     def as_json(self) -> dict:
         data = {key: value.item() if isinstance(value, np.generic) else value for key, value in asdict(self).items()}
@@ -283,7 +290,7 @@ def format_table(cases: list[Case]) -> str:
             f"{c.published} ({c.source})",
             f"{num(c.simulated)} [{num(c.interval[0])}, {num(c.interval[1])}]",
             f"{num(c.low)} to {num(c.high)}",
-            "pass" if c.passed else "FAIL",
+            result_text(c),
         )
         for c in cases
     ]
@@ -292,5 +299,17 @@ def format_table(cases: list[Case]) -> str:
     for row in rows:
         lines.append("  ".join(cell[:w].ljust(w) for cell, w in zip(row, widths)))
     passed = sum(c.passed for c in cases)
-    lines.append(f"{passed} passed, {len(cases) - passed} failed")
+    known = sum(not c.passed and bool(c.known_failure) for c in cases)
+    lines.append(f"{passed} passed, {len(cases) - passed} failed" + (f" ({known} known, documented)" if known else ""))
+    for c in cases:
+        if not c.passed and c.known_failure:
+            lines.append(f"known failure: {c.case}: see {c.known_failure}")
+        elif c.passed and c.known_failure:
+            lines.append(f"now passes: {c.case}: drop its known-failure mark and update {c.known_failure}")
     return "\n".join(lines)
+
+
+def result_text(case: Case) -> str:
+    if case.passed:
+        return "pass"
+    return "FAIL (known)" if case.known_failure else "FAIL"

@@ -23,6 +23,7 @@ from geroconvert.core.layout import (
     ARRESTED,
     CLEAR,
     CYCLING,
+    DAMAGE_EXIT,
     DIE,
     DIFFERENTIATED,
     DISH,
@@ -33,6 +34,7 @@ from geroconvert.core.layout import (
     K_CYCLE_H,
     K_DAMAGE_P16,
     K_DAMAGE_P21,
+    K_DAMAGED_EXIT_P,
     K_DEATH_P,
     K_DIVISION_MASS,
     K_DT,
@@ -42,6 +44,8 @@ from geroconvert.core.layout import (
     K_INDUCER_P16,
     K_INDUCER_P21,
     K_MASS_MAX,
+    K_MELANOCYTE_CYCLE_H,
+    K_MELANOCYTE_REMOVAL,
     K_P16_RELAX,
     K_P16_RISE_AGE,
     K_P16_RISE_ARRESTED,
@@ -60,6 +64,7 @@ from geroconvert.core.layout import (
     K_TRANSIT_H,
     K_W_GERO,
     K_W_GROW,
+    MELANOCYTE,
     N_KINDS,
     NONE,
     P_CLEAR_P,
@@ -140,6 +145,8 @@ def cycle_time_h(kind, k):
         return k[K_CYCLE_H] * k[K_STEM_CYCLE_FACTOR]
     if kind == FIBROBLAST:
         return k[K_FIBROBLAST_CYCLE_H]
+    if kind == MELANOCYTE:
+        return k[K_MELANOCYTE_CYCLE_H]
     return k[K_CYCLE_H]
 
 
@@ -286,9 +293,17 @@ def update_one(
         rise += table[t + T_P16_RISE]  # a late geroconversion marker: mTOR-driven (rise x gero drive)
     x16 += rise * dt * (1.0 - x16)
     # One uniform per cell and step decides its rare events: [0, damage) is a DNA-damage
-    # hit, the next slices clearance or death (competing risks; one hash, not three).
+    # hit, the next slices clearance or death, and after death an arrested basal
+    # progenitor's differentiation exit (competing risks; one hash, not four).  Stem cells
+    # stay: a stem cell that left would not be replaced (docs/science.md, damaged keratinocytes).
     u = 1.0
-    if p[P_DAMAGE_P] > 0.0 or k[K_DEATH_P] > 0.0 or ph == SENESCENT:
+    may_exit = kd == PROGENITOR
+    if (
+        p[P_DAMAGE_P] > 0.0
+        or k[K_DEATH_P] > 0.0
+        or ph == SENESCENT
+        or (ph == ARRESTED and may_exit and k[K_DAMAGED_EXIT_P] > 0.0)
+    ):
         u = draw(event_key, cell)
     if u < p[P_DAMAGE_P]:
         x21 = min(1.0, x21 + k[K_DAMAGE_P21])
@@ -343,14 +358,21 @@ def update_one(
             if g >= gero_threshold[ui]:
                 phase[ui] = SENESCENT
                 report = _CONVERTED
+            elif may_exit and row + 1 < rows and 0.0 <= u - p[P_DAMAGE_P] - k[K_DEATH_P] < k[K_DAMAGED_EXIT_P]:
+                action = DAMAGE_EXIT  # a damaged progenitor leaves by differentiating (divisions.delaminate)
     else:  # SENESCENT: hypertrophic, secretes SASP in proportion to mTOR, may be cleared
         arrest_h[ui] += dt
         mass[ui] = hypertrophy(mass[ui], table[t + T_DECAY], k)
         sasp[ui] += table[t + T_SASP_STEP]
         v = u - p[P_DAMAGE_P]
-        if 0.0 <= v < p[P_CLEAR_P]:
+        clear = p[P_CLEAR_P]
+        dying = k[K_SENESCENT_DEATH_P]
+        if kd == MELANOCYTE:  # narrower removal slices, each where it is
+            clear *= k[K_MELANOCYTE_REMOVAL]
+            dying *= k[K_MELANOCYTE_REMOVAL]
+        if 0.0 <= v < clear:
             action = CLEAR
-        elif 0.0 <= v - p[P_CLEAR_P] < k[K_SENESCENT_DEATH_P]:
+        elif 0.0 <= v - p[P_CLEAR_P] < dying:
             action = DIE
     if action == NONE and ph != SENESCENT and k[K_DEATH_P] > 0.0:
         if 0.0 <= u - p[P_DAMAGE_P] < k[K_DEATH_P]:

@@ -17,11 +17,13 @@ from geroconvert.core.layout import (
     ARRESTED,
     CLEAR,
     CYCLING,
+    DAMAGE_EXIT,
     DIE,
     DIFFERENTIATED,
     DISH,
     E_BIRTHS,
     E_CLEARANCES,
+    E_DAMAGE_EXITS,
     E_DEATHS,
     E_DIFFERENTIATIONS,
     E_DIVISIONS,
@@ -32,11 +34,14 @@ from geroconvert.core.layout import (
     K_DAMAGE_P16,
     K_DAMAGE_P21,
     K_DAMAGE_PER_DIVISION,
+    K_MELANOCYTE_FRACTION,
+    K_MELANOCYTE_REACH,
     K_PROG_DIV_MAX,
     K_PROG_DIV_MIN,
     K_REST_MEAN_H,
     K_STEM_RENEW_GAP,
     K_STEM_SYMMETRIC_LOSS,
+    MELANOCYTE,
     NONE,
     PROGENITOR,
     S_DIRECTION,
@@ -179,6 +184,12 @@ def exhausted_neighbour(i, row, width, kind, phase, divisions_left, u):
     right = row * width + (col + 1 if col < width - 1 else 0)
     ok_left = kind[left] == PROGENITOR and phase[left] == CYCLING and divisions_left[left] <= 0
     ok_right = kind[right] == PROGENITOR and phase[right] == CYCLING and divisions_left[right] <= 0 and right != left
+    return pick_side(left, right, ok_left, ok_right, u)
+
+
+@njit(inline="always", cache=True)
+def pick_side(left, right, ok_left, ok_right, u):
+    """The left or right site, whichever qualifies; ``u`` < 0.5 picks left when both do; -1 if neither."""
     if ok_left and ok_right:
         return left if u < 0.5 else right
     if ok_left:
@@ -188,10 +199,52 @@ def exhausted_neighbour(i, row, width, kind, phase, divisions_left, u):
     return -1
 
 
+@njit(inline="always", cache=True)
+def progenitor_neighbour(i, row, width, kind, phase, pending, u):
+    """A sideways basal neighbour that is a progenitor, not senescent and with nothing
+    pending (a pending action would be carried up with it and done there), chosen by ``u``
+    in [0, 1) when both are; or -1."""
+    col = i - row * width
+    left = row * width + (col - 1 if col > 0 else width - 1)
+    right = row * width + (col + 1 if col < width - 1 else 0)
+    ok_left = kind[left] == PROGENITOR and phase[left] != EMPTY and phase[left] != SENESCENT and pending[left] == NONE
+    ok_right = (
+        kind[right] == PROGENITOR
+        and phase[right] != EMPTY
+        and phase[right] != SENESCENT
+        and pending[right] == NONE
+        and right != left
+    )
+    return pick_side(left, right, ok_left, ok_right, u)
+
+
+@njit(inline="always", cache=True)
+def melanocytes_at_density(i, row, width, k, kind, phase):
+    """Whether the melanocytes within ``melanocyte_reach_sites`` basal sites either side of
+    the melanocyte at ``i`` (itself included, each site once) already make up
+    ``melanocyte_fraction`` of those sites: then it does not divide."""
+    col = i - row * width
+    reach = min(int(k[K_MELANOCYTE_REACH]), (width - 1) // 2)  # each site once on a narrow row
+    count = 1
+    for d in range(1, reach + 1):
+        left = col - d
+        if left < 0:
+            left += width
+        right = col + d
+        if right >= width:
+            right -= width
+        for c in (left, right):
+            j = row * width + c
+            if phase[j] != EMPTY and kind[j] == MELANOCYTE:
+                count += 1
+    return count >= k[K_MELANOCYTE_FRACTION] * (2 * reach + 1)
+
+
 @njit(cache=True)
 def delaminate(j, width, rows, arrays, events):
-    """An exhausted progenitor leaves the basal row for the suprabasal site above it
-    (pushing that column up) and differentiates; its basal site is left free."""
+    """A basal keratinocyte (an exhausted progenitor, or a damaged one leaving) moves to the
+    suprabasal site above it (pushing that column up) and differentiates; its basal site
+    is left free."""
     row = j // width
     col = j - row * width
     arrays[C_KIND][j] = DIFFERENTIATED
@@ -261,6 +314,10 @@ def apply_pending(geometry, width, rows, basal_row, arrays, k, seed, step, next_
                     events[E_SHED] += 1
                 phase[i] = EMPTY
                 continue
+            if action == DAMAGE_EXIT:  # decided only where there is a row above (cells.update_one)
+                events[E_DAMAGE_EXITS] += 1
+                delaminate(i, width, rows, arrays, events)
+                continue
             row = i // width
             col = i - row * width
             # DIVIDE
@@ -273,6 +330,14 @@ def apply_pending(geometry, width, rows, basal_row, arrays, k, seed, step, next_
                 dst = free_neighbour(i, width, rows, geometry, 0, rows, phase, draw_direction)
             elif kd == FIBROBLAST:
                 dst = free_neighbour(i, width, rows, geometry, 0, basal_row, phase, draw_direction)
+            elif kd == MELANOCYTE:  # below its density only: into a free basal site, or a progenitor's
+                dst = -1
+                if not melanocytes_at_density(i, row, width, k, kind, phase):
+                    dst = free_neighbour(i, width, rows, geometry, row, row + 1, phase, draw_direction)
+                    if dst < 0 and row + 1 < rows:
+                        dst = progenitor_neighbour(i, row, width, kind, phase, pending, draw_direction)
+                        if dst >= 0:
+                            delaminate(dst, width, rows, arrays, events)
             else:
                 # basal division: a free basal neighbour keeps the daughter basal; else she takes the
                 # place of an exhausted progenitor neighbour, which delaminates (crowding-driven

@@ -14,6 +14,7 @@ from geroconvert.core.layout import (
     FIBROBLAST,
     K_TRANSIT_H,
     LINE,
+    MELANOCYTE,
     PROGENITOR,
     S_DIVISIONS,
     S_INIT,
@@ -78,10 +79,22 @@ def seed_dish(width, rows, density, arrays, k, seed):
 
 
 @njit(cache=True)
-def seed_epidermis(width, rows, basal_row, thickness, dermis_density, stem_fraction, rest_fraction, arrays, k, seed):
-    """Dermis band, a full basal row of stem and progenitor cells, and ``thickness``
-    suprabasal rows whose time since differentiation rises with height (``arrays`` as in
-    :func:`seed_dish`)."""
+def seed_epidermis(
+    width,
+    rows,
+    basal_row,
+    thickness,
+    dermis_density,
+    stem_fraction,
+    melanocyte_fraction,
+    rest_fraction,
+    arrays,
+    k,
+    seed,
+):
+    """Dermis band, a full basal row of melanocytes (each site with probability
+    ``melanocyte_fraction``), stem and progenitor cells, and ``thickness`` suprabasal rows
+    whose time since differentiation rises with height (``arrays`` as in :func:`seed_dish`)."""
     next_uid = 0
     for site in range(basal_row * width):
         if uniform(seed, S_INIT, site, 0) < dermis_density:
@@ -89,6 +102,11 @@ def seed_epidermis(width, rows, basal_row, thickness, dermis_density, stem_fract
             next_uid += 1
     for col in range(width):
         site = basal_row * width + col
+        # a draw of its own, so that without melanocytes every other draw is as before
+        if melanocyte_fraction > 0.0 and uniform(seed, S_INIT, site, 5) < melanocyte_fraction:
+            place(site, MELANOCYTE, CYCLING, start_cycle(seed, site, rest_fraction), arrays, k, seed, next_uid)
+            next_uid += 1
+            continue
         is_stem = uniform(seed, S_INIT, site, 3) < stem_fraction
         place(
             site,
