@@ -105,3 +105,16 @@ def test_a_known_failure_prints_fail_but_only_an_unexpected_one_fails_the_suite(
     assert plain.unexpected_failure and "FAIL (known)" not in format_table([plain])
     passing, _ = validation_skin.melanocyte_cases(series(0.8, np.linspace(80, 52, 13)))
     assert "now passes: melanocytes: share" in format_table([passing])
+
+
+def test_the_clone_cases_pass_under_neutral_drift_and_fail_when_clones_freeze():
+    months = np.arange(0, 37) * 730.5
+    t = np.maximum(months, 730.5)
+    drift = {"time_h": months, "clones_surviving": 1000 * 730.5 / t, "clone_mean_basal_cells": 3 * t / 730.5}
+    number, size = validation_skin.clone_cases(drift)
+    assert number.passed and size.passed
+    assert number.simulated == pytest.approx(-1.0) and size.simulated == pytest.approx(1.0)
+    frozen = {"time_h": months, "clones_surviving": np.full(37, 330.0), "clone_mean_basal_cells": np.full(37, 3.0)}
+    number, size = validation_skin.clone_cases(frozen)
+    assert not number.passed and not size.passed and number.known_failure
+    assert number.simulated == pytest.approx(0.0, abs=1e-9)

@@ -148,6 +148,58 @@ def homeostasis_cases(ts) -> list[Case]:
     ]
 
 
+# the basal layer is a row whose stem cells are never lost without damage, so its clones
+# freeze instead of drifting (README, Skin in vivo: the clones paragraph)
+KNOWN_CLONE_FAILURE = "README.md (Skin in vivo, labelled clones)"
+CLONE_FIT_FROM_H = 3 * 730.5  # Clayton et al. 2007 see the scaling from a few weeks; 3 months here
+CLONE_SLOPE_TOLERANCE = 0.3  # assumption: the band either side of the single-progenitor exponents
+
+
+def log_log_slope(time_h, values, from_h: float = CLONE_FIT_FROM_H) -> float:
+    """Least-squares slope of log(values) against log(time) from ``from_h`` on (NaN with < 3 points)."""
+    t, v = np.asarray(time_h, float), np.asarray(values, float)
+    keep = (t >= from_h) & np.isfinite(v) & (v > 0)
+    if keep.sum() < 3:
+        return math.nan
+    return float(np.polyfit(np.log(t[keep]), np.log(v[keep]), 1)[0])
+
+
+def clone_cases(ts) -> list[Case]:
+    """Neutral drift of the labelled basal clones (Clayton et al. 2007): the surviving
+    clones fall as 1/t and their mean size grows as t, from 3 months of homeostasis on."""
+    number = log_log_slope(ts["time_h"], ts["clones_surviving"])
+    size = log_log_slope(ts["time_h"], ts["clone_mean_basal_cells"])
+    tol = CLONE_SLOPE_TOLERANCE
+    clayton = "Clayton et al. 2007, Nature 446:185"
+    last = -1
+    return [
+        Case(
+            "clones: log-log slope of surviving clones vs time (3-36 months)",
+            "surviving clones fall as 1/t (slope -1)",
+            clayton,
+            number,
+            (math.nan, math.nan),
+            -1.0 - tol,
+            -1.0 + tol,
+            in_band(number, -1.0 - tol, -1.0 + tol),
+            f"{int(ts['clones_surviving'][0])} founders, {int(ts['clones_surviving'][last])} clones left",
+            known_failure=KNOWN_CLONE_FAILURE,
+        ),
+        Case(
+            "clones: log-log slope of mean basal clone size vs time (3-36 months)",
+            "mean size of surviving clones grows linearly (slope +1)",
+            clayton,
+            size,
+            (math.nan, math.nan),
+            1.0 - tol,
+            1.0 + tol,
+            in_band(size, 1.0 - tol, 1.0 + tol),
+            f"mean basal size {ts['clone_mean_basal_cells'][last]:.2f} cells at the end",
+            known_failure=KNOWN_CLONE_FAILURE,
+        ),
+    ]
+
+
 def aging_cases(ts, start_age: float = 20.0) -> list[Case]:
     young = _window(ts, "p16_positive_fraction", start_age, 20, 40)
     old = _window(ts, "p16_positive_fraction", start_age, 60, 80)
@@ -291,6 +343,7 @@ def trial_case(result) -> Case:
 def evaluate(data: dict) -> list[Case]:
     return (
         homeostasis_cases(data["homeostasis"])
+        + clone_cases(data["homeostasis"])
         + aging_cases(data["aging"])
         + melanocyte_cases(data["melanocytes"])
         + stem_cases(data["stem_control"], data["stem_wnt1"], data["stem_wnt1_rapamycin"])
