@@ -305,3 +305,14 @@ def test_the_readme_archive_example_runs_as_written(tmp_path, monkeypatch):
     n_doses = rpp["environment.rapamycin_nM"].nunique()
     assert n_doses >= 5 and len(rpp) == n_doses * 3  # every run at every assay time
     assert rpp["rpp"].between(0, 1).all()
+
+
+def test_the_readme_config_reference_is_up_to_date():
+    """The README's generated config reference matches the parameter models (run
+    `geroconvert reference --update README.md` after changing a parameter or a prior)."""
+    from geroconvert.config import reference_markdown
+    from geroconvert.interfaces.cli.commands_run import REFERENCE_END, REFERENCE_START
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index(REFERENCE_START) + len(REFERENCE_START) : readme.index(REFERENCE_END)]
+    assert block.strip() == reference_markdown().strip(), "README.md config reference is stale"
