@@ -2,7 +2,8 @@
 
     python experiments/melanocytes/table.py out/melanocyte_removal_sweep.h5
 
-One row per swept value (the mean over replicates, and each replicate's value in brackets):
+One row per swept value (the mean over replicates, and each replicate's value in brackets)
+of the numbers the melanocyte validation cases read (``validation_skin.melanocyte_numbers``):
 the melanocytes' share of the p16+ epidermal cells at age 60-80, p16+ keratinocytes and
 melanocytes at 60-80, the melanocytes left at 80 as a fraction of those at 20, and the
 senescent share of the melanocytes at 80.
@@ -15,37 +16,28 @@ import sys
 import numpy as np
 
 import geroconvert as gc
+from geroconvert.studies.validation_skin import melanocyte_numbers
 
-START_AGE = 20.0
-HOURS_PER_YEAR = 8766.0
+# (key of melanocyte_numbers, scale, unit, digits), in the table's column order
+COLUMNS = (("share", 1, "", 2), ("keratinocytes", 100, "%", 2), ("melanocytes", 100, "%", 1),
+           ("left", 1, "", 2), ("senescent", 100, "%", 0))  # fmt: skip
 
 
-def row_values(data, run: int, old) -> dict[str, float]:
-    s = data.series
-    count = sum(s[f"n_melanocyte_{phase}"][run] for phase in ("cycling", "arrested", "senescent"))
-    return {
-        "share": float(np.nanmean(s["melanocyte_share_of_p16_positive"][run][old])),
-        "keratinocytes": 100 * float(np.mean(s["p16_positive_fraction_keratinocyte"][run][old])),
-        "melanocytes": 100 * float(np.mean(s["p16_positive_fraction_melanocyte"][run][old])),
-        "left": float(count[-1] / count[0]),
-        "senescent": 100 * float(s["n_melanocyte_senescent"][run][-1] / max(count[-1], 1)),
-    }
+def run_series(data, run: int) -> dict:
+    return {"time_h": data.series_time_h, **{name: values[run] for name, values in data.series.items()}}
 
 
 def main(path: str) -> None:
     data = gc.load_sweep(path)
-    age = START_AGE + data.series_time_h / HOURS_PER_YEAR
-    old = (age >= 60) & (age < 80)
     (name,) = data.swept
     print(f"| `{name.split('.')[-1]}` | melanocytes' share of p16+ cells, 60-80 | p16+ keratinocytes | "
           "p16+ melanocytes | melanocytes left at 80 | senescent melanocytes at 80 |")  # fmt: skip
     print("|---|---|---|---|---|---|")
     for point in data.grid_points():
-        runs = [row_values(data, r, old) for r in data.runs_at(point)]
+        runs = [melanocyte_numbers(run_series(data, r)) for r in data.runs_at(point)]
         cells = []
-        for key, unit, digits in (("share", "", 2), ("keratinocytes", "%", 2), ("melanocytes", "%", 1),
-                                  ("left", "", 2), ("senescent", "%", 0)):  # fmt: skip
-            values = [run[key] for run in runs]
+        for key, scale, unit, digits in COLUMNS:
+            values = [scale * run[key] for run in runs]
             each = ", ".join(f"{v:.{digits}f}" for v in values)
             cells.append(f"{np.mean(values):.{digits}f}{unit} [{each}]")
         print(f"| {point[0]:g} | " + " | ".join(cells) + " |")

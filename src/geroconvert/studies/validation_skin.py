@@ -237,8 +237,21 @@ def aging_cases(ts, start_age: float = 20.0) -> list[Case]:
 KNOWN_MELANOCYTE_FAILURE = "experiments/melanocytes/README.md"
 
 
-def melanocyte_count(ts) -> np.ndarray:
-    return sum(ts[f"n_melanocyte_{phase}"] for phase in ("cycling", "arrested", "senescent"))
+def melanocyte_numbers(ts, start_age: float = 20.0) -> dict[str, float]:
+    """What the melanocyte cases (and experiments/melanocytes) read from one run's series:
+    the melanocytes' share of the p16+ epidermal cells and the p16+ fractions of
+    keratinocytes and of melanocytes at age 60-80; the melanocytes at the start and the end,
+    the fraction of them left and the senescent share of those at the end."""
+    count = sum(ts[f"n_melanocyte_{phase}"] for phase in ("cycling", "arrested", "senescent"))
+    return {
+        "share": _window(ts, "melanocyte_share_of_p16_positive", start_age, 60, 80),
+        "keratinocytes": _window(ts, "p16_positive_fraction_keratinocyte", start_age, 60, 80),
+        "melanocytes": _window(ts, "p16_positive_fraction_melanocyte", start_age, 60, 80),
+        "first": float(count[0]),
+        "last": float(count[-1]),
+        "left": float(count[-1] / count[0]) if count[0] > 0 else math.nan,
+        "senescent": float(ts["n_melanocyte_senescent"][-1] / count[-1]) if count[-1] > 0 else math.nan,
+    }
 
 
 def melanocyte_cases(ts, start_age: float = 20.0) -> list[Case]:
@@ -246,12 +259,9 @@ def melanocyte_cases(ts, start_age: float = 20.0) -> list[Case]:
     thin out by 6-8% of the survivors per decade (Gilchrest et al. 1979): over the 60 years
     of the run 0.92**6 = 0.61 to 0.94**6 = 0.69 of them are left, widened to 0.5-0.8 for
     the ~80 melanocytes of 1 cm."""
-    share = _window(ts, "melanocyte_share_of_p16_positive", start_age, 60, 80)
-    count = melanocyte_count(ts)
-    left = float(count[-1] / count[0]) if count[0] > 0 else math.nan
-    senescent = float(ts["n_melanocyte_senescent"][-1] / count[-1]) if count[-1] > 0 else math.nan
-    keratinocytes = _window(ts, "p16_positive_fraction_keratinocyte", start_age, 60, 80)
-    melanocytes = _window(ts, "p16_positive_fraction_melanocyte", start_age, 60, 80)
+    m = melanocyte_numbers(ts, start_age)
+    share, left, senescent = m["share"], m["left"], m["senescent"]
+    keratinocytes, melanocytes = m["keratinocytes"], m["melanocytes"]
     return [
         Case(
             "melanocytes: share of the p16+ epidermal cells, age 60-80",
@@ -274,7 +284,7 @@ def melanocyte_cases(ts, start_age: float = 20.0) -> list[Case]:
             0.5,
             0.8,
             in_band(left, 0.5, 0.8),
-            f"{int(count[0])} -> {int(count[-1])} melanocytes, {100 * senescent:.0f}% of them senescent at 80",
+            f"{int(m['first'])} -> {int(m['last'])} melanocytes, {100 * senescent:.0f}% of them senescent at 80",
             known_failure=KNOWN_MELANOCYTE_FAILURE,
         ),
     ]
