@@ -25,6 +25,7 @@ from tests.oracle.test_reference import (
     dish_params,
     epidermis_params,
     melanocyte_params,
+    stem_niche_params,
     tiny_torus_params,
     untaken_branches,
 )
@@ -39,6 +40,7 @@ SCENARIOS = {
     "epidermis": (epidermis_params(), 4, 120),
     "tiny_torus": (tiny_torus_params(), 11, 60),
     "melanocytes": (melanocyte_params(), 6, 120),
+    "stem_niche": (stem_niche_params(), 1, 200),
 }
 
 
@@ -126,10 +128,17 @@ def test_melanocytes_and_the_damage_exit_match_the_numba_core():
     assert not missing, f"the melanocyte run never took {missing}: {model.branches}"
 
 
+def test_the_stem_niche_matches_the_numba_core():
+    sim, model, problem = run_side_by_side("stem_niche")
+    assert problem is None, problem
+    missing = untaken_branches("stem_niche", model.branches)
+    assert not missing, f"the stem niche run never took {missing}: {model.branches}"
+
+
 def test_agents_take_the_reference_s_branches():
     """Counted by the same rules, the branch counters of the agents and of the array reference
     agree over a run: the two worlds answer the rules' lattice questions alike."""
-    for name in ("dish", "epidermis", "melanocytes"):
+    for name in ("dish", "epidermis", "melanocytes", "stem_niche"):
         params, seed, n = SCENARIOS[name]
         model = MesaCellModel(params, seed)
         ref = ReferenceSimulation(params, seed, model.to_state())

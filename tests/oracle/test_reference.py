@@ -131,6 +131,25 @@ def melanocyte_params(width: int = 48) -> Params:
     return base.model_copy(update={"cells": cells, "simulation": simulation})
 
 
+def stem_niche_params() -> Params:
+    """The epidermis scenario, 24 columns wide, with stem cells that commit often and a niche
+    that refills them (basal dynamics of skin tissue v2): divisions that give two stem cells
+    into free basal sites and into progenitors' sites, and niches full of stem cells."""
+    base = epidermis_params()
+    cells = base.cells.model_copy(
+        update={
+            "stem_fraction": 0.6,
+            "stem_niche_reach_sites": 2,  # 5 sites: three stem cells there fill the niche
+            "stem_renew_into_gap": 0.0,  # only the niche makes stem cells
+            "stem_symmetric_loss": 0.3,
+            "stem_mtor_factor": 1.0,  # stem cells divide as often as progenitors
+            "contact_inhibition_max": 0.0,
+        }
+    )
+    simulation = base.simulation.model_copy(update={"width": 24})
+    return base.model_copy(update={"cells": cells, "simulation": simulation})
+
+
 def tiny_torus_params() -> Params:
     """A 3x2 torus (left/right distinct, up == down: a site listed twice) and dt = 0.7 h."""
     cells = paramsets.cells(
@@ -160,6 +179,7 @@ SCENARIOS = {
     "melanocytes": Scenario(melanocyte_params(), seed=6, steps=300),
     # 5 columns: the melanocytes' reach is clamped to 2 sites either side, each site counted once
     "narrow_melanocytes": Scenario(melanocyte_params(width=5), seed=3, steps=200),
+    "stem_niche": Scenario(stem_niche_params(), seed=1, steps=200),
 }
 
 # the rule branches (``branches`` counters, counted in geroconvert.oracle.rules) each
@@ -185,6 +205,14 @@ BRANCHES = {
     ),
     "tiny_torus": ("contact_crowded", "damage_event", "g0_rest", f"division_kind_{L.LINE}"),
     "narrow_melanocytes": ("melanocyte_at_density", f"division_kind_{L.MELANOCYTE}"),
+    "stem_niche": (
+        "stem_niche_open",
+        "stem_refills_niche",
+        "stem_displaces_progenitor",
+        "stem_symmetric_loss",
+        "delamination_by_crowding",
+        f"division_kind_{L.STEM}",
+    ),
     "melanocytes": (
         "damage_exit",
         "melanocyte_at_density",
@@ -341,6 +369,24 @@ def test_narrow_melanocytes_match_reference(numba_runs):
     assert not missing, f"the narrow melanocyte run never took {missing}: {ref.branches}"
 
 
+def test_the_stem_niche_matches_reference(numba_runs):
+    ref, problem, _ = run_reference("stem_niche", numba_runs)
+    assert problem is None, problem
+    missing = untaken_branches("stem_niche", ref.branches)
+    assert not missing, f"the stem niche run never took {missing}: {ref.branches}"
+    # the niche refills what commitment takes: the same run without a niche ends with fewer
+    sc = SCENARIOS["stem_niche"]
+    cells = sc.params.cells.model_copy(update={"stem_niche_reach_sites": 0})
+    without = Simulation(sc.params.model_copy(update={"cells": cells}), seed=sc.seed, record=False)
+    for _ in range(sc.steps):
+        without.step()
+
+    def stems(state) -> int:
+        return int(np.count_nonzero((state.kind == L.STEM) & (state.phase != L.EMPTY)))
+
+    assert stems(ref.state) > stems(without.state), (stems(ref.state), stems(without.state))
+
+
 # ---- the comparison can fail ------------------------------------------------------------------
 def _reverse_free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, draw):
     free = [j for j in R.neighbour_sites(i, width, rows, geometry, row_lo, row_hi) if phase[j] == L.EMPTY]
@@ -369,6 +415,21 @@ ORIGINAL_BASAL_DIVISION = rules.basal_division
 
 ORIGINAL_ARRESTED_FATE = rules.arrested_fate
 ORIGINAL_MELANOCYTE_SITE = rules.melanocyte_division_site
+ORIGINAL_AT_DENSITY = rules.at_density
+
+
+def _niche_counts_live_stem_cells_only(cell, world, of_kind, reach_sites, fraction):
+    """A niche that does not count its senescent stem cells (they would be replaced)."""
+    if of_kind != L.STEM:
+        return ORIGINAL_AT_DENSITY(cell, world, of_kind, reach_sites, fraction)
+    reach = min(reach_sites, (world.width - 1) // 2)
+    others = world.sideways_within(cell, reach)
+    count = 1 + sum(other.kind == L.STEM and other.phase != L.SENESCENT for other in others)
+    return count >= fraction * (2 * reach + 1)
+
+
+def _niche_one_site_wider(cell, world, of_kind, reach_sites, fraction):
+    return ORIGINAL_AT_DENSITY(cell, world, of_kind, reach_sites + (of_kind == L.STEM), fraction)
 
 
 def _exit_before_death(cell, world, inputs, blocked, event_draw, gero_drive, growth_drive):
@@ -427,6 +488,21 @@ MUTATIONS = {
     "melanocytes_ignore_their_density": (
         "melanocytes",
         lambda mp: mp.setattr(rules, "melanocytes_at_density", lambda cell, world: False),
+        None,
+    ),
+    "stem_niche_never_refills": (
+        "stem_niche",
+        lambda mp: mp.setattr(rules, "stem_niche_open", lambda cell, world: False),
+        None,
+    ),
+    "stem_niche_ignores_senescent_stem_cells": (
+        "stem_niche",
+        lambda mp: mp.setattr(rules, "at_density", _niche_counts_live_stem_cells_only),
+        None,
+    ),
+    "stem_niche_one_site_wider": (
+        "stem_niche",
+        lambda mp: mp.setattr(rules, "at_density", _niche_one_site_wider),
         None,
     ),
     "melanocytes_cycle_like_keratinocytes": (

@@ -167,6 +167,77 @@ def test_wnt1_like_mtor_hyperactivation_then_exhaustion_and_rapamycin():
     assert rapa["n_stem"][-1] > 0.8 * control["n_stem"][-1]  # "prevents" the loss, within 20%
 
 
+def niche_run(*sets):
+    """11 years of 1 cm of young skin without damage (monthly records), with the stem cells
+    of configs/epidermis_niche.toml (commitment r = 0.08, a refilling niche)."""
+    config = load_config(
+        "configs/epidermis_niche.toml",
+        [
+            "simulation.dermis_rows=0",
+            "environment.damage_rate_per_h=0",
+            "environment.damage_increase_per_h_per_year=0",
+            f"simulation.hours={11 * HOURS_PER_YEAR}",
+            "simulation.record_every_h=730.5",
+            *sets,
+        ],
+    )
+    return Simulation(config.params, seed=1).run().timeseries
+
+
+@pytest.fixture(scope="module")
+def niche_skin():
+    return niche_run()
+
+
+def test_a_refilling_niche_keeps_the_stem_pool_whose_cells_commit(niche_skin):
+    """Stem cells that commit at Clayton et al. 2007's r = 0.08 are lost within years unless
+    the niche refills them; with it the pool stays within +-10% over 10 years (the skin v2
+    requirement; Giangreco et al. 2008 see epidermal stem cells kept through ageing)."""
+    stems, time_h = niche_skin["n_stem"], niche_skin["time_h"]
+    settled = stems[time_h >= HOURS_PER_YEAR]
+    assert np.max(np.abs(settled / settled[0] - 1.0)) <= 0.10, settled
+    no_niche = niche_run("cells.stem_niche_reach_sites=0")["n_stem"]
+    assert no_niche[-1] < 0.1 * no_niche[0], no_niche
+
+
+def test_the_niche_keeps_the_homeostasis_bands(niche_skin):
+    """The stem turnover leaves the tuned homeostasis in its bands: ~60% of basal cells
+    cycling and a ~311 h cycle (Weinstein et al. 1984), a ~14-day transit (BioNumbers 111965)."""
+    from geroconvert.studies.validation_skin import homeostasis_cases
+
+    three_years = niche_skin["time_h"] <= 3 * HOURS_PER_YEAR
+    cases = homeostasis_cases({name: values[three_years] for name, values in niche_skin.items()})
+    failed = [(case.case, case.simulated) for case in cases if not case.passed]
+    assert not failed, failed
+
+
+def test_the_stem_pool_case_fails_when_the_pool_drifts_away():
+    from geroconvert.studies.validation_skin import stem_pool_case
+
+    months = np.arange(0, 13 * 12) * 730.5
+    steady = {"time_h": months, "n_stem": np.where(months < HOURS_PER_YEAR, 300.0, 400.0)}
+    assert stem_pool_case(steady).passed  # the first year (the niche settling) is not judged
+    falling = {"time_h": months, "n_stem": np.linspace(400.0, 300.0, months.size)}
+    case = stem_pool_case(falling)
+    at_year_1 = falling["n_stem"][months >= HOURS_PER_YEAR][0]
+    assert not case.passed and case.simulated == pytest.approx(1.0 - 300.0 / at_year_1)
+    short = {"time_h": months[:6], "n_stem": np.full(6, 300.0)}  # ends before the niche settles
+    assert not stem_pool_case(short).passed and math.isnan(stem_pool_case(short).simulated)
+
+
+def test_the_clone_slopes_are_fitted_over_3_to_36_months_only():
+    """On the 21-year niche run only the first 3 years count (Clayton et al. 2007's span)."""
+    from geroconvert.studies.validation_skin import clone_cases
+
+    months = np.arange(0, 61) * 730.5
+    t = np.maximum(months, 730.5)
+    clones = np.where(months <= 36 * 730.5, 1000 * 730.5 / t, 1.0)  # 1/t, then a collapse after 3 years
+    size = np.where(months <= 36 * 730.5, 3 * t / 730.5, 500.0)
+    number_case, size_case = clone_cases({"time_h": months, "clones_surviving": clones, "clone_mean_basal_cells": size})
+    assert number_case.simulated == pytest.approx(-1.0) and size_case.simulated == pytest.approx(1.0)
+    assert "at 36 months" in size_case.note and f"{size[36]:.2f}" in size_case.note
+
+
 # ---- the split-hand trial -----------------------------------------------------------------------
 def test_paired_statistics_and_power():
     d = np.array([-0.010, -0.012, -0.008, -0.011, -0.009, -0.010])

@@ -110,6 +110,8 @@ def kernel_constants(cells: CellParams, dt_h: float):
         L.K_MELANOCYTE_FRACTION: cells.melanocyte_fraction,
         L.K_MELANOCYTE_REACH: cells.melanocyte_reach_sites,
         L.K_MELANOCYTE_REMOVAL: cells.melanocyte_removal_factor,
+        L.K_STEM_FRACTION: cells.stem_fraction,
+        L.K_STEM_NICHE_REACH: cells.stem_niche_reach_sites,
     }
     for index, value in values.items():
         k[index] = value

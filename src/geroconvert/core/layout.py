@@ -116,7 +116,9 @@ K_MELANOCYTE_CYCLE_H = 37
 K_MELANOCYTE_FRACTION = 38  # the melanocytes' share of basal sites that their divisions restore
 K_MELANOCYTE_REACH = 39  # basal sites either side over which a melanocyte counts melanocytes
 K_MELANOCYTE_REMOVAL = 40  # senescent melanocytes' clearance and death relative to other senescent cells
-N_K = 41
+K_STEM_FRACTION = 41  # the stem cells' share of basal sites that the niche restores
+K_STEM_NICHE_REACH = 42  # basal sites either side over which a stem cell counts stem cells; 0: no niche
+N_K = 43
 
 # step inputs (float64 vector, recomputed from the environment every step)
 P_DRIVE = 0  # m0 * mitogen * nutrients * hypoxia * gain

@@ -434,8 +434,10 @@ def basal_division(cell, world, direction: float):
     A free basal neighbour keeps the daughter basal (a stem's daughter stays a stem with
     probability ``stem_renew_into_gap``); else the daughter takes the place of an
     exhausted progenitor neighbour, which delaminates; else she differentiates and
-    pushes the column above the mother up by one.  A stem may first become a progenitor
-    (symmetric loss); a progenitor mother spends one division.
+    pushes the column above the mother up by one.  A stem may first commit and become a
+    progenitor (symmetric loss); one that does not, in a niche short of stem cells, gives a
+    second stem cell, which may also take a displaceable progenitor's site.  A progenitor
+    mother spends one division.
     """
     cells, mother_kind, row = world.cells, cell.kind, cell.row
     target = world.free_neighbour(cell, direction, row, row + 1)
@@ -444,7 +446,11 @@ def basal_division(cell, world, direction: float):
     if target is None:
         target = make_way(cell, world, direction)
     fate = world.uniform(S_FATE, cell.uid)
-    if mother_kind == STEM and fate < cells.stem_symmetric_loss:
+    commits = mother_kind == STEM and fate < cells.stem_symmetric_loss
+    refills = mother_kind == STEM and not commits and stem_niche_open(cell, world)
+    if refills and target is None:
+        target = displace(displaceable_progenitors(cell, world), world, direction, "stem_displaces_progenitor")
+    if commits:
         cell.kind = PROGENITOR
         cell.divisions_left = progenitor_division_budget(world, cell.uid)
         world.branches["stem_symmetric_loss"] += 1
@@ -453,13 +459,25 @@ def basal_division(cell, world, direction: float):
     if target is not None:
         if (
             mother_kind == STEM
-            and fate >= cells.stem_symmetric_loss
-            and world.uniform(S_RENEW, cell.uid) < cells.stem_renew_into_gap
+            and not commits
+            and (refills or world.uniform(S_RENEW, cell.uid) < cells.stem_renew_into_gap)
         ):
-            world.branches["stem_renewal"] += 1
+            world.branches["stem_refills_niche" if refills else "stem_renewal"] += 1
             return target, STEM, CYCLING
         return target, PROGENITOR, CYCLING
     return push_up_above(cell, world), DIFFERENTIATED, ARRESTED
+
+
+def stem_niche_open(cell, world) -> bool:
+    """Whether the stem cells within ``stem_niche_reach_sites`` basal sites either side (the
+    cell included, senescent ones too, each site once) are fewer than ``stem_fraction`` of
+    them: the niche then refills itself by a division that gives two stem cells.  With no
+    niche (reach 0) a lost stem cell is never replaced."""
+    if world.cells.stem_niche_reach_sites <= 0:
+        return False
+    is_open = not at_density(cell, world, STEM, world.cells.stem_niche_reach_sites, world.cells.stem_fraction)
+    world.branches["stem_niche_open"] += is_open
+    return is_open
 
 
 def melanocyte_division_site(cell, world, direction: float):
@@ -471,23 +489,34 @@ def melanocyte_division_site(cell, world, direction: float):
     target = world.free_neighbour(cell, direction, cell.row, cell.row + 1)
     if target is not None or cell.row + 1 >= world.rows:
         return target
-    # not one with an action pending: it would be carried up with it and done there
-    progenitors = [
+    return displace(displaceable_progenitors(cell, world), world, direction, "melanocyte_displaces_progenitor")
+
+
+def displaceable_progenitors(cell, world) -> list:
+    """The progenitors beside ``cell`` that a division may push out of the basal row: not
+    senescent, and not one with an action pending (it would be carried up and done there)."""
+    return [
         other
         for other in world.sideways_neighbours(cell)
         if other.kind == PROGENITOR and other.phase != SENESCENT and other.pending == NONE
     ]
-    return displace(progenitors, world, direction, "melanocyte_displaces_progenitor")
 
 
 def melanocytes_at_density(cell, world) -> bool:
     """Whether the melanocytes within ``melanocyte_reach_sites`` basal sites either side
     (the cell included, each site once) already make up ``melanocyte_fraction`` of them."""
-    reach = min(world.cells.melanocyte_reach_sites, (world.width - 1) // 2)
-    count = 1 + sum(other.kind == MELANOCYTE for other in world.sideways_within(cell, reach))
-    at_density = count >= world.cells.melanocyte_fraction * (2 * reach + 1)
-    world.branches["melanocyte_at_density"] += at_density
-    return at_density
+    cells = world.cells
+    dense = at_density(cell, world, MELANOCYTE, cells.melanocyte_reach_sites, cells.melanocyte_fraction)
+    world.branches["melanocyte_at_density"] += dense
+    return dense
+
+
+def at_density(cell, world, of_kind: int, reach_sites: int, fraction: float) -> bool:
+    """Whether the cells of ``of_kind`` within ``reach_sites`` basal sites either side of
+    ``cell`` (itself included; each site once on a narrow row) make up ``fraction`` of them."""
+    reach = min(reach_sites, (world.width - 1) // 2)
+    count = 1 + sum(other.kind == of_kind for other in world.sideways_within(cell, reach))
+    return count >= fraction * (2 * reach + 1)
 
 
 def make_way(cell, world, direction: float):

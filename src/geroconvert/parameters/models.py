@@ -335,7 +335,12 @@ class CellParams(Frozen):
     )
     # epidermis
     stem_fraction: float = param(
-        0.1, "-", "assumption: stem share of basal cells at start (plausible 0.05-0.2)", ge=0.0, le=1.0
+        0.1,
+        "-",
+        "assumption: stem share of basal cells at start, and the share a niche restores when "
+        "stem_niche_reach_sites > 0 (plausible 0.05-0.2)",
+        ge=0.0,
+        le=1.0,
     )
     stem_renew_into_gap: float = param(
         0.5, "probability", "assumption: a stem daughter that finds a free basal site stays a stem", ge=0.0, le=1.0
@@ -352,9 +357,22 @@ class CellParams(Frozen):
     stem_symmetric_loss: float = param(
         0.0,
         "probability",
-        "assumption: chance that a stem division gives two progenitors; 0 by default",
+        "assumption: chance that a stem division gives two progenitors (the stem cell commits); 0 by "
+        "default; Clayton et al. 2007 measured r = 0.08 for the symmetric fates of mouse tail "
+        "progenitors (plausible 0-0.1)",
         ge=0.0,
         le=1.0,
+    )
+    stem_niche_reach_sites: int = param(
+        0,
+        "basal sites",
+        "assumption: the niche refills lost stem cells from their neighbours: a stem division gives "
+        "two stem cells while the stem cells within this many basal sites either side (itself "
+        "included, senescent ones too) are fewer than stem_fraction of those sites; the second takes a "
+        "free basal site or a progenitor's, which delaminates (local replacement: Mesa et al. 2018); "
+        "0 by default (no niche: a lost stem cell is not replaced; plausible 3-30)",
+        ge=0,
+        le=1000,
     )
     progenitor_divisions_min: int = param(1, "divisions", "transit-amplifying 1-5 (Jones & Watt 1993)", ge=0)
     progenitor_divisions_max: int = param(5, "divisions", "transit-amplifying 1-5 (Jones & Watt 1993)", ge=0, le=100)

@@ -276,6 +276,9 @@ _CELLS_EPIDERMIS = {
     "cells.stem_renew_into_gap": _uniform(0.0, 1.0, "assumption: an unmeasured probability"),
     "cells.stem_mtor_factor": _uniform(0.5, 1.5, "assumption: stem cells signal like other cells, give or take half"),
     "cells.stem_symmetric_loss": _uniform(0.0, 0.1, "assumption: none by default, up to one stem division in ten"),
+    "cells.stem_niche_reach_sites": _uniform(
+        0, 30, "assumption: from no niche (0, lost stem cells not replaced) to one of ~300 um", integer=True
+    ),
     "cells.progenitor_divisions_min": _uniform(
         1, 2, "Jones & Watt 1993: 1 to 5 rounds; the fewest varies over 1-2, so min <= max", integer=True
     ),

@@ -39,6 +39,8 @@ from geroconvert.core.layout import (
     K_PROG_DIV_MAX,
     K_PROG_DIV_MIN,
     K_REST_MEAN_H,
+    K_STEM_FRACTION,
+    K_STEM_NICHE_REACH,
     K_STEM_RENEW_GAP,
     K_STEM_SYMMETRIC_LOSS,
     MELANOCYTE,
@@ -219,12 +221,12 @@ def progenitor_neighbour(i, row, width, kind, phase, pending, u):
 
 
 @njit(inline="always", cache=True)
-def melanocytes_at_density(i, row, width, k, kind, phase):
-    """Whether the melanocytes within ``melanocyte_reach_sites`` basal sites either side of
-    the melanocyte at ``i`` (itself included, each site once) already make up
-    ``melanocyte_fraction`` of those sites: then it does not divide."""
+def at_density(i, row, width, reach_sites, fraction, of_kind, kind, phase):
+    """Whether the cells of ``of_kind`` within ``reach_sites`` basal sites either side of the
+    cell at ``i`` (itself, of that kind, included; each site once) already make up
+    ``fraction`` of those sites: then its division does not add another of its kind."""
     col = i - row * width
-    reach = min(int(k[K_MELANOCYTE_REACH]), (width - 1) // 2)  # each site once on a narrow row
+    reach = min(reach_sites, (width - 1) // 2)  # each site once on a narrow row
     count = 1
     for d in range(1, reach + 1):
         left = col - d
@@ -235,9 +237,26 @@ def melanocytes_at_density(i, row, width, k, kind, phase):
             right -= width
         for c in (left, right):
             j = row * width + c
-            if phase[j] != EMPTY and kind[j] == MELANOCYTE:
+            if phase[j] != EMPTY and kind[j] == of_kind:
                 count += 1
-    return count >= k[K_MELANOCYTE_FRACTION] * (2 * reach + 1)
+    return count >= fraction * (2 * reach + 1)
+
+
+@njit(inline="always", cache=True)
+def melanocytes_at_density(i, row, width, k, kind, phase):
+    """A melanocyte at ``melanocyte_fraction`` within ``melanocyte_reach_sites`` does not divide."""
+    return at_density(i, row, width, int(k[K_MELANOCYTE_REACH]), k[K_MELANOCYTE_FRACTION], MELANOCYTE, kind, phase)
+
+
+@njit(inline="always", cache=True)
+def stem_niche_open(i, row, width, k, kind, phase):
+    """Whether the niche around the stem cell at ``i`` lacks stem cells (fewer than
+    ``stem_fraction`` of the sites within ``stem_niche_reach_sites``, senescent ones counted):
+    then its division gives two stem cells.  Never with no niche (reach 0)."""
+    reach = int(k[K_STEM_NICHE_REACH])
+    if reach <= 0:
+        return False
+    return not at_density(i, row, width, reach, k[K_STEM_FRACTION], STEM, kind, phase)
 
 
 @njit(cache=True)
@@ -350,17 +369,21 @@ def apply_pending(geometry, width, rows, basal_row, arrays, k, seed, step, next_
                     if dst >= 0:
                         delaminate(dst, width, rows, arrays, events)
                 fate = draw(key_fate, mother)
-                if kd == STEM and fate < k[K_STEM_SYMMETRIC_LOSS]:
+                commits = kd == STEM and fate < k[K_STEM_SYMMETRIC_LOSS]
+                # the niche refills itself: a stem cell short of stem neighbours makes room for a
+                # second stem cell where a progenitor stood (not at the top of a full lattice)
+                refills = kd == STEM and not commits and stem_niche_open(i, row, width, k, kind, phase)
+                if refills and dst < 0:
+                    dst = progenitor_neighbour(i, row, width, kind, phase, pending, draw_direction)
+                    if dst >= 0:
+                        delaminate(dst, width, rows, arrays, events)
+                if commits:
                     kind[i] = PROGENITOR
                     divisions_left[i] = progenitor_divisions(k, key_divisions, mother)
                 if kind[i] == PROGENITOR:
                     divisions_left[i] -= 1
                 if dst >= 0:
-                    if (
-                        kd == STEM
-                        and fate >= k[K_STEM_SYMMETRIC_LOSS]
-                        and draw(key_renew, mother) < k[K_STEM_RENEW_GAP]
-                    ):
+                    if kd == STEM and not commits and (refills or draw(key_renew, mother) < k[K_STEM_RENEW_GAP]):
                         daughter_kind = STEM
                     else:
                         daughter_kind = PROGENITOR
