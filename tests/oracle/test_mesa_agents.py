@@ -25,6 +25,7 @@ from tests.oracle.test_reference import (
     dish_params,
     epidermis_params,
     melanocyte_params,
+    stem_niche_exit_params,
     stem_niche_params,
     tiny_torus_params,
     untaken_branches,
@@ -41,6 +42,7 @@ SCENARIOS = {
     "tiny_torus": (tiny_torus_params(), 11, 60),
     "melanocytes": (melanocyte_params(), 6, 120),
     "stem_niche": (stem_niche_params(), 1, 200),
+    "stem_niche_exit": (stem_niche_exit_params(), 1, 200),
 }
 
 
@@ -133,6 +135,13 @@ def test_the_stem_niche_matches_the_numba_core():
     assert problem is None, problem
     missing = untaken_branches("stem_niche", model.branches)
     assert not missing, f"the stem niche run never took {missing}: {model.branches}"
+
+
+def test_stem_cells_with_a_niche_take_the_exit_as_the_numba_core_does():
+    sim, model, problem = run_side_by_side("stem_niche_exit")
+    assert problem is None, problem
+    missing = untaken_branches("stem_niche_exit", model.branches)
+    assert not missing, f"the stem niche exit run never took {missing}: {model.branches}"
 
 
 def test_agents_take_the_reference_s_branches():

@@ -150,6 +150,13 @@ def stem_niche_params() -> Params:
     return base.model_copy(update={"cells": cells, "simulation": simulation})
 
 
+def stem_niche_exit_params() -> Params:
+    """The stem niche scenario with the differentiation exit: with a niche to refill them,
+    arrested stem cells leave the basal row too."""
+    base = stem_niche_params()
+    return base.model_copy(update={"cells": base.cells.model_copy(update={"damaged_exit_per_h": 0.1})})
+
+
 def tiny_torus_params() -> Params:
     """A 3x2 torus (left/right distinct, up == down: a site listed twice) and dt = 0.7 h."""
     cells = paramsets.cells(
@@ -180,6 +187,7 @@ SCENARIOS = {
     # 5 columns: the melanocytes' reach is clamped to 2 sites either side, each site counted once
     "narrow_melanocytes": Scenario(melanocyte_params(width=5), seed=3, steps=200),
     "stem_niche": Scenario(stem_niche_params(), seed=1, steps=200),
+    "stem_niche_exit": Scenario(stem_niche_exit_params(), seed=1, steps=200),
 }
 
 # the rule branches (``branches`` counters, counted in geroconvert.oracle.rules) each
@@ -213,6 +221,7 @@ BRANCHES = {
         "delamination_by_crowding",
         f"division_kind_{L.STEM}",
     ),
+    "stem_niche_exit": ("damage_exit_stem", "stem_refills_niche", "stem_symmetric_loss"),
     "melanocytes": (
         "damage_exit",
         "melanocyte_at_density",
@@ -387,6 +396,13 @@ def test_the_stem_niche_matches_reference(numba_runs):
     assert stems(ref.state) > stems(without.state), (stems(ref.state), stems(without.state))
 
 
+def test_stem_cells_with_a_niche_take_the_exit_as_the_reference_does(numba_runs):
+    ref, problem, _ = run_reference("stem_niche_exit", numba_runs)
+    assert problem is None, problem
+    missing = untaken_branches("stem_niche_exit", ref.branches)
+    assert not missing, f"the stem niche exit run never took {missing}: {ref.branches}"
+
+
 # ---- the comparison can fail ------------------------------------------------------------------
 def _reverse_free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, draw):
     free = [j for j in R.neighbour_sites(i, width, rows, geometry, row_lo, row_hi) if phase[j] == L.EMPTY]
@@ -482,12 +498,17 @@ MUTATIONS = {
     "senescent_melanocytes_removed_like_others": ("melanocytes", lambda mp: None, _melanocytes_removed_like_others),
     "stem_cells_and_melanocytes_leave_when_damaged_too": (
         "melanocytes",
-        lambda mp: mp.setattr(rules, "leaves_when_damaged", lambda cell: cell.kind != L.DIFFERENTIATED),
+        lambda mp: mp.setattr(rules, "leaves_when_damaged", lambda cell, world: cell.kind != L.DIFFERENTIATED),
         None,
     ),
     "melanocytes_ignore_their_density": (
         "melanocytes",
         lambda mp: mp.setattr(rules, "melanocytes_at_density", lambda cell, world: False),
+        None,
+    ),
+    "stem_cells_never_leave_even_with_a_niche": (
+        "stem_niche_exit",
+        lambda mp: mp.setattr(rules, "leaves_when_damaged", lambda cell, world: cell.kind == L.PROGENITOR),
         None,
     ),
     "stem_niche_never_refills": (

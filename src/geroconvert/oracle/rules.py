@@ -204,7 +204,7 @@ def cdk_inhibitors(cell, world, inputs: StepInputs, gero_drive: float) -> tuple[
         rise += cells.p16_rise_arrested_per_h * gero_drive  # late marker, mTOR-driven
     x16 += rise * world.dt * (1.0 - x16)
     event_draw = 1.0
-    exit_possible = phase == ARRESTED and leaves_when_damaged(cell) and world.damaged_exit_p > 0.0
+    exit_possible = phase == ARRESTED and leaves_when_damaged(cell, world) and world.damaged_exit_p > 0.0
     if inputs.damage_p > 0.0 or world.death_p > 0.0 or phase == SENESCENT or exit_possible:
         event_draw = world.uniform(S_EVENTS, cell.uid)
     if event_draw < inputs.damage_p:
@@ -261,10 +261,11 @@ def division_request(cell, world) -> int:
     return DIVIDE
 
 
-def leaves_when_damaged(cell) -> bool:
-    """Progenitors may leave by differentiating when arrested; stem cells stay (a stem cell
-    that left would not be replaced: the basal layer does not refill its stem cells)."""
-    return cell.kind == PROGENITOR
+def leaves_when_damaged(cell, world) -> bool:
+    """Progenitors may leave by differentiating when arrested; stem cells only where a niche
+    refills them (``stem_niche_reach_sites`` > 0): without one, a stem cell that left would
+    never be replaced."""
+    return cell.kind == PROGENITOR or (cell.kind == STEM and world.cells.stem_niche_reach_sites > 0)
 
 
 def arrested_fate(
@@ -286,7 +287,7 @@ def arrested_fate(
         cell.phase = SENESCENT  # irreversible
         world.events[E_CONVERSIONS] += 1
     elif (
-        leaves_when_damaged(cell)
+        leaves_when_damaged(cell, world)
         and cell.row + 1 < world.rows
         and 0.0 <= event_draw - inputs.damage_p - world.death_p < world.damaged_exit_p
     ):
@@ -325,6 +326,7 @@ def act(cell, world) -> None:
     elif action == DAMAGE_EXIT:
         world.events[E_DAMAGE_EXITS] += 1
         world.branches["damage_exit"] += 1
+        world.branches["damage_exit_stem"] += cell.kind == STEM
         delaminate(cell, world)
 
 

@@ -381,7 +381,8 @@ class CellParams(Frozen):
     damaged_exit_per_h: float = param(
         0.0,
         "1/h",
-        "assumption: rate at which an arrested (damaged, not senescent) progenitor keratinocyte leaves "
+        "assumption: rate at which an arrested (damaged, not senescent) progenitor keratinocyte (and "
+        "stem cell, where a niche refills stem cells: stem_niche_reach_sites > 0) leaves "
         "the basal layer by differentiating, the DNA damage-differentiation response of keratinocytes "
         "(Freije et al. 2014; de Pedro et al. 2018, both in culture); unmeasured in skin, 0 by default "
         "(plausible 1e-3 to 1e-1: within hours to six weeks)",

@@ -59,6 +59,7 @@ from geroconvert.core.layout import (
     K_SENESCENT_DEATH_P,
     K_STEM_CYCLE_FACTOR,
     K_STEM_MTOR,
+    K_STEM_NICHE_REACH,
     K_THR_MEDIAN,
     K_THR_SIGMA,
     K_TRANSIT_H,
@@ -294,10 +295,11 @@ def update_one(
     x16 += rise * dt * (1.0 - x16)
     # One uniform per cell and step decides its rare events: [0, damage) is a DNA-damage
     # hit, the next slices clearance or death, and after death an arrested basal
-    # progenitor's differentiation exit (competing risks; one hash, not four).  Stem cells
-    # stay: a stem cell that left would not be replaced (docs/science.md, damaged keratinocytes).
+    # progenitor's differentiation exit (competing risks; one hash, not four).  A stem cell
+    # takes the exit only where a niche refills stem cells: without one, it would never be
+    # replaced (docs/science.md, damaged keratinocytes).
     u = 1.0
-    may_exit = kd == PROGENITOR
+    may_exit = kd == PROGENITOR or (kd == STEM and k[K_STEM_NICHE_REACH] > 0.0)
     if (
         p[P_DAMAGE_P] > 0.0
         or k[K_DEATH_P] > 0.0
