@@ -23,10 +23,6 @@ COLUMNS = (("share", 1, "", 2), ("keratinocytes", 100, "%", 2), ("melanocytes", 
            ("left", 1, "", 2), ("senescent", 100, "%", 0))  # fmt: skip
 
 
-def run_series(data, run: int) -> dict:
-    return {"time_h": data.series_time_h, **{name: values[run] for name, values in data.series.items()}}
-
-
 def main(path: str) -> None:
     data = gc.load_sweep(path)
     (name,) = data.swept
@@ -34,7 +30,7 @@ def main(path: str) -> None:
           "p16+ melanocytes | melanocytes left at 80 | senescent melanocytes at 80 |")  # fmt: skip
     print("|---|---|---|---|---|---|")
     for point in data.grid_points():
-        runs = [melanocyte_numbers(run_series(data, r)) for r in data.runs_at(point)]
+        runs = [melanocyte_numbers(data.run_timeseries(r)) for r in data.runs_at(point)]
         cells = []
         for key, scale, unit, digits in COLUMNS:
             values = [scale * run[key] for run in runs]

@@ -17,10 +17,6 @@ from geroconvert.studies.validation_skin import clone_cases, homeostasis_cases, 
 from geroconvert.units import HOURS_PER_YEAR
 
 
-def run_series(data, run: int) -> dict:
-    return {"time_h": data.series_time_h, **{name: values[run] for name, values in data.series.items()}}
-
-
 def row(ts: dict) -> str:
     stems = ts["n_stem"]
     year_1 = stems[ts["time_h"] >= HOURS_PER_YEAR][0]
@@ -40,10 +36,10 @@ def main(path: str) -> None:
           "clone slope, 3-36 months | cycling, years 0-3 | cycle time |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
     for point in data.grid_points():
-        values = dict(zip(data.swept, point))
+        values = dict(zip(sorted(data.swept), point))  # a point's values follow the sorted paths
         r, reach = values["cells.stem_symmetric_loss"], values["cells.stem_niche_reach_sites"]
         for run in data.runs_at(point):
-            print(f"| {r:g} | {reach:g} | {row(run_series(data, run))} |")
+            print(f"| {r:g} | {reach:g} | {row(data.run_timeseries(run))} |")
 
 
 if __name__ == "__main__":

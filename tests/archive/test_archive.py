@@ -507,6 +507,13 @@ def test_real_run_round_trip_in_process(tmp_path):
         for name, values in fields.items():
             assert same_bits(back["snapshots"][time_h][name], values), (time_h, name)
     assert read_archive(path)["config_toml"] == loaded.resolved_toml
+    # a sweep's view of the same run gives it back as the run gave it
+    from geroconvert.archive.sweepdata import load_sweep
+
+    one = load_sweep(path).run_timeseries(0)
+    assert sorted(one) == sorted(results.timeseries)
+    for name, values in results.timeseries.items():
+        assert same_bits(one[name], values), name
 
 
 def test_dish_runs_do_not_write_epidermis_only_series(tmp_path):

@@ -34,8 +34,13 @@ class SweepData:
     def n_runs(self) -> int:
         return len(self.keys)
 
+    def run_timeseries(self, run: int) -> dict[str, np.ndarray]:
+        """Run ``run``'s time series as one run's results give them: ``time_h`` and every series."""
+        return {"time_h": self.series_time_h, **{name: values[run] for name, values in self.series.items()}}
+
     def grid_points(self) -> list[tuple]:
-        """Distinct combinations of swept values, in order of first appearance."""
+        """Distinct combinations of swept values (in the sorted order of the swept paths), in
+        order of first appearance."""
         return list(self._runs_by_point())
 
     def runs_at(self, point: tuple) -> np.ndarray:
