@@ -374,3 +374,17 @@ def test_reference_lists_every_field():
 def test_load_mapping_does_not_validate(tmp_path):
     path = write(tmp_path / "c.toml", "[environment]\nrapamycin_nM = -1\n")
     assert load_mapping(path) == {"environment": {"rapamycin_nM": -1}}
+
+
+def test_a_sheet_is_for_the_epidermis_only():
+    with pytest.raises(ConfigError, match="depth is for the epidermis only"):
+        load_config(CONFIGS / "ht_p21.toml", ["simulation.depth=3"])
+    sim = load_config(CONFIGS / "epidermis_small.toml", ["simulation.depth=3"]).params.simulation
+    assert (sim.width, sim.depth) == (sim.width, 3)
+    with pytest.raises(ConfigError, match="simulation.depth"):
+        load_config(CONFIGS / "epidermis_small.toml", ["simulation.depth=0"])
+
+
+def test_a_sheet_counts_every_layer_site_against_the_lattice_limit():
+    with pytest.raises(ConfigError, match="width\\*depth\\*height"):
+        load_config(CONFIGS / "epidermis_small.toml", ["simulation.width=20000", "simulation.depth=20000"])

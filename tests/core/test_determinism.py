@@ -44,6 +44,13 @@ CASES = {
         simulation={"width": 1500},
         environment={"damage_rate_per_h": 0.002},
     ),
+    # a stratified epidermis on a 40 x 40 basal sheet, with a niche and SASP spreading in 3-D
+    "sheet": lambda: epidermis(
+        hours=1000,
+        cells={"cycle_h": 60.0, "transit_h": 150.0, "stem_niche_reach_sites": 3, "stem_symmetric_loss": 0.1},
+        simulation={"width": 40, "depth": 40},
+        environment={"damage_rate_per_h": 0.002},
+    ),
 }
 
 

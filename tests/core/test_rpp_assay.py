@@ -575,7 +575,7 @@ def test_diffuse_into_gives_the_values_of_the_parallel_kernel(geometry, shape):
     expected = field.copy()
     got = np.empty_like(field)
     for coef, keep in ((0.2, 0.9048374180359595), (0.175, 0.99), (0.0, 0.5)):
-        diffuse(geometry, width, rows, expected, coef, keep)
+        diffuse(geometry, width, width, rows, expected, coef, keep)
         K.diffuse_into(geometry, width, rows, field, got, coef, keep)
         np.testing.assert_array_equal(got, expected)
         field[:] = got

@@ -353,3 +353,27 @@ def test_page_plays_and_the_rapamycin_slider_sets_the_dose(server):
             assert not failed, f"requests failed: {failed}"
         finally:
             browser.close()
+
+
+def test_a_basal_sheet_is_shown_from_above_and_in_section(tmp_path):
+    """A stratified epidermis on a sheet: two pictures, the basal layer from above (depth x
+    width) and the vertical section through the middle of the sheet (rows x width)."""
+    config = tmp_path / "sheet.toml"
+    config.write_text('extends = "epidermis_small.toml"\n[simulation]\nwidth = 12\ndepth = 8\n', encoding="utf-8")
+    (tmp_path / "epidermis_small.toml").write_text(
+        (ROOT / "configs" / "epidermis_small.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    model = webview.DemoModel(config=str(config))
+    rows = model.shape[0]
+    assert model.shape == (rows, 8, 12)
+    phase, kind = model.lattice("phase"), model.lattice("kind")
+    views = webview.lattice_views(phase, kind, model.sim.basal_row)
+    (top, top_phase, top_kind), (section, section_phase, _) = views
+    assert "from above" in top and "section" in section
+    assert top_phase.shape == (8, 12) and section_phase.shape == (rows, 12)
+    basal = kind[model.sim.basal_row]
+    assert np.array_equal(top_kind, basal) and np.isin(basal, (L.STEM, L.PROGENITOR, L.MELANOCYTE)).all()
+    assert np.array_equal(section_phase, phase[:, 4, :])
+    assert webview.lattice_png(top_phase, top_kind)[:4] == b"\x89PNG"
+    flat = webview.lattice_views(phase[:, 0, :], kind[:, 0, :], model.sim.basal_row)
+    assert len(flat) == 1 and flat[0][0] == ""

@@ -11,6 +11,7 @@ take the rule branches (``branches`` counters) that the reference tests require 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from mesa.discrete_space import CellAgent, OrthogonalVonNeumannGrid
 
 from geroconvert.core import layout as L
@@ -25,6 +26,7 @@ from tests.oracle.test_reference import (
     dish_params,
     epidermis_params,
     melanocyte_params,
+    sheet_params,
     stem_niche_exit_params,
     stem_niche_params,
     tiny_torus_params,
@@ -43,6 +45,8 @@ SCENARIOS = {
     "melanocytes": (melanocyte_params(), 6, 120),
     "stem_niche": (stem_niche_params(), 1, 200),
     "stem_niche_exit": (stem_niche_exit_params(), 1, 200),
+    "sheet": (sheet_params(), 2, 300),
+    "thin_sheet": (sheet_params(width=5, depth=2), 5, 150),
 }
 
 
@@ -144,10 +148,20 @@ def test_stem_cells_with_a_niche_take_the_exit_as_the_numba_core_does():
     assert not missing, f"the stem niche exit run never took {missing}: {model.branches}"
 
 
+@pytest.mark.parametrize("name", ["sheet", "thin_sheet"])
+def test_a_basal_sheet_matches_the_numba_core(name):
+    """Agents on a 3-D Mesa grid (rows x depth x width) under the same rules as the kernels."""
+    sim, model, problem = run_side_by_side(name)
+    assert problem is None, problem
+    assert len(model.grid.dimensions) == 3
+    missing = untaken_branches(name, model.branches)
+    assert not missing, f"the {name} run never took {missing}: {model.branches}"
+
+
 def test_agents_take_the_reference_s_branches():
     """Counted by the same rules, the branch counters of the agents and of the array reference
     agree over a run: the two worlds answer the rules' lattice questions alike."""
-    for name in ("dish", "epidermis", "melanocytes", "stem_niche"):
+    for name in ("dish", "epidermis", "melanocytes", "stem_niche", "sheet"):
         params, seed, n = SCENARIOS[name]
         model = MesaCellModel(params, seed)
         ref = ReferenceSimulation(params, seed, model.to_state())

@@ -157,6 +157,25 @@ def stem_niche_exit_params() -> Params:
     return base.model_copy(update={"cells": base.cells.model_copy(update={"damaged_exit_per_h": 0.1})})
 
 
+def sheet_params(width: int = 6, depth: int = 5) -> Params:
+    """The stem niche scenario on a 2-D basal sheet (width x depth basal sites under stacked
+    layers: six neighbours, a square niche), with melanocytes and contact inhibition, so that
+    every rule that looks at a neighbour looks in front and behind too."""
+    base = stem_niche_params()
+    cells = base.cells.model_copy(
+        update={
+            "stem_niche_reach_sites": 1,  # a 3 x 3 square of the sheet
+            "melanocyte_fraction": 0.25,  # seeded at a quarter of basal sites; 3 of 9 stop a division
+            "melanocyte_reach_sites": 1,
+            "melanocyte_cycle_h": 10.0,
+            "contact_inhibition_max": 0.2,
+            "sasp_diffusion_per_h": 0.4,  # two sub-steps of the six-neighbour stencil (limit 0.133)
+        }
+    )
+    simulation = base.simulation.model_copy(update={"width": width, "depth": depth})
+    return base.model_copy(update={"cells": cells, "simulation": simulation})
+
+
 def tiny_torus_params() -> Params:
     """A 3x2 torus (left/right distinct, up == down: a site listed twice) and dt = 0.7 h."""
     cells = paramsets.cells(
@@ -188,6 +207,9 @@ SCENARIOS = {
     "narrow_melanocytes": Scenario(melanocyte_params(width=5), seed=3, steps=200),
     "stem_niche": Scenario(stem_niche_params(), seed=1, steps=200),
     "stem_niche_exit": Scenario(stem_niche_exit_params(), seed=1, steps=200),
+    "sheet": Scenario(sheet_params(), seed=2, steps=300),
+    # two sites deep: the site in front is the one behind (listed once), and a 5-wide row clamps the reach
+    "thin_sheet": Scenario(sheet_params(width=5, depth=2), seed=5, steps=150),
 }
 
 # the rule branches (``branches`` counters, counted in geroconvert.oracle.rules) each
@@ -222,6 +244,22 @@ BRANCHES = {
         f"division_kind_{L.STEM}",
     ),
     "stem_niche_exit": ("damage_exit_stem", "stem_refills_niche", "stem_symmetric_loss"),
+    "sheet": (
+        "push",
+        "push_shed_top",
+        "stem_niche_open",
+        "stem_refills_niche",
+        "stem_displaces_progenitor",
+        "delamination_by_crowding",
+        "melanocyte_at_density",
+        "contact_crowded",
+        "g0_woken_by_gap",
+        f"division_kind_{L.STEM}",
+        f"division_kind_{L.PROGENITOR}",
+        f"division_kind_{L.MELANOCYTE}",
+        f"division_kind_{L.FIBROBLAST}",
+    ),
+    "thin_sheet": ("push", "stem_refills_niche", "delamination_by_crowding", f"division_kind_{L.STEM}"),
     "melanocytes": (
         "damage_exit",
         "melanocyte_at_density",
@@ -396,6 +434,17 @@ def test_the_stem_niche_matches_reference(numba_runs):
     assert stems(ref.state) > stems(without.state), (stems(ref.state), stems(without.state))
 
 
+@pytest.mark.parametrize("name", ["sheet", "thin_sheet"])
+def test_a_basal_sheet_matches_reference(numba_runs, name):
+    initial, _ = numba_runs[name]
+    assert initial.depth > 1 and initial.capacity == initial.width * initial.depth * initial.rows
+    ref, problem, _ = run_reference(name, numba_runs)
+    assert problem is None, problem
+    missing = untaken_branches(name, ref.branches)
+    assert not missing, f"the {name} run never took {missing}: {ref.branches}"
+    assert ref.events[L.E_SHED] > 0 and ref.events[L.E_DIFFERENTIATIONS] > 0
+
+
 def test_stem_cells_with_a_niche_take_the_exit_as_the_reference_does(numba_runs):
     ref, problem, _ = run_reference("stem_niche_exit", numba_runs)
     assert problem is None, problem
@@ -404,8 +453,10 @@ def test_stem_cells_with_a_niche_take_the_exit_as_the_reference_does(numba_runs)
 
 
 # ---- the comparison can fail ------------------------------------------------------------------
-def _reverse_free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, draw):
-    free = [j for j in R.neighbour_sites(i, width, rows, geometry, row_lo, row_hi) if phase[j] == L.EMPTY]
+def _reverse_free_neighbour(world, cell, draw, row_lo=0, row_hi=None):
+    s = world.state
+    sites = R.neighbour_sites(cell.site, s.plane, s.width, s.rows, world.geometry, row_lo, row_hi)
+    free = [j for j in sites if s.phase[j] == L.EMPTY]
     return free[-1 - int(draw * len(free))] if free else None
 
 
@@ -438,10 +489,9 @@ def _niche_counts_live_stem_cells_only(cell, world, of_kind, reach_sites, fracti
     """A niche that does not count its senescent stem cells (they would be replaced)."""
     if of_kind != L.STEM:
         return ORIGINAL_AT_DENSITY(cell, world, of_kind, reach_sites, fraction)
-    reach = min(reach_sites, (world.width - 1) // 2)
-    others = world.sideways_within(cell, reach)
+    others, n_sites = world.layer_window(cell, reach_sites)
     count = 1 + sum(other.kind == L.STEM and other.phase != L.SENESCENT for other in others)
-    return count >= fraction * (2 * reach + 1)
+    return count >= fraction * n_sites
 
 
 def _niche_one_site_wider(cell, world, of_kind, reach_sites, fraction):
@@ -458,6 +508,18 @@ def _other_progenitor(cell, world, direction):
     return ORIGINAL_MELANOCYTE_SITE(cell, world, 1.0 - direction if direction != 0.5 else direction)
 
 
+ORIGINAL_LATERAL = R.lateral_sites
+ORIGINAL_WINDOW = R.window_sites
+
+
+def _window_along_the_row(i, plane, width, reach):
+    """The niche's square reduced to the stretch of the cell's own sheet row."""
+    sites, _ = ORIGINAL_WINDOW(i, plane, width, reach)
+    row_start = i - i % width
+    along = [j for j in sites if row_start <= j < row_start + width]
+    return along, len(along) + 1
+
+
 def _exit_twice_as_often(ref):
     ref.damaged_exit_p *= 2.0
 
@@ -469,7 +531,7 @@ def _melanocytes_removed_like_others(ref):
 MUTATIONS = {
     "reversed_neighbour_choice": (
         "dish",
-        lambda mp: mp.setattr(R, "choose_free_neighbour", _reverse_free_neighbour),
+        lambda mp: mp.setattr(R.ReferenceSimulation, "free_neighbour", _reverse_free_neighbour),
         None,
     ),
     "p21_relaxes_0.1%_faster": ("dish", lambda mp: None, _faster_p21),
@@ -524,6 +586,16 @@ MUTATIONS = {
     "stem_niche_one_site_wider": (
         "stem_niche",
         lambda mp: mp.setattr(rules, "at_density", _niche_one_site_wider),
+        None,
+    ),
+    "a_sheet_seen_as_rows": (  # every neighbour rule forgets the sites in front and behind
+        "sheet",
+        lambda mp: mp.setattr(R, "lateral_sites", lambda i, plane, width: ORIGINAL_LATERAL(i, plane, width)[:2]),
+        None,
+    ),
+    "a_sheet_niche_counted_along_its_row": (
+        "sheet",
+        lambda mp: mp.setattr(R, "window_sites", _window_along_the_row),
         None,
     ),
     "melanocytes_cycle_like_keratinocytes": (

@@ -23,7 +23,8 @@ plain h5py, ``xarray.open_dataset(path, engine="h5netcdf", group=...)`` and
     /rpp               the RPP assay, laid out as /timeseries: rpp (float64), n_replated and
                        n_colonies (int64)
     /events            run (scale), one int64 column per event: its total over the run
-    /snapshots/<run>/<t>/  (optional) attr time_h; 2-D datasets phase, kind, mass, p16, gero, sasp
+    /snapshots/<run>/<t>/  (optional) attr time_h; datasets phase, kind, mass, p16, gero, sasp,
+                         rows x width (rows x depth x width on a basal sheet)
 
 Every dataset carries ``units`` (CF style: ``h``, ``s``, ``nM``, ``1`` for counts and
 fractions) and ``long_name`` (what it is), and its dimension scales, so netCDF readers see

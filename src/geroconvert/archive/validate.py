@@ -108,14 +108,17 @@ def read_numbers(dataset, path, shape: tuple, kinds: str = "biuf", why: str = "o
 
 
 def check_snapshots(group, path) -> dict:
-    """time_h -> field -> dataset of a run's snapshots: 2-D numbers of one shape per snapshot."""
+    """time_h -> field -> dataset of a run's snapshots: numbers of one shape per snapshot,
+    2-D (rows x width) or, from an epidermis on a basal sheet, 3-D (rows x depth x width)."""
     out = {}
     for name in group:
         snap = member(group, name, path, "group")
         fields = {field: member(snap, field, path, "dataset") for field in snap}
         shapes = {dataset.shape for dataset in fields.values()}
-        if len(shapes) > 1 or any(d.ndim != 2 or d.dtype.kind not in "biuf" for d in fields.values()):
-            raise bad(path, snap.name, f"holds fields of shapes {sorted(shapes)}, expected 2-D numbers of one shape")
+        if len(shapes) > 1 or any(d.ndim not in (2, 3) or d.dtype.kind not in "biuf" for d in fields.values()):
+            raise bad(
+                path, snap.name, f"holds fields of shapes {sorted(shapes)}, expected 2-D or 3-D numbers of one shape"
+            )
         from geroconvert.archive.values import number
 
         out[attr(snap, "time_h", path, number)] = fields
@@ -308,7 +311,7 @@ def _check_events(f, path, keys: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def read_snapshot_arrays(f, path, keys) -> dict[str, dict[float, dict[str, np.ndarray]]]:
-    """run -> time -> field -> 2-D array of every run's snapshots (checked as read)."""
+    """run -> time -> field -> array (2-D, or 3-D on a sheet) of every run's snapshots (checked as read)."""
     if "snapshots" not in f:
         return {}
     group = member(f, "snapshots", path, "group")

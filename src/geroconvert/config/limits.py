@@ -37,7 +37,7 @@ def _refuse_too_much_work(sim: SimulationParams, assays: AssayParams) -> None:
         )
     if sim.snapshot_every_h > 0:
         count = int(sim.hours / max(sim.snapshot_every_h, sim.dt_h)) + 1
-        sites = sim.width * (sim.height + sim.dermis_rows)
+        sites = sim.width * sim.depth * (sim.height + sim.dermis_rows)
         size = count * sites * SNAPSHOT_BYTES_PER_SITE
         if size > MAX_SNAPSHOT_BYTES:
             raise ConfigError(
@@ -60,7 +60,7 @@ def _refuse_too_much_work(sim: SimulationParams, assays: AssayParams) -> None:
             "measure RPP less often or raise simulation.dt_h"
         )
     if assayed:  # the replated cells sit one per tile on a square plate
-        replated = min(assays.max_cells, sim.width * (sim.height + sim.dermis_rows))
+        replated = min(assays.max_cells, sim.width * sim.depth * (sim.height + sim.dermis_rows))
         plate = (math.ceil(math.sqrt(replated)) * assays.tile_sites) ** 2
         if plate > MAX_SITES:
             raise ConfigError(

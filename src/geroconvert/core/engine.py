@@ -34,7 +34,7 @@ import numpy as np
 
 from geroconvert import interrupts
 from geroconvert.core import layout as L
-from geroconvert.core.inputs import kernel_constants, sasp_substeps, step_inputs
+from geroconvert.core.inputs import kernel_constants, neighbour_count, sasp_substeps, step_inputs
 from geroconvert.core.kernels import one_thread
 from geroconvert.core.kernels.cells import update_cells
 from geroconvert.core.kernels.divisions import apply_pending
@@ -61,7 +61,8 @@ class Simulation:
         self.dt = sim.dt_h
         self.geometry = L.DISH if sim.geometry == "dish" else L.EPIDERMIS
         self.basal_row = sim.dermis_rows if self.geometry == L.EPIDERMIS else 0
-        self.k = kernel_constants(params.cells, self.dt)
+        self.neighbours = neighbour_count(sim)
+        self.k = kernel_constants(params.cells, self.dt, self.neighbours)
         self.environment = params.environment
         self._schedule = Schedule(params.schedule)
         self.step_index = 0
@@ -80,15 +81,15 @@ class Simulation:
     def _seed_state(self) -> CellState:
         sim = self.params.simulation
         rows = sim.height + (sim.dermis_rows if self.geometry == L.EPIDERMIS else 0)
-        state = CellState.empty(sim.width, rows)
+        state = CellState.empty(sim.width, rows, sim.depth)
         arrays = state.cell_arrays()
         if self.geometry == L.DISH:
-            state.next_uid = seed_dish(sim.width, rows, sim.initial_density, arrays, self.k, self.seed)
+            state.next_uid = seed_dish(state.plane, rows, sim.initial_density, arrays, self.k, self.seed)
         else:
             cells = self.params.cells
             rest = cells.rest_mean_h / (cells.rest_mean_h + cells.cycle_h)
             state.next_uid = seed_epidermis(
-                sim.width,
+                state.plane,
                 rows,
                 self.basal_row,
                 sim.initial_thickness_rows,
@@ -149,10 +150,10 @@ class Simulation:
         return p, inputs.s6k_row, inputs.e4bp_row
 
     def _diffuse_sasp(self) -> None:
-        substeps, coef, keep = sasp_substeps(self.params.cells, self.dt)
+        substeps, coef, keep = sasp_substeps(self.params.cells, self.dt, self.neighbours)
         s = self.state
         for _ in range(substeps):
-            diffuse(self.geometry, s.width, s.rows, s.sasp, coef, keep)
+            diffuse(self.geometry, s.plane, s.width, s.rows, s.sasp, coef, keep)
 
     def step(self) -> None:
         """Advance one step of ``dt_h`` hours (the order is in the module docstring)."""
@@ -179,11 +180,12 @@ class Simulation:
         s = self.state
         arrays = s.cell_arrays()
         arrests, resumes, conversions = update_cells(
-            self.geometry, s.width, s.rows, arrays, self.k, p, s6k, e4bp, self.seed, self.step_index
+            self.geometry, s.plane, s.width, s.rows, arrays, self.k, p, s6k, e4bp, self.seed, self.step_index
         )
         before = self.events.copy()
         s.next_uid = apply_pending(
             self.geometry,
+            s.plane,
             s.width,
             s.rows,
             self.basal_row,
@@ -212,7 +214,7 @@ class Simulation:
     def _record_now(self) -> None:
         counts, p16pos, sums = self.tally()
         s = self.state
-        thickness = counts[L.DIFFERENTIATED].sum() / s.width if self.geometry == L.EPIDERMIS else 0.0
+        thickness = counts[L.DIFFERENTIATED].sum() / s.plane if self.geometry == L.EPIDERMIS else 0.0
         assert self.recorder is not None
         self.recorder.record(
             self.time_h,
@@ -238,9 +240,10 @@ class Simulation:
         return recorder.n > 0 and recorder.data["time_h"][recorder.n - 1] == self.time_h
 
     def snapshot(self) -> dict[str, np.ndarray]:
-        """The lattice as 2-D arrays (rows x width) for plots and archives."""
+        """The lattice as arrays of ``state.shape`` for plots and archives: rows x width on a
+        row, rows x depth x width on a sheet."""
         s = self.state
-        shape = (s.rows, s.width)
+        shape = s.shape
         return {
             name: getattr(s, name).reshape(shape).copy() for name in ("phase", "kind", "mass", "p16", "gero", "sasp")
         }

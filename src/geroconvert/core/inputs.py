@@ -55,18 +55,22 @@ def step_inputs(
     )
 
 
-def sasp_substeps(cells, dt_h: float) -> tuple[int, float, float]:
+def sasp_substeps(cells, dt_h: float, neighbours: int = 4) -> tuple[int, float, float]:
     """How one step's SASP diffusion is split: (sub-steps, D*dt per sub-step, decay factor
-    per sub-step).  Zero sub-steps when the field neither spreads nor decays."""
+    per sub-step).  Zero sub-steps when the field neither spreads nor decays.  With six
+    neighbours (a sheet under layers) the explicit scheme is stable only below 1/6, so the
+    limit shrinks by 4/6."""
     total = cells.sasp_diffusion_per_h * dt_h
     if total == 0.0 and cells.sasp_decay_per_h == 0.0:
         return 0, 0.0, 1.0
-    substeps = max(1, math.ceil(total / MAX_DIFFUSION_COEF))
+    limit = MAX_DIFFUSION_COEF if neighbours == 4 else MAX_DIFFUSION_COEF * 4.0 / neighbours
+    substeps = max(1, math.ceil(total / limit))
     return substeps, total / substeps, math.exp(-cells.sasp_decay_per_h * dt_h / substeps)
 
 
-def kernel_constants(cells: CellParams, dt_h: float):
-    """The run-constant float64 vector the kernels index with ``layout.K_*``."""
+def kernel_constants(cells: CellParams, dt_h: float, neighbours: int = 4):
+    """The run-constant float64 vector the kernels index with ``layout.K_*``; ``neighbours``:
+    a site's von Neumann neighbours (:func:`neighbour_count`)."""
     k = np.zeros(L.N_K, np.float64)
     values = {
         L.K_DT: dt_h,
@@ -112,10 +116,17 @@ def kernel_constants(cells: CellParams, dt_h: float):
         L.K_MELANOCYTE_REMOVAL: cells.melanocyte_removal_factor,
         L.K_STEM_FRACTION: cells.stem_fraction,
         L.K_STEM_NICHE_REACH: cells.stem_niche_reach_sites,
+        L.K_NEIGHBOURS: neighbours,
     }
     for index, value in values.items():
         k[index] = value
     return k
+
+
+def neighbour_count(sim) -> int:
+    """A site's von Neumann neighbours in this lattice: 4 on the dish and the cross-section,
+    6 in a stratified epidermis on a sheet (``simulation.depth`` > 1)."""
+    return 6 if sim.depth > 1 else 4
 
 
 def rate_to_probability(rate_per_h: float, dt_h: float) -> float:

@@ -118,7 +118,8 @@ K_MELANOCYTE_REACH = 39  # basal sites either side over which a melanocyte count
 K_MELANOCYTE_REMOVAL = 40  # senescent melanocytes' clearance and death relative to other senescent cells
 K_STEM_FRACTION = 41  # the stem cells' share of basal sites that the niche restores
 K_STEM_NICHE_REACH = 42  # basal sites either side over which a stem cell counts stem cells; 0: no niche
-N_K = 43
+K_NEIGHBOURS = 43  # a site's von Neumann neighbours: 4 (a row under rows, or the dish), 6 (a sheet)
+N_K = 44
 
 # step inputs (float64 vector, recomputed from the environment every step)
 P_DRIVE = 0  # m0 * mitogen * nutrients * hypoxia * gain

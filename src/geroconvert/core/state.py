@@ -1,7 +1,9 @@
 """CellState: the structure of arrays.  No biology here.
 
-One slot per lattice site (index = row * width + column), so the capacity is the
-lattice size and a neighbour is an index away.  A free site has ``phase == EMPTY``;
+One slot per lattice site (index = row * plane + column), so the capacity is the
+lattice size and a neighbour is an index away.  A row (layer) holds ``plane`` = width x
+depth sites: ``depth`` is 1 on the dish and the epidermal cross-section, and more on a
+basal sheet under stacked layers, whose column index is y * width + x.  A free site has ``phase == EMPTY``;
 every other array is meaningless there.  Dtypes are chosen for memory: a site costs
 ``bytes_per_site`` bytes (float32 where 7 significant digits are enough).
 
@@ -76,12 +78,14 @@ del _index, _name
 class CellState:
     """The lattice's arrays as attributes (``state.phase``...), plus its shape and the next uid.
 
-    ``CellState(width, rows, next_uid=0, **arrays)`` with one array per name in CELL_FIELDS.
+    ``CellState(width, rows, next_uid=0, depth=1, **arrays)`` with one array per name in
+    CELL_FIELDS.  ``depth``: sheet rows front to back (1: every layer is a row).
     """
 
     # slots: a misspelt array name fails instead of adding an attribute no kernel sees
-    __slots__ = ("width", "rows", "next_uid", *CELL_FIELDS)
+    __slots__ = ("width", "depth", "rows", "next_uid", *CELL_FIELDS)
     width: int
+    depth: int
     rows: int
     next_uid: int
 
@@ -91,28 +95,40 @@ class CellState:
 
         def __setattr__(self, name: str, value: Any) -> None: ...
 
-    def __init__(self, width: int, rows: int, next_uid: int = 0, **arrays: np.ndarray):
+    def __init__(self, width: int, rows: int, next_uid: int = 0, depth: int = 1, **arrays: np.ndarray):
         if set(arrays) != set(CELL_FIELDS):
             raise TypeError(f"CellState needs exactly the arrays {list(CELL_FIELDS)}, got {sorted(arrays)}")
         self.width = width
+        self.depth = depth
         self.rows = rows
         self.next_uid = next_uid
         for name, array in arrays.items():
             setattr(self, name, array)
 
     def __repr__(self) -> str:
-        return f"CellState(width={self.width}, rows={self.rows}, next_uid={self.next_uid})"
+        sheet = f", depth={self.depth}" if self.depth > 1 else ""
+        return f"CellState(width={self.width}{sheet}, rows={self.rows}, next_uid={self.next_uid})"
 
     @classmethod
-    def empty(cls, width: int, rows: int) -> CellState:
-        n = width * rows
+    def empty(cls, width: int, rows: int, depth: int = 1) -> CellState:
+        n = width * depth * rows
         arrays: dict[str, np.ndarray] = {name: np.zeros(n, dtype) for name, dtype in CELL_FIELDS.items()}
         arrays["phase"][:] = EMPTY
-        return cls(width, rows, 0, **arrays)
+        return cls(width, rows, 0, depth, **arrays)
+
+    @property
+    def plane(self) -> int:
+        """Sites per row (layer): width x depth."""
+        return self.width * self.depth
 
     @property
     def capacity(self) -> int:
-        return self.width * self.rows
+        return self.plane * self.rows
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The lattice as an array shape: (rows, width) on a row, (rows, depth, width) on a sheet."""
+        return (self.rows, self.width) if self.depth == 1 else (self.rows, self.depth, self.width)
 
     @staticmethod
     def bytes_per_site() -> int:
@@ -127,13 +143,15 @@ class CellState:
 
     def copy(self) -> CellState:
         arrays = {name: getattr(self, name).copy() for name in CELL_FIELDS}
-        return CellState(self.width, self.rows, self.next_uid, **arrays)
+        return CellState(self.width, self.rows, self.next_uid, self.depth, **arrays)
 
     def cells(self) -> dict[str, np.ndarray]:
         """Live cells only, as a dict of arrays (copies), with their site index."""
         sites = np.flatnonzero(self.occupied())
         result = {name: getattr(self, name)[sites] for name in MOVING_FIELDS if name != "pending"}
         result["site"] = sites
-        result["row"] = sites // self.width
+        result["row"] = sites // self.plane
         result["column"] = sites % self.width
+        if self.depth > 1:
+            result["y"] = (sites % self.plane) // self.width
         return result

@@ -122,6 +122,22 @@ def lattice_rgb(phase: np.ndarray, kind: np.ndarray, strips: int = 1) -> np.ndar
     return np.concatenate([x for part in parts for x in (gap, part)][1:], axis=0)
 
 
+def lattice_views(phase: np.ndarray, kind: np.ndarray, basal_row: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The pictures of a lattice as (caption, phase, kind), each 2-D with row 0 at the bottom.
+
+    A cross-section or a dish (2-D arrays) is one picture.  A stratified epidermis on a
+    basal sheet (rows x depth x width) is two: the basal sheet seen from above (rows of the
+    sheet bottom to top), and the vertical section through the middle of the sheet."""
+    if phase.ndim == 2:
+        return [("", phase, kind)]
+    depth = phase.shape[1]
+    middle = depth // 2
+    return [
+        (f"basal sheet from above ({depth} x {phase.shape[2]} sites)", phase[basal_row], kind[basal_row]),
+        (f"vertical section at sheet row {middle}", phase[:, middle, :], kind[:, middle, :]),
+    ]
+
+
 def lattice_png(phase: np.ndarray, kind: np.ndarray, target_px: int = 300, strips: int = 1) -> bytes:
     """The lattice as PNG bytes, each site an integer block of pixels (see :func:`lattice_rgb`)."""
     from PIL import Image

@@ -308,12 +308,13 @@ class GeroModel(mesa.Model):
             raise KeyError(f"no live cell with uid {uid}")
         return self.cell_at_site(int(sites[0]))
 
-    def cell_at(self, row: int, column: int) -> types.MappingProxyType | None:
-        """The cell at (row, column), or None if the site is empty."""
+    def cell_at(self, row: int, column: int, y: int = 0) -> types.MappingProxyType | None:
+        """The cell at (row, column), on a basal sheet at sheet row ``y``; None if the site is empty."""
         s = self.sim.state
-        if not (0 <= row < s.rows and 0 <= column < s.width):
-            raise IndexError(f"site ({row}, {column}) is outside the {s.rows} x {s.width} lattice")
-        site = row * s.width + column
+        if not (0 <= row < s.rows and 0 <= column < s.width and 0 <= y < s.depth):
+            where = f"({row}, {y}, {column})" if s.depth > 1 else f"({row}, {column})"
+            raise IndexError(f"site {where} is outside the {' x '.join(map(str, s.shape))} lattice")
+        site = row * s.plane + y * s.width + column
         return None if s.phase[site] == L.EMPTY else self.cell_at_site(site)
 
     def cell_at_site(self, site: int) -> types.MappingProxyType:
@@ -321,13 +322,15 @@ class GeroModel(mesa.Model):
         values = {name: getattr(s, name)[site].item() for name in CELL_VIEW_FIELDS}
         values["sasp"] = s.sasp[site].item()
         values["site"] = site
-        values["row"], values["column"] = divmod(site, s.width)
+        values["row"], in_row = divmod(site, s.plane)
+        values["y"], values["column"] = divmod(in_row, s.width)
         values["phase_name"] = L.PHASE_NAMES[values["phase"]]
         values["kind_name"] = L.KIND_NAMES[values["kind"]]
         return types.MappingProxyType(values)
 
     def lattice(self, field: str = "phase") -> np.ndarray:
-        """A read-only 2-D (rows x width) view of one array of the lattice (no copy).
+        """A read-only view of one array of the lattice (no copy), of :attr:`shape`: rows x
+        width, or rows x depth x width on a basal sheet.
 
         ``field`` is one of :data:`LATTICE_FIELDS`; ``"occupied"`` is a new boolean array.
         Values at empty sites are meaningless except for ``phase`` (0 = empty) and ``sasp``.
@@ -337,7 +340,7 @@ class GeroModel(mesa.Model):
         if field not in LATTICE_FIELDS:
             raise KeyError(f"unknown lattice field {field!r}; choose from {', '.join(LATTICE_FIELDS)}")
         array = s.phase != L.EMPTY if field == "occupied" else getattr(s, field)
-        view = array.reshape(s.rows, s.width).view()
+        view = array.reshape(s.shape).view()
         view.flags.writeable = False
         return view
 
@@ -346,9 +349,9 @@ class GeroModel(mesa.Model):
         return self.sim.state.cells()
 
     @property
-    def shape(self) -> tuple[int, int]:
-        """(rows, width) of the lattice."""
-        return self.sim.state.rows, self.sim.state.width
+    def shape(self) -> tuple[int, ...]:
+        """(rows, width) of the lattice; (rows, depth, width) on a basal sheet."""
+        return self.sim.state.shape
 
     def dataframe(self):
         """The collected model-level series as a pandas DataFrame (one row per step)."""

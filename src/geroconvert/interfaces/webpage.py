@@ -20,6 +20,7 @@ from geroconvert.interfaces.demo_model import (
     frame_steps,
     inducer_label,
     lattice_png,
+    lattice_views,
     legend,
     model_params,
     nearest,
@@ -84,15 +85,23 @@ def _lattice_component():
     @solara.component
     def Lattice(model: GeroModel):
         update_counter.get()
-        phase, kind = model.lattice("phase"), model.lattice("kind")
-        height, width = phase.shape
+        views = lattice_views(model.lattice("phase"), model.lattice("kind"), model.sim.basal_row)
+        height, width = views[-1][1].shape
         strips = strip_count(width, height)
-        png = solara.use_memo(
-            lambda: lattice_png(phase, kind, target_px=400, strips=strips), dependencies=[id(model), model.steps]
-        )
+
+        def pictures():
+            return [
+                (caption, lattice_png(phase, kind, target_px=400 // len(views), strips=1 if caption else strips))
+                for caption, phase, kind in views
+            ]
+
+        pngs = solara.use_memo(pictures, dependencies=[id(model), model.steps])
         geometry = model.params.simulation.geometry
         with solara.Column(gap="4px", classes=["gc-lattice"]):
-            solara.Image(png, format="png")
+            for caption, png in pngs:
+                if caption:  # a sheet: the top view and the vertical section, each named
+                    solara.Text(caption, style=TEXT)
+                solara.Image(png, format="png")
             _Legend(geometry, strips, width)
 
     return Lattice

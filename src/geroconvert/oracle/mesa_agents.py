@@ -64,8 +64,17 @@ from geroconvert.parameters.models import Params
 # the values a cell carries: the engine's per-cell arrays, less the site's SASP
 CELL_VALUES = tuple(name for name in CELL_FIELDS if name != "sasp")
 
-# neighbour order of the engine: left, right, down (row - 1), up (row + 1)
-LEFT, RIGHT, DOWN, UP = (0, -1), (0, 1), (-1, 0), (1, 0)
+# neighbour order of the engine: left, right, (front, back on a sheet), down (row - 1), up (row + 1);
+# a grid's connections are keyed by these offsets: (row, column) on a row, (row, y, x) on a sheet
+OFFSETS_ROW = {"left": (0, -1), "right": (0, 1), "down": (-1, 0), "up": (1, 0)}
+OFFSETS_SHEET = {
+    "left": (0, 0, -1),
+    "right": (0, 0, 1),
+    "front": (0, -1, 0),
+    "back": (0, 1, 0),
+    "down": (-1, 0, 0),
+    "up": (1, 0, 0),
+}
 
 
 class TissueCell(CellAgent):
@@ -142,10 +151,14 @@ class MesaCellModel(mesa.Model, RunSetup):
             state = Simulation(params, seed=seed, record=False).state
         self.rows = state.rows if state is not None else sim.height
         self.width = state.width if state is not None else sim.width
-        # the lattice: rows x columns, wrapping sideways (and vertically in the dish)
-        self.grid = OrthogonalVonNeumannGrid((self.rows, self.width), torus=True, capacity=1, random=self.random)
+        self.depth = state.depth if state is not None else 1
+        # the lattice: rows x columns (x depth on a sheet), wrapping sideways (and vertically in the
+        # dish); a torus in every direction, so the epidermis leaves out the vertical wrap itself
+        self.shape = (self.rows, self.width) if self.depth == 1 else (self.rows, self.depth, self.width)
+        self.offsets = OFFSETS_ROW if self.depth == 1 else OFFSETS_SHEET
+        self.grid = OrthogonalVonNeumannGrid(self.shape, torus=True, capacity=1, random=self.random)
         self.grid.create_property_layer("sasp", default_value=np.float32(0.0), dtype=np.float32)
-        self.sites = [self.grid[(row, col)] for row in range(self.rows) for col in range(self.width)]
+        self.sites = [self.grid[coordinate] for coordinate in np.ndindex(*self.shape)]
         self.next_uid = 0
         if state is None:
             self.seed_dish(sim.initial_density)
@@ -177,7 +190,7 @@ class MesaCellModel(mesa.Model, RunSetup):
         for index in np.flatnonzero(state.phase != EMPTY):
             values = {name: getattr(state, name)[index].item() for name in CELL_VALUES if name != "pending"}
             TissueCell(self, self.sites[index], **values)
-        self.grid.sasp.data[:] = state.sasp.reshape(self.rows, self.width)
+        self.grid.sasp.data[:] = state.sasp.reshape(self.shape)
         self.next_uid = int(state.next_uid)
 
     # ---- the lattice, as the rules ask for it (sites are Mesa grid cells) ---------------
@@ -191,32 +204,42 @@ class MesaCellModel(mesa.Model, RunSetup):
         """The cell at a site known to be occupied."""
         return site.agents[0]
 
+    def lateral(self, site) -> list:
+        """The sites beside ``site`` in its layer, in the engine's order: left, right (front,
+        back on a sheet; on a sheet two sites deep front and back are one site, given once)."""
+        links, o = site.connections, self.offsets
+        around = [links[o["left"]], links[o["right"]]]
+        if self.depth > 1:
+            around.append(links[o["front"]])
+            if links[o["back"]] is not links[o["front"]]:
+                around.append(links[o["back"]])
+        return around
+
     def neighbours(self, site, row_lo: int = 0, row_hi: int | None = None) -> list:
-        """Von Neumann neighbours in the engine's order: left, right, down, up.
+        """Von Neumann neighbours in the engine's order: the layer's (:meth:`lateral`), down, up.
 
         Sideways always wraps.  The dish wraps vertically too; in the epidermis a vertical
         neighbour counts only inside the row band [row_lo, row_hi) and only when the band
         is more than one row high.
         """
         row_hi = self.rows if row_hi is None else row_hi
-        links = site.connections
-        around = [links[LEFT], links[RIGHT]]
+        links, o = site.connections, self.offsets
+        around = self.lateral(site)
         if self.geometry == DISH:
-            around += [links[DOWN], links[UP]]
+            around += [links[o["down"]], links[o["up"]]]
         elif row_hi - row_lo > 1:
             row = site.coordinate[0]
             if row - 1 >= row_lo:
-                around.append(links[DOWN])
+                around.append(links[o["down"]])
             if row + 1 < row_hi:
-                around.append(links[UP])
+                around.append(links[o["up"]])
         return around
 
     def occupied_neighbours(self, cell: TissueCell) -> int:
         return sum(1 for other in self.neighbours(cell.cell) if not other.is_empty)
 
     def basal_gap(self, cell: TissueCell) -> bool:
-        links = cell.cell.connections
-        return links[LEFT].is_empty or links[RIGHT].is_empty
+        return any(other.is_empty for other in self.lateral(cell.cell))
 
     def free_neighbour(self, cell: TissueCell, direction: float, row_lo: int = 0, row_hi: int | None = None):
         """The ``int(direction * n_free)``-th free neighbour, or None when there is none."""
@@ -224,17 +247,25 @@ class MesaCellModel(mesa.Model, RunSetup):
         return free[int(direction * len(free))] if free else None
 
     def sideways_neighbours(self, cell: TissueCell) -> list[TissueCell]:
-        links = cell.cell.connections  # dict.fromkeys: two sites wide, left and right are one site
-        sites = dict.fromkeys((links[LEFT], links[RIGHT]))
+        sites = dict.fromkeys(self.lateral(cell.cell))  # a row two sites wide: left and right are one site
         return [self.resident(site) for site in sites if not site.is_empty]
 
-    def sideways_within(self, cell: TissueCell, reach: int) -> list[TissueCell]:
-        row, col = cell.cell.coordinate
-        coordinates = dict.fromkeys(
-            (row, (col + sign * d) % self.width) for d in range(1, reach + 1) for sign in (-1, 1)
-        )
-        sites = [self.grid[c] for c in coordinates if c != (row, col)]
-        return [self.resident(site) for site in sites if not site.is_empty]
+    def layer_window(self, cell: TissueCell, reach: int) -> tuple[list[TissueCell], int]:
+        """The other cells within ``reach`` sites of ``cell`` in its layer (each site once) and
+        the number of sites there: a stretch of the row, or a square of the sheet."""
+        row, *across = cell.cell.coordinate
+        reach_x = min(reach, (self.width - 1) // 2)
+        reach_y = min(reach, (self.depth - 1) // 2)
+        x = across[-1]
+        y = across[0] if self.depth > 1 else 0
+        coordinates = [
+            (row, (x + dx) % self.width) if self.depth == 1 else (row, (y + dy) % self.depth, (x + dx) % self.width)
+            for dy in range(-reach_y, reach_y + 1)
+            for dx in range(-reach_x, reach_x + 1)
+            if (dx, dy) != (0, 0)
+        ]
+        cells = [self.resident(self.grid[c]) for c in coordinates if not self.grid[c].is_empty]
+        return cells, (2 * reach_x + 1) * (2 * reach_y + 1)
 
     def new_uid(self) -> int:
         uid = self.next_uid
@@ -252,16 +283,20 @@ class MesaCellModel(mesa.Model, RunSetup):
 
     def push_column_above(self, cell: TissueCell):
         """Free the site above ``cell``: the stack above moves up one; a full column sheds its top."""
-        row, col = cell.cell.coordinate
+        row, *across = cell.cell.coordinate
+
+        def at(r: int):  # the column's site in row r
+            return self.grid[(r, *across)]
+
         top = row + 1
-        while top < self.rows and not self.grid[(top, col)].is_empty:
+        while top < self.rows and not at(top).is_empty:
             top += 1
         if top == self.rows:  # the column is full: its top cell leaves the tissue
             top = self.rows - 1
-            rules.shed_from_top(self.resident(self.grid[(top, col)]), self)
+            rules.shed_from_top(self.resident(at(top)), self)
         for r in range(top, row + 1, -1):
-            self.resident(self.grid[(r - 1, col)]).move_to(self.grid[(r, col)])
-        return self.grid[(row + 1, col)]
+            self.resident(at(r - 1)).move_to(at(r))
+        return at(row + 1)
 
     # ---- one step -----------------------------------------------------------------------
     def count_cells(self) -> tuple[int, int]:
@@ -289,23 +324,26 @@ class MesaCellModel(mesa.Model, RunSetup):
 
     def diffuse_sasp(self) -> None:
         """Explicit diffusion with decay of the SASP property layer, in the shared sub-step plan."""
-        substeps, coef, keep = sasp_substeps(self.cells, self.dt)
+        substeps, coef, keep = sasp_substeps(self.cells, self.dt, self.n_neighbours)
         for _ in range(substeps):
             field = self.grid.sasp.data
-            left, right = np.roll(field, 1, axis=1), np.roll(field, -1, axis=1)
+            around = np.roll(field, 1, axis=-1) + np.roll(field, -1, axis=-1)  # float32 sums, as in the engine
+            if self.depth > 1:  # a sheet: front and back (axis 1 is y)
+                around = around + np.roll(field, 1, axis=1)
+                around = around + np.roll(field, -1, axis=1)
             if self.geometry == DISH:
                 below, above = np.roll(field, 1, axis=0), np.roll(field, -1, axis=0)
             else:  # no flux through the bottom and top edges
                 below = np.concatenate([field[:1], field[:-1]])
                 above = np.concatenate([field[1:], field[-1:]])
-            around = left + right + below + above  # float32 sums, as in the engine
-            laplacian = around.astype(np.float64) - 4.0 * field.astype(np.float64)
+            around = around + below + above
+            laplacian = around.astype(np.float64) - self.n_neighbours * field.astype(np.float64)
             self.grid.sasp.data[:] = keep * (field.astype(np.float64) + coef * laplacian)
 
     # ---- reading it back ----------------------------------------------------------------
     def to_state(self) -> CellState:
         """The lattice as the engine's arrays (a new :class:`CellState`)."""
-        state = CellState.empty(self.width, self.rows)
+        state = CellState.empty(self.width, self.rows, self.depth)
         for index, site in enumerate(self.sites):
             cell = self.occupant(site)
             if cell is None:
@@ -317,11 +355,10 @@ class MesaCellModel(mesa.Model, RunSetup):
         return state
 
     def snapshot(self) -> dict[str, np.ndarray]:
-        """The lattice as 2-D arrays (rows x width), like ``Simulation.snapshot()``."""
+        """The lattice as arrays of ``state.shape``, like ``Simulation.snapshot()``."""
         state = self.to_state()
         return {
-            name: getattr(state, name).reshape(self.rows, self.width)
-            for name in ("phase", "kind", "mass", "p16", "gero", "sasp")
+            name: getattr(state, name).reshape(state.shape) for name in ("phase", "kind", "mass", "p16", "gero", "sasp")
         }
 
     def run(self, hours: float) -> None:

@@ -39,7 +39,7 @@ from collections import Counter
 
 import numpy as np
 
-from geroconvert.core.inputs import StepInputs, rate_to_probability, sasp_substeps, step_inputs
+from geroconvert.core.inputs import StepInputs, neighbour_count, rate_to_probability, sasp_substeps, step_inputs
 from geroconvert.core.layout import DIFFERENTIATED, DISH, EMPTY, EPIDERMIS, N_EVENTS, NONE, PROGENITOR, SENESCENT, STEM
 from geroconvert.core.schedule import Schedule
 from geroconvert.core.state import CELL_FIELDS, MOVING_FIELDS, CellState
@@ -92,44 +92,62 @@ def normal(seed: int, stream_a: int, stream_b: int, uid: int, step: int) -> floa
 # ---------------------------------------------------------------------------------------
 # Lattice geometry
 # ---------------------------------------------------------------------------------------
-def neighbour_sites(i: int, width: int, rows: int, geometry: int, row_lo: int = 0, row_hi: int | None = None):
-    """Von Neumann neighbours of site ``i`` in the order left, right, down, up.
+def lateral_sites(i: int, plane: int, width: int) -> list[int]:
+    """Site ``i``'s neighbours in its layer, in the order left, right, front, back.
 
-    Sideways always wraps.  The dish wraps vertically too; in the epidermis a vertical
-    neighbour exists only inside the row band ``[row_lo, row_hi)``, and only when the
-    band is more than one row high.  A site may appear twice on a lattice two sites wide
-    or high (left == right), as in the kernels.
+    A layer is a row of ``plane`` sites (``width == plane``: left and right only) or a sheet
+    ``width`` sites wide and ``plane // width`` deep; both wrap.  Left and right may be one
+    site (a row two sites wide), as in the kernels; front and back, on a sheet two sites
+    deep, are given once.
     """
-    row_hi = rows if row_hi is None else row_hi
-    row, col = divmod(i, width)
-    sites = [row * width + (col - 1) % width, row * width + (col + 1) % width]
-    if geometry == DISH:
-        sites += [((row - 1) % rows) * width + col, ((row + 1) % rows) * width + col]
-    elif row_hi - row_lo > 1:
-        if row - 1 >= row_lo:
-            sites.append((row - 1) * width + col)
-        if row + 1 < row_hi:
-            sites.append((row + 1) * width + col)
+    row, col = divmod(i, plane)
+    y, x = divmod(col, width)
+    start = row * plane + y * width
+    sites = [start + (x - 1) % width, start + (x + 1) % width]
+    depth = plane // width
+    if depth > 1:
+        front = row * plane + ((y - 1) % depth) * width + x
+        back = row * plane + ((y + 1) % depth) * width + x
+        sites += [front] if back == front else [front, back]
     return sites
 
 
-def count_occupied_neighbours(i: int, width: int, rows: int, geometry: int, phase) -> int:
-    """Occupied neighbours for contact inhibition (the whole lattice, no row band)."""
-    return sum(1 for j in neighbour_sites(i, width, rows, geometry) if phase[j] != EMPTY)
+def neighbour_sites(
+    i: int, plane: int, width: int, rows: int, geometry: int, row_lo: int = 0, row_hi: int | None = None
+):
+    """Von Neumann neighbours of site ``i`` in the order left, right (front, back), down, up.
+
+    Sideways always wraps.  The dish wraps vertically too; in the epidermis a vertical
+    neighbour exists only inside the row band ``[row_lo, row_hi)``, and only when the
+    band is more than one row high.
+    """
+    row_hi = rows if row_hi is None else row_hi
+    row, col = divmod(i, plane)
+    sites = lateral_sites(i, plane, width)
+    if geometry == DISH:
+        sites += [((row - 1) % rows) * plane + col, ((row + 1) % rows) * plane + col]
+    elif row_hi - row_lo > 1:
+        if row - 1 >= row_lo:
+            sites.append((row - 1) * plane + col)
+        if row + 1 < row_hi:
+            sites.append((row + 1) * plane + col)
+    return sites
 
 
-def choose_free_neighbour(i: int, width: int, rows: int, geometry: int, row_lo: int, row_hi: int, phase, draw: float):
-    """The ``int(draw * n_free)``-th free neighbour in neighbour order, or None."""
-    free = [j for j in neighbour_sites(i, width, rows, geometry, row_lo, row_hi) if phase[j] == EMPTY]
-    if not free:
-        return None
-    return free[int(draw * len(free))]
-
-
-def sideways_sites(i: int, width: int) -> tuple[int, int]:
-    """The left and right neighbours of site ``i`` (same row, wrapping)."""
-    row, col = divmod(i, width)
-    return row * width + (col - 1) % width, row * width + (col + 1) % width
+def window_sites(i: int, plane: int, width: int, reach: int) -> tuple[list[int], int]:
+    """(the other sites within ``reach`` of site ``i`` in its layer, each once; the number
+    of sites in the window, ``i`` included): a stretch of the row, a square of a sheet."""
+    row, col = divmod(i, plane)
+    y, x = divmod(col, width)
+    depth = plane // width
+    reach_x, reach_y = min(reach, (width - 1) // 2), min(reach, (depth - 1) // 2)
+    sites = [
+        row * plane + ((y + dy) % depth) * width + (x + dx) % width
+        for dy in range(-reach_y, reach_y + 1)
+        for dx in range(-reach_x, reach_x + 1)
+        if (dx, dy) != (0, 0)
+    ]
+    return sites, (2 * reach_x + 1) * (2 * reach_y + 1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -151,7 +169,7 @@ class SiteView:
 
     @property
     def row(self) -> int:
-        return self.site // self.state.width
+        return self.site // self.state.plane
 
 
 def _array_attribute(name: str) -> property:
@@ -190,6 +208,7 @@ class RunSetup:
         self.dt = float(sim.dt_h)
         self.geometry = DISH if sim.geometry == "dish" else EPIDERMIS
         self.basal_row = sim.dermis_rows if self.geometry == EPIDERMIS else 0
+        self.n_neighbours = neighbour_count(sim)
         self.environment = params.environment
         self.schedule = Schedule(params.schedule)  # the engine's rule for when events take effect
         self.step_index = 0
@@ -276,14 +295,18 @@ class ReferenceSimulation(RunSetup):
 
     def diffuse_sasp(self) -> None:
         """Explicit diffusion with decay, in the shared sub-step plan (inputs.sasp_substeps)."""
-        substeps, coef, keep = sasp_substeps(self.cells, self.dt)
+        substeps, coef, keep = sasp_substeps(self.cells, self.dt, self.n_neighbours)
         for _ in range(substeps):
             self.state.sasp = self.diffusion_substep(self.state.sasp, coef, keep)
 
     def diffusion_substep(self, field: np.ndarray, coef: float, keep: float) -> np.ndarray:
-        """``keep * (centre + coef * laplacian)``; the epidermis has no-flux top and bottom."""
+        """``keep * (centre + coef * laplacian)``; the epidermis has no-flux top and bottom.
+
+        Every layer neighbour counts, a site twice where it is on both sides (a row or a
+        sheet two sites across), as in the kernel's stencil."""
         s = self.state
-        width, rows = s.width, s.rows
+        plane, width, rows = s.plane, s.width, s.rows
+        depth = plane // width
         out = np.empty_like(field)
         for row in range(rows):
             if self.geometry == DISH:
@@ -291,43 +314,47 @@ class ReferenceSimulation(RunSetup):
             else:
                 below = row - 1 if row > 0 else row
                 above = row + 1 if row < rows - 1 else row
-            for col in range(width):
-                centre = field[row * width + col]
+            for col in range(plane):
+                y, x = divmod(col, width)
+                centre = field[row * plane + col]
                 # float32 + float32 stays float32 in the kernel: same here with NumPy scalars
                 around = (
-                    field[row * width + (col - 1) % width]
-                    + field[row * width + (col + 1) % width]
-                    + field[below * width + col]
-                    + field[above * width + col]
+                    field[row * plane + y * width + (x - 1) % width] + field[row * plane + y * width + (x + 1) % width]
                 )
-                laplacian = float(around) - 4.0 * float(centre)
-                out[row * width + col] = keep * (float(centre) + coef * laplacian)
+                if depth > 1:
+                    around = around + field[row * plane + ((y - 1) % depth) * width + x]
+                    around = around + field[row * plane + ((y + 1) % depth) * width + x]
+                around = around + field[below * plane + col] + field[above * plane + col]
+                laplacian = float(around) - self.n_neighbours * float(centre)
+                out[row * plane + col] = keep * (float(centre) + coef * laplacian)
         return out
 
     # ---- the lattice, as the rules ask for it (sites are array indices) ----------------
     def occupied_neighbours(self, cell: SiteView) -> int:
         s = self.state
-        return count_occupied_neighbours(cell.site, s.width, s.rows, self.geometry, s.phase)
+        sites = neighbour_sites(cell.site, s.plane, s.width, s.rows, self.geometry)
+        return sum(1 for j in sites if s.phase[j] != EMPTY)
 
     def basal_gap(self, cell: SiteView) -> bool:
-        return any(self.state.phase[j] == EMPTY for j in sideways_sites(cell.site, self.state.width))
+        s = self.state
+        return any(s.phase[j] == EMPTY for j in lateral_sites(cell.site, s.plane, s.width))
 
     def free_neighbour(self, cell: SiteView, draw: float, row_lo: int = 0, row_hi: int | None = None):
+        """The ``int(draw * n_free)``-th free neighbour in neighbour order, or None."""
         s = self.state
-        row_hi = s.rows if row_hi is None else row_hi
-        return choose_free_neighbour(cell.site, s.width, s.rows, self.geometry, row_lo, row_hi, s.phase, draw)
+        sites = neighbour_sites(cell.site, s.plane, s.width, s.rows, self.geometry, row_lo, row_hi)
+        free = [j for j in sites if s.phase[j] == EMPTY]
+        return free[int(draw * len(free))] if free else None
 
     def sideways_neighbours(self, cell: SiteView) -> list[SiteView]:
-        s = self.state  # dict.fromkeys: on a lattice two sites wide, left and right are one site
-        return [SiteView(s, j) for j in dict.fromkeys(sideways_sites(cell.site, s.width)) if s.phase[j] != EMPTY]
+        s = self.state  # dict.fromkeys: on a row two sites wide, left and right are one site
+        sites = dict.fromkeys(lateral_sites(cell.site, s.plane, s.width))
+        return [SiteView(s, j) for j in sites if s.phase[j] != EMPTY]
 
-    def sideways_within(self, cell: SiteView, reach: int) -> list[SiteView]:
+    def layer_window(self, cell: SiteView, reach: int) -> tuple[list[SiteView], int]:
         s = self.state
-        row, col = divmod(cell.site, s.width)
-        sites = dict.fromkeys(
-            row * s.width + (col + sign * d) % s.width for d in range(1, reach + 1) for sign in (-1, 1)
-        )
-        return [SiteView(s, j) for j in sites if j != cell.site and s.phase[j] != EMPTY]
+        sites, n_sites = window_sites(cell.site, s.plane, s.width, reach)
+        return [SiteView(s, j) for j in sites if s.phase[j] != EMPTY], n_sites
 
     def new_uid(self) -> int:
         uid = self.state.next_uid
@@ -359,16 +386,17 @@ class ReferenceSimulation(RunSetup):
     def push_column_above(self, cell: SiteView) -> int:
         """Free the site above ``cell``: the stack above moves up one; a full column sheds its top."""
         s = self.state
-        row, col = divmod(cell.site, s.width)
+        plane = s.plane
+        row, col = divmod(cell.site, plane)
         top = row + 1
-        while top < s.rows and s.phase[top * s.width + col] != EMPTY:
+        while top < s.rows and s.phase[top * plane + col] != EMPTY:
             top += 1
         if top == s.rows:
             top = s.rows - 1
-            rules.shed_from_top(SiteView(s, top * s.width + col), self)
+            rules.shed_from_top(SiteView(s, top * plane + col), self)
         for r in range(top, row + 1, -1):
-            self.move_site((r - 1) * s.width + col, r * s.width + col)
-        return (row + 1) * s.width + col
+            self.move_site((r - 1) * plane + col, r * plane + col)
+        return (row + 1) * plane + col
 
 
 def clone_sizes(phase, kind, clone, labels) -> tuple[list[int], list[int]]:

@@ -18,17 +18,21 @@ The cell
 The world
     The simulation, a :class:`~geroconvert.oracle.reference.RunSetup`: ``cells``
     (:class:`~geroconvert.parameters.models.CellParams`), ``dt``, ``geometry``, ``rows``,
-    ``basal_row``, ``events`` (the engine's counters), ``branches`` (a ``Counter`` of the
+    ``basal_row``, ``n_neighbours`` (a site's von Neumann neighbours: 4, or 6 on a sheet),
+    ``events`` (the engine's counters), ``branches`` (a ``Counter`` of the
     rule branches taken, so a test can tell that a comparison exercised them),
     ``p21_relax``, ``p16_relax``, ``death_p``, ``senescent_death_p``, ``damaged_exit_p``; the random numbers
     ``uniform(stream, uid)`` (this step's) and ``normal(stream_a, stream_b, uid, step)``;
     and the lattice:
 
     ``occupied_neighbours(cell)``  occupied von Neumann neighbours (contact inhibition)
-    ``basal_gap(cell)``            whether a sideways neighbour is free
+    ``basal_gap(cell)``            whether a neighbour in its layer is free
     ``free_neighbour(cell, draw, row_lo=0, row_hi=None)``: the chosen free neighbour's site, or None
-    ``sideways_neighbours(cell)``  the distinct cells left and right of it
-    ``sideways_within(cell, reach)``  the cells 1 .. reach sites left and right of it (each site once)
+    ``sideways_neighbours(cell)``  the distinct cells beside it in its layer: left, right
+                                   (and on a sheet front, back), in that order
+    ``layer_window(cell, reach)``  (the other cells within ``reach`` sites of it in its layer,
+                                   the number of sites there): a stretch of the row, or a
+                                   square of the sheet, each site once
     ``push_column_above(cell)``    frees and returns the site above the cell: its column moves
                                    up one, a full column losing its top cell (:func:`shed_from_top`)
     ``place_daughter(site, values)``  a new cell with ``values`` (every field of a cell)
@@ -171,7 +175,7 @@ def signalling(cell, world, inputs: StepInputs) -> tuple[float, float]:
     cells = world.cells
     drive = inputs.drive
     if cells.contact_inhibition_max > 0.0:
-        crowd = world.occupied_neighbours(cell) / 4.0
+        crowd = world.occupied_neighbours(cell) / float(world.n_neighbours)
         drive *= 1.0 - cells.contact_inhibition_max * crowd * crowd
         world.branches["contact_crowded"] += crowd > 0.0
     if cell.kind == STEM:
@@ -515,15 +519,16 @@ def melanocytes_at_density(cell, world) -> bool:
 
 def at_density(cell, world, of_kind: int, reach_sites: int, fraction: float) -> bool:
     """Whether the cells of ``of_kind`` within ``reach_sites`` basal sites either side of
-    ``cell`` (itself included; each site once on a narrow row) make up ``fraction`` of them."""
-    reach = min(reach_sites, (world.width - 1) // 2)
-    count = 1 + sum(other.kind == of_kind for other in world.sideways_within(cell, reach))
-    return count >= fraction * (2 * reach + 1)
+    ``cell`` (itself included; each site once on a narrow row; a square on a sheet) make up
+    ``fraction`` of those sites."""
+    others, n_sites = world.layer_window(cell, reach_sites)
+    count = 1 + sum(other.kind == of_kind for other in others)
+    return count >= fraction * n_sites
 
 
 def make_way(cell, world, direction: float):
-    """Crowding: an exhausted progenitor beside ``cell`` (chosen by ``direction`` when both
-    are) delaminates, and its site is returned; None when there is none."""
+    """Crowding: an exhausted progenitor beside ``cell`` (chosen by ``direction`` when more
+    than one is) delaminates, and its site is returned; None when there is none."""
     exhausted = [
         other
         for other in world.sideways_neighbours(cell)
@@ -533,11 +538,11 @@ def make_way(cell, world, direction: float):
 
 
 def displace(candidates: list, world, direction: float, branch: str):
-    """One of the (left, right) ``candidates`` delaminates (``direction`` < 0.5 picks the
-    first when there are two); returns its site, or None when there is no candidate."""
+    """The ``int(direction * n)``-th of the n ``candidates`` (in the order of
+    ``sideways_neighbours``) delaminates; returns its site, or None when there is none."""
     if not candidates:
         return None
-    chosen = candidates[0] if len(candidates) == 1 or direction < 0.5 else candidates[1]
+    chosen = candidates[int(direction * len(candidates))]
     site = chosen.site  # taken before the cell moves away from it
     delaminate(chosen, world)
     world.branches[branch] += 1

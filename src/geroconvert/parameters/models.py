@@ -47,6 +47,15 @@ class SimulationParams(Frozen):
     )
     width: int = param(64, "sites", "setting: lattice columns", ge=1, le=100_000)
     height: int = param(64, "sites", "setting: lattice rows (epidermis: rows above the dermis)", ge=1, le=100_000)
+    depth: int = param(
+        1,
+        "sites",
+        "setting: epidermis only: basal sites front to back; 1 = a cross-section (a row of basal "
+        "sites under its columns), more = a stratified epidermis on a width x depth basal sheet "
+        "(docs/design.md)",
+        ge=1,
+        le=100_000,
+    )
     dermis_rows: int = param(
         0, "sites", "setting: epidermis only: rows of dermal fibroblasts below the basal row", ge=0, le=1000
     )
@@ -82,10 +91,13 @@ class SimulationParams(Frozen):
 
     @model_validator(mode="after")
     def _lattice_fits(self):
-        sites = self.width * (self.height + self.dermis_rows)
+        sites = self.width * self.depth * (self.height + self.dermis_rows)
+        if self.geometry == "dish" and self.depth > 1:
+            raise ValueError("depth is for the epidermis only; a dish is width x height (set depth = 1)")
         if sites > MAX_SITES:
             raise ValueError(
-                f"width*height = {sites} sites is more than this build allows ({MAX_SITES}); use a smaller lattice"
+                f"width*depth*height = {sites} sites is more than this build allows ({MAX_SITES}); "
+                "use a smaller lattice"
             )
         if self.geometry == "epidermis" and self.initial_thickness_rows >= self.height:
             raise ValueError("initial_thickness_rows must be smaller than height")

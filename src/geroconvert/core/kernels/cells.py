@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, prange, uintp
 
 from geroconvert.core.kernels.rng import draw, normal_from_keys, stream_key
+from geroconvert.core.kernels.sheet import lateral_sites
 from geroconvert.core.layout import (
     ARRESTED,
     CLEAR,
@@ -46,6 +47,7 @@ from geroconvert.core.layout import (
     K_MASS_MAX,
     K_MELANOCYTE_CYCLE_H,
     K_MELANOCYTE_REMOVAL,
+    K_NEIGHBOURS,
     K_P16_RELAX,
     K_P16_RISE_AGE,
     K_P16_RISE_ARRESTED,
@@ -100,31 +102,35 @@ from geroconvert.units import LN2
 
 
 @njit(inline="always", cache=True, error_model="numpy")
-def occupied_neighbours(i, row, width, rows, geometry, phase):
-    """Occupied von Neumann neighbours; the dish wraps both ways, the epidermis only sideways."""
-    col = i - row * width
-    left = row * width + (col - 1 if col > 0 else width - 1)
-    right = row * width + (col + 1 if col < width - 1 else 0)
+def occupied_neighbours(i, row, plane, sheet_width, rows, geometry, phase):
+    """Occupied von Neumann neighbours; the dish wraps both ways, the epidermis only sideways
+    (in its layer: a row, or a sheet with a front and a back)."""
+    left, right, front, back = lateral_sites(i, row, plane, sheet_width)
     count = (phase[uintp(left)] != EMPTY) + (phase[uintp(right)] != EMPTY)
+    if front >= 0:
+        count += phase[uintp(front)] != EMPTY
+    if back >= 0:
+        count += phase[uintp(back)] != EMPTY
     if geometry == DISH:
-        down = (row - 1 if row > 0 else rows - 1) * width + col
-        up = (row + 1 if row < rows - 1 else 0) * width + col
+        col = i - row * plane
+        down = (row - 1 if row > 0 else rows - 1) * plane + col
+        up = (row + 1 if row < rows - 1 else 0) * plane + col
         count += (phase[uintp(down)] != EMPTY) + (phase[uintp(up)] != EMPTY)
     else:
         if row > 0:
-            count += phase[uintp(i - width)] != EMPTY
+            count += phase[uintp(i - plane)] != EMPTY
         if row < rows - 1:
-            count += phase[uintp(i + width)] != EMPTY
+            count += phase[uintp(i + plane)] != EMPTY
     return count
 
 
 @njit(inline="always", cache=True, error_model="numpy")
-def basal_gap(i, row, width, phase):
-    """Whether a sideways neighbour (same row, wrapping) is free."""
-    col = i - row * width
-    left = row * width + (col - 1 if col > 0 else width - 1)
-    right = row * width + (col + 1 if col < width - 1 else 0)
-    return phase[uintp(left)] == EMPTY or phase[uintp(right)] == EMPTY
+def basal_gap(i, row, plane, sheet_width, phase):
+    """Whether a neighbour in the cell's layer (wrapping) is free."""
+    left, right, front, back = lateral_sites(i, row, plane, sheet_width)
+    if phase[uintp(left)] == EMPTY or phase[uintp(right)] == EMPTY:
+        return True
+    return (front >= 0 and phase[uintp(front)] == EMPTY) or (back >= 0 and phase[uintp(back)] == EMPTY)
 
 
 @njit(inline="always", cache=True, error_model="numpy")
@@ -174,7 +180,7 @@ T_GERO_STEP = 3  # gero progress in one step: rate * gero_drive * dt
 T_SASP_STEP = 4  # SASP secreted in one step: secretion * gero_drive * dt
 T_P16_RISE = 5  # mTOR-driven p16 rise of an arrested cell: rise * gero_drive
 N_T = 6
-N_OCCUPIED = 5  # 0..4 occupied neighbours
+N_OCCUPIED = 7  # 0..6 occupied neighbours (6 under a sheet)
 
 
 @njit(inline="always", cache=True, error_model="numpy")
@@ -197,17 +203,19 @@ def drive_table(k, p, s6k_row, e4bp_row):
         else:
             slot_of_row[row] = n_slots
             n_slots += 1
-    table = np.empty(n_slots * N_OCCUPIED * N_KINDS * N_T, np.float64)  # flat: see table_at
+    # flat (see table_at); zeros, so the entries past a site's neighbour count, never looked
+    # up, read as no drive at all (largest_sasp_step scans the whole table)
+    table = np.zeros(n_slots * N_OCCUPIED * N_KINDS * N_T, np.float64)
     dt = k[K_DT]
     for row in range(rows):
         slot = slot_of_row[row]
         if row > 0 and slot == slot_of_row[row - 1]:
             continue
-        for occupied in range(N_OCCUPIED):
+        for occupied in range(int(k[K_NEIGHBOURS]) + 1):
             for kd in range(N_KINDS):
                 drive = p[P_DRIVE]
                 if k[K_CONTACT_MAX] > 0.0:
-                    crowd = occupied / 4.0
+                    crowd = occupied / k[K_NEIGHBOURS]
                     drive *= 1.0 - k[K_CONTACT_MAX] * crowd * crowd
                 if kd == STEM:
                     drive *= k[K_STEM_MTOR]  # quiescent stem cells keep mTORC1 low (a Wnt1-like gain raises it)
@@ -238,7 +246,8 @@ def update_one(
     i,
     row,
     geometry,
-    width,
+    plane,
+    sheet_width,
     rows,
     kind,
     phase,
@@ -278,7 +287,7 @@ def update_one(
     # drive table by the occupied neighbours (contact inhibition) and the kind
     occupied = 0  # read once: for contact inhibition of mTOR and for room to divide in the dish
     if k[K_CONTACT_MAX] > 0.0 or geometry == DISH:
-        occupied = occupied_neighbours(i, row, width, rows, geometry, phase)
+        occupied = occupied_neighbours(i, row, plane, sheet_width, rows, geometry, phase)
     t = table_at(slot, occupied if k[K_CONTACT_MAX] > 0.0 else 0, kd)
 
     # 3. CDK inhibitors: first-order relaxation to their drivers, damage kicks, slow p16 rise
@@ -331,7 +340,11 @@ def update_one(
         else:
             c = cycle[ui]
             if c < 0.0:  # G0 rest after a division
-                if geometry != DISH and (kd == STEM or kd == PROGENITOR) and basal_gap(i, row, width, phase):
+                if (
+                    geometry != DISH
+                    and (kd == STEM or kd == PROGENITOR)
+                    and basal_gap(i, row, plane, sheet_width, phase)
+                ):
                     c = 0.0  # a free basal neighbour ends the rest: the basal layer refills (assumption)
                 else:
                     c = min(0.0, c + dt / k[K_REST_MEAN_H])
@@ -385,7 +398,7 @@ def update_one(
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def update_cells(geometry, width, rows, arrays, k, p, s6k_row, e4bp_row, seed, step):
+def update_cells(geometry, plane, sheet_width, rows, arrays, k, p, s6k_row, e4bp_row, seed, step):
     """Steps 2-7 of the step order for every cell; returns (arrests, resumes, conversions).
 
     ``arrays``: every cell array, in ``state.CELL_FIELDS`` order (``CellState.cell_arrays()``).
@@ -410,7 +423,7 @@ def update_cells(geometry, width, rows, arrays, k, p, s6k_row, e4bp_row, seed, s
     n_conversions = 0
     for row in prange(rows):
         slot = slot_of_row[row]
-        for i in range(row * width, (row + 1) * width):
+        for i in range(row * plane, (row + 1) * plane):
             if phase[uintp(i)] == EMPTY:
                 continue
             # by keyword, so no array can land in another's place (p21 and p16, say)
@@ -418,7 +431,8 @@ def update_cells(geometry, width, rows, arrays, k, p, s6k_row, e4bp_row, seed, s
                 i,
                 row,
                 geometry,
-                width,
+                plane,
+                sheet_width,
                 rows,
                 k=k,
                 p=p,

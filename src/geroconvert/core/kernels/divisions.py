@@ -13,6 +13,7 @@ from numba import njit
 
 from geroconvert.core.kernels.cells import threshold_from_keys
 from geroconvert.core.kernels.rng import draw, stream_key
+from geroconvert.core.kernels.sheet import lateral_sites, window_count
 from geroconvert.core.layout import (
     ARRESTED,
     CLEAR,
@@ -77,7 +78,7 @@ from geroconvert.core.state import (
 
 
 @njit(inline="always", cache=True)
-def shift_up(col, first_row, top, width, arrays):
+def shift_up(col, first_row, top, plane, arrays):
     """Move the cells in rows first_row .. top - 1 of column ``col`` (with their pending
     actions) up one row, into row ``top``, which must be free; the site (first_row, col)
     becomes free.  The site's SASP stays.
@@ -85,8 +86,8 @@ def shift_up(col, first_row, top, width, arrays):
     if top == first_row:
         return
     for r in range(top, first_row, -1):
-        dst = r * width + col
-        src = dst - width
+        dst = r * plane + col
+        src = dst - plane
         # Every array in state.MOVING_FIELDS, written out: numba's literal_unroll over the
         # tuple made each push 130 ns slower (the epidermis 5%; benchmarks/kernel_arguments.py).
         # tests/core/test_state.py fails if an array FIELDS marks as moving is left out here.
@@ -104,7 +105,7 @@ def shift_up(col, first_row, top, width, arrays):
         arrays[C_AGE_H][dst] = arrays[C_AGE_H][src]
         arrays[C_ARREST_H][dst] = arrays[C_ARREST_H][src]
         arrays[C_CLONE][dst] = arrays[C_CLONE][src]
-    freed = first_row * width + col
+    freed = first_row * plane + col
     arrays[C_PHASE][freed] = EMPTY
     arrays[C_PENDING][freed] = NONE
 
@@ -116,7 +117,7 @@ def count_removal(phase_of_cell, events):
 
 
 @njit(cache=True)
-def push_column(col, first_row, width, rows, arrays, events):
+def push_column(col, first_row, plane, rows, arrays, events):
     """Free the site (first_row, col) by shifting the stack above it up by one.
 
     The stack moves up to the first empty site; if the column is full the top cell is
@@ -124,44 +125,38 @@ def push_column(col, first_row, width, rows, arrays, events):
     """
     phase = arrays[C_PHASE]
     top = first_row
-    while top < rows and phase[top * width + col] != EMPTY:
+    while top < rows and phase[top * plane + col] != EMPTY:
         top += 1
     if top == rows:  # column full: the top cell leaves the tissue
         top = rows - 1
-        shed_site = top * width + col
+        shed_site = top * plane + col
         count_removal(phase[shed_site], events)
         events[E_SHED] += 1
         phase[shed_site] = EMPTY
         arrays[C_PENDING][shed_site] = NONE
-    shift_up(col, first_row, top, width, arrays)
-    return first_row * width + col
+    shift_up(col, first_row, top, plane, arrays)
+    return first_row * plane + col
 
 
 @njit(inline="always", cache=True)
-def free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, u):
+def free_neighbour(i, plane, sheet_width, rows, geometry, row_lo, row_hi, phase, u):
     """A free von Neumann neighbour chosen by ``u`` in [0, 1), or -1.
 
-    Rows outside [row_lo, row_hi) are not neighbours; the dish wraps vertically too.
+    In the order left, right, front, back (in the layer), down, up.  Rows outside
+    [row_lo, row_hi) are not neighbours; the dish wraps vertically too.
     """
-    row = i // width
-    col = i - row * width
-    cand = (
-        row * width + (col - 1 if col > 0 else width - 1),
-        row * width + (col + 1 if col < width - 1 else 0),
-        -1,
-        -1,
-    )
+    row = i // plane
+    col = i - row * plane
+    left, right, front, back = lateral_sites(i, row, plane, sheet_width)
+    down = -1
+    up = -1
     if geometry == DISH:
-        cand = (
-            cand[0],
-            cand[1],
-            (row - 1 if row > 0 else rows - 1) * width + col,
-            (row + 1 if row < rows - 1 else 0) * width + col,
-        )
+        down = (row - 1 if row > 0 else rows - 1) * plane + col
+        up = (row + 1 if row < rows - 1 else 0) * plane + col
     elif row_hi - row_lo > 1:
-        down = (row - 1) * width + col if row - 1 >= row_lo else -1
-        up = (row + 1) * width + col if row + 1 < row_hi else -1
-        cand = (cand[0], cand[1], down, up)
+        down = (row - 1) * plane + col if row - 1 >= row_lo else -1
+        up = (row + 1) * plane + col if row + 1 < row_hi else -1
+    cand = (left, right, front, back, down, up)
     n_free = 0
     for j in cand:
         if j >= 0 and phase[j] == EMPTY:
@@ -178,101 +173,111 @@ def free_neighbour(i, width, rows, geometry, row_lo, row_hi, phase, u):
 
 
 @njit(inline="always", cache=True)
-def exhausted_neighbour(i, row, width, kind, phase, divisions_left, u):
-    """A sideways basal neighbour that is an exhausted progenitor (no divisions left,
-    cycling), chosen by ``u`` in [0, 1); or -1."""
-    col = i - row * width
-    left = row * width + (col - 1 if col > 0 else width - 1)
-    right = row * width + (col + 1 if col < width - 1 else 0)
-    ok_left = kind[left] == PROGENITOR and phase[left] == CYCLING and divisions_left[left] <= 0
-    ok_right = kind[right] == PROGENITOR and phase[right] == CYCLING and divisions_left[right] <= 0 and right != left
-    return pick_side(left, right, ok_left, ok_right, u)
-
-
-@njit(inline="always", cache=True)
-def pick_side(left, right, ok_left, ok_right, u):
-    """The left or right site, whichever qualifies; ``u`` < 0.5 picks left when both do; -1 if neither."""
-    if ok_left and ok_right:
-        return left if u < 0.5 else right
-    if ok_left:
-        return left
-    if ok_right:
-        return right
+def pick_lateral(left, right, front, back, ok_left, ok_right, ok_front, ok_back, u):
+    """The ``int(u * n)``-th of the n qualifying sites in the order left, right, front, back
+    (on a row: ``u`` < 0.5 picks left when both qualify); -1 if none does."""
+    n = ok_left + ok_right + ok_front + ok_back
+    if n == 0:
+        return -1
+    pick = int(u * n)
+    for j, ok in ((left, ok_left), (right, ok_right), (front, ok_front), (back, ok_back)):
+        if ok:
+            if pick == 0:
+                return j
+            pick -= 1
     return -1
 
 
 @njit(inline="always", cache=True)
-def progenitor_neighbour(i, row, width, kind, phase, pending, u):
-    """A sideways basal neighbour that is a progenitor, not senescent and with nothing
-    pending (a pending action would be carried up with it and done there), chosen by ``u``
-    in [0, 1) when both are; or -1."""
-    col = i - row * width
-    left = row * width + (col - 1 if col > 0 else width - 1)
-    right = row * width + (col + 1 if col < width - 1 else 0)
-    ok_left = kind[left] == PROGENITOR and phase[left] != EMPTY and phase[left] != SENESCENT and pending[left] == NONE
-    ok_right = (
-        kind[right] == PROGENITOR
-        and phase[right] != EMPTY
-        and phase[right] != SENESCENT
-        and pending[right] == NONE
-        and right != left
+def exhausted_neighbour(i, row, plane, sheet_width, kind, phase, divisions_left, u):
+    """A basal neighbour in the layer that is an exhausted progenitor (no divisions left,
+    cycling), chosen by ``u`` in [0, 1); or -1."""
+    left, right, front, back = lateral_sites(i, row, plane, sheet_width)
+    return pick_lateral(
+        left,
+        right,
+        front,
+        back,
+        is_exhausted(left, kind, phase, divisions_left),
+        is_exhausted(right, kind, phase, divisions_left) and right != left,
+        front >= 0 and is_exhausted(front, kind, phase, divisions_left),
+        back >= 0 and is_exhausted(back, kind, phase, divisions_left),
+        u,
     )
-    return pick_side(left, right, ok_left, ok_right, u)
 
 
 @njit(inline="always", cache=True)
-def at_density(i, row, width, reach_sites, fraction, of_kind, kind, phase):
+def is_exhausted(j, kind, phase, divisions_left):
+    return kind[j] == PROGENITOR and phase[j] == CYCLING and divisions_left[j] <= 0
+
+
+@njit(inline="always", cache=True)
+def is_displaceable(j, kind, phase, pending):
+    """A progenitor, not senescent and with nothing pending (a pending action would be
+    carried up with it and done there)."""
+    return kind[j] == PROGENITOR and phase[j] != EMPTY and phase[j] != SENESCENT and pending[j] == NONE
+
+
+@njit(inline="always", cache=True)
+def progenitor_neighbour(i, row, plane, sheet_width, kind, phase, pending, u):
+    """A basal neighbour in the layer that is a displaceable progenitor, chosen by ``u`` in
+    [0, 1) among those that are; or -1."""
+    left, right, front, back = lateral_sites(i, row, plane, sheet_width)
+    return pick_lateral(
+        left,
+        right,
+        front,
+        back,
+        is_displaceable(left, kind, phase, pending),
+        is_displaceable(right, kind, phase, pending) and right != left,
+        front >= 0 and is_displaceable(front, kind, phase, pending),
+        back >= 0 and is_displaceable(back, kind, phase, pending),
+        u,
+    )
+
+
+@njit(inline="always", cache=True)
+def at_density(i, row, plane, sheet_width, reach_sites, fraction, of_kind, kind, phase):
     """Whether the cells of ``of_kind`` within ``reach_sites`` basal sites either side of the
-    cell at ``i`` (itself, of that kind, included; each site once) already make up
-    ``fraction`` of those sites: then its division does not add another of its kind."""
-    col = i - row * width
-    reach = min(reach_sites, (width - 1) // 2)  # each site once on a narrow row
-    count = 1
-    for d in range(1, reach + 1):
-        left = col - d
-        if left < 0:
-            left += width
-        right = col + d
-        if right >= width:
-            right -= width
-        for c in (left, right):
-            j = row * width + c
-            if phase[j] != EMPTY and kind[j] == of_kind:
-                count += 1
-    return count >= fraction * (2 * reach + 1)
+    cell at ``i`` (itself, of that kind, included; each site once; a square on a sheet)
+    already make up ``fraction`` of those sites: then its division does not add another of
+    its kind."""
+    count, sites = window_count(i, row, plane, sheet_width, reach_sites, of_kind, kind, phase)
+    return count >= fraction * sites
 
 
 @njit(inline="always", cache=True)
-def melanocytes_at_density(i, row, width, k, kind, phase):
+def melanocytes_at_density(i, row, plane, sheet_width, k, kind, phase):
     """A melanocyte at ``melanocyte_fraction`` within ``melanocyte_reach_sites`` does not divide."""
-    return at_density(i, row, width, int(k[K_MELANOCYTE_REACH]), k[K_MELANOCYTE_FRACTION], MELANOCYTE, kind, phase)
+    reach = int(k[K_MELANOCYTE_REACH])
+    return at_density(i, row, plane, sheet_width, reach, k[K_MELANOCYTE_FRACTION], MELANOCYTE, kind, phase)
 
 
 @njit(inline="always", cache=True)
-def stem_niche_open(i, row, width, k, kind, phase):
+def stem_niche_open(i, row, plane, sheet_width, k, kind, phase):
     """Whether the niche around the stem cell at ``i`` lacks stem cells (fewer than
     ``stem_fraction`` of the sites within ``stem_niche_reach_sites``, senescent ones counted):
     then its division gives two stem cells.  Never with no niche (reach 0)."""
     reach = int(k[K_STEM_NICHE_REACH])
     if reach <= 0:
         return False
-    return not at_density(i, row, width, reach, k[K_STEM_FRACTION], STEM, kind, phase)
+    return not at_density(i, row, plane, sheet_width, reach, k[K_STEM_FRACTION], STEM, kind, phase)
 
 
 @njit(cache=True)
-def delaminate(j, width, rows, arrays, events):
+def delaminate(j, plane, rows, arrays, events):
     """A basal keratinocyte (an exhausted progenitor, or a damaged one leaving) moves to the
     suprabasal site above it (pushing that column up) and differentiates; its basal site
     is left free."""
-    row = j // width
-    col = j - row * width
+    row = j // plane
+    col = j - row * plane
     arrays[C_KIND][j] = DIFFERENTIATED
     arrays[C_PHASE][j] = ARRESTED
     arrays[C_ARREST_H][j] = 0.0
     arrays[C_CYCLE][j] = 0.0
     events[E_DIFFERENTIATIONS] += 1
-    push_column(col, row + 1, width, rows, arrays, events)
-    shift_up(col, row, row + 1, width, arrays)
+    push_column(col, row + 1, plane, rows, arrays, events)
+    shift_up(col, row, row + 1, plane, arrays)
 
 
 @njit(inline="always", cache=True)
@@ -291,7 +296,7 @@ def newborn_cycle(k, key_rest, cell):
 
 
 @njit(cache=True)
-def apply_pending(geometry, width, rows, basal_row, arrays, k, seed, step, next_uid, events):
+def apply_pending(geometry, plane, sheet_width, rows, basal_row, arrays, k, seed, step, next_uid, events):
     """Carry out every pending action in site order; returns the next free uid.
 
     ``arrays``: every cell array, in ``state.CELL_FIELDS`` order (``CellState.cell_arrays()``).
@@ -312,7 +317,7 @@ def apply_pending(geometry, width, rows, basal_row, arrays, k, seed, step, next_
     key_threshold_b = stream_key(seed, S_THRESHOLD_B, 0)
     # most sites have nothing pending: skip them eight at a time (NONE is 0); the words are
     # read as the pass goes, so an action pushed into a later word is still seen
-    n = width * rows
+    n = plane * rows
     n_words = n // 8
     words = pending[: n_words * 8].view(np.uint64)
     for w in range(n_words + 1):
@@ -335,10 +340,10 @@ def apply_pending(geometry, width, rows, basal_row, arrays, k, seed, step, next_
                 continue
             if action == DAMAGE_EXIT:  # decided only where there is a row above (cells.update_one)
                 events[E_DAMAGE_EXITS] += 1
-                delaminate(i, width, rows, arrays, events)
+                delaminate(i, plane, rows, arrays, events)
                 continue
-            row = i // width
-            col = i - row * width
+            row = i // plane
+            col = i - row * plane
             # DIVIDE
             mother = uid[i]
             kd = kind[i]
@@ -346,37 +351,37 @@ def apply_pending(geometry, width, rows, basal_row, arrays, k, seed, step, next_
             daughter_kind = kd
             daughter_phase = CYCLING
             if geometry == DISH:
-                dst = free_neighbour(i, width, rows, geometry, 0, rows, phase, draw_direction)
+                dst = free_neighbour(i, plane, sheet_width, rows, geometry, 0, rows, phase, draw_direction)
             elif kd == FIBROBLAST:
-                dst = free_neighbour(i, width, rows, geometry, 0, basal_row, phase, draw_direction)
+                dst = free_neighbour(i, plane, sheet_width, rows, geometry, 0, basal_row, phase, draw_direction)
             elif kd == MELANOCYTE:  # below its density only: into a free basal site, or a progenitor's
                 dst = -1
-                if not melanocytes_at_density(i, row, width, k, kind, phase):
-                    dst = free_neighbour(i, width, rows, geometry, row, row + 1, phase, draw_direction)
+                if not melanocytes_at_density(i, row, plane, sheet_width, k, kind, phase):
+                    dst = free_neighbour(i, plane, sheet_width, rows, geometry, row, row + 1, phase, draw_direction)
                     if dst < 0 and row + 1 < rows:
-                        dst = progenitor_neighbour(i, row, width, kind, phase, pending, draw_direction)
+                        dst = progenitor_neighbour(i, row, plane, sheet_width, kind, phase, pending, draw_direction)
                         if dst >= 0:
-                            delaminate(dst, width, rows, arrays, events)
+                            delaminate(dst, plane, rows, arrays, events)
             else:
                 # basal division: a free basal neighbour keeps the daughter basal; else she takes the
                 # place of an exhausted progenitor neighbour, which delaminates (crowding-driven
                 # delamination); else she differentiates and pushes the column above her mother up
-                dst = free_neighbour(i, width, rows, geometry, row, row + 1, phase, draw_direction)
+                dst = free_neighbour(i, plane, sheet_width, rows, geometry, row, row + 1, phase, draw_direction)
                 if dst < 0 and row + 1 >= rows:
                     continue  # no basal room and no column above: nothing changes until there is
                 if dst < 0:
-                    dst = exhausted_neighbour(i, row, width, kind, phase, divisions_left, draw_direction)
+                    dst = exhausted_neighbour(i, row, plane, sheet_width, kind, phase, divisions_left, draw_direction)
                     if dst >= 0:
-                        delaminate(dst, width, rows, arrays, events)
+                        delaminate(dst, plane, rows, arrays, events)
                 fate = draw(key_fate, mother)
                 commits = kd == STEM and fate < k[K_STEM_SYMMETRIC_LOSS]
                 # the niche refills itself: a stem cell short of stem neighbours makes room for a
                 # second stem cell where a progenitor stood (not at the top of a full lattice)
-                refills = kd == STEM and not commits and stem_niche_open(i, row, width, k, kind, phase)
+                refills = kd == STEM and not commits and stem_niche_open(i, row, plane, sheet_width, k, kind, phase)
                 if refills and dst < 0:
-                    dst = progenitor_neighbour(i, row, width, kind, phase, pending, draw_direction)
+                    dst = progenitor_neighbour(i, row, plane, sheet_width, kind, phase, pending, draw_direction)
                     if dst >= 0:
-                        delaminate(dst, width, rows, arrays, events)
+                        delaminate(dst, plane, rows, arrays, events)
                 if commits:
                     kind[i] = PROGENITOR
                     divisions_left[i] = progenitor_divisions(k, key_divisions, mother)
@@ -388,7 +393,7 @@ def apply_pending(geometry, width, rows, basal_row, arrays, k, seed, step, next_
                     else:
                         daughter_kind = PROGENITOR
                 else:
-                    dst = push_column(col, row + 1, width, rows, arrays, events)
+                    dst = push_column(col, row + 1, plane, rows, arrays, events)
                     daughter_kind = DIFFERENTIATED
                     daughter_phase = ARRESTED
             if dst < 0:

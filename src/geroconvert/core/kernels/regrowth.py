@@ -456,7 +456,7 @@ def regrow(
                     field, spare = spare, field
                     swapped = not swapped
                 else:
-                    diffuse(DISH, width, rows, field, coef, keep)
+                    diffuse(DISH, width, width, rows, field, coef, keep)
         if n_senescent > 0:
             field_zero = False  # senescent cells secrete in this step's update
         # 2-7. every cell decides, in any order: a cell reads only itself, its site and its
@@ -479,6 +479,7 @@ def regrow(
                     i,
                     row,
                     DISH,
+                    width,
                     width,
                     rows,
                     k=k,
@@ -518,7 +519,7 @@ def regrow(
         removed = events[E_CLEARANCES] + events[E_DEATHS] + events[E_SHED]
         lost = events[E_SENESCENT_LOST]
         if n_actions > 0:
-            next_uid = apply_pending(DISH, width, rows, 0, arrays, k, seed, step, next_uid, events)
+            next_uid = apply_pending(DISH, width, width, rows, 0, arrays, k, seed, step, next_uid, events)
         events[E_ARRESTS] += n_arrests
         events[E_RESUMES] += n_resumes
         events[E_CONVERSIONS] += n_conversions

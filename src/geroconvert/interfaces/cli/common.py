@@ -120,8 +120,9 @@ def describe(params) -> str:
     sim = params.simulation
     rows = sim.height + (sim.dermis_rows if sim.geometry == "epidermis" else 0)
     n_rpp = len(params.assays.rpp_times_h)
+    sheet = f"{sim.depth}x" if sim.depth > 1 else ""  # a basal sheet: width x depth x rows
     return (
-        f"{sim.geometry} {sim.width}x{rows}, {sim.hours:g} h in steps of {sim.dt_h:g} h, "
+        f"{sim.geometry} {sim.width}x{sheet}{rows}, {sim.hours:g} h in steps of {sim.dt_h:g} h, "
         f"{params.cells.paramset}, {n_rpp} RPP assay{'s' * (n_rpp != 1)}"
     )
 
