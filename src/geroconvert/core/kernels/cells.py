@@ -105,12 +105,16 @@ from geroconvert.units import LN2
 def occupied_neighbours(i, row, plane, sheet_width, rows, geometry, phase):
     """Occupied von Neumann neighbours; the dish wraps both ways, the epidermis only sideways
     (in its layer: a row, or a sheet with a front and a back)."""
-    left, right, front, back = lateral_sites(i, row, plane, sheet_width)
-    count = (phase[uintp(left)] != EMPTY) + (phase[uintp(right)] != EMPTY)
-    if front >= 0:
-        count += phase[uintp(front)] != EMPTY
-    if back >= 0:
-        count += phase[uintp(back)] != EMPTY
+    if sheet_width == plane:  # a row (the dish, the cross-section): the two sideways neighbours
+        col = i - row * plane
+        left = row * plane + (col - 1 if col > 0 else plane - 1)
+        right = row * plane + (col + 1 if col < plane - 1 else 0)
+        count = (phase[uintp(left)] != EMPTY) + (phase[uintp(right)] != EMPTY)
+    else:
+        left, right, front, back = lateral_sites(i, row, plane, sheet_width)
+        count = (phase[uintp(left)] != EMPTY) + (phase[uintp(right)] != EMPTY) + (phase[uintp(front)] != EMPTY)
+        if back >= 0:
+            count += phase[uintp(back)] != EMPTY
     if geometry == DISH:
         col = i - row * plane
         down = (row - 1 if row > 0 else rows - 1) * plane + col

@@ -21,6 +21,9 @@ def lateral_sites(i, row, plane, sheet_width):
     are one site, given once (back is -1).  Left and right may be one site, on a row two
     sites wide, as they always were."""
     col = i - row * plane
+    if sheet_width == plane:  # a row: no division by the width (the dish asks this of every cell)
+        start = row * plane
+        return start + (col - 1 if col > 0 else plane - 1), start + (col + 1 if col < plane - 1 else 0), -1, -1
     y = col // sheet_width
     x = col - y * sheet_width
     start = row * plane + y * sheet_width
