@@ -42,8 +42,9 @@ def warm(sim, years: float) -> None:
         sim.step()
 
 
-def timed_block(sim, steps: int) -> tuple[float, float, float]:
-    """(cells x steps, seconds of whole steps, seconds of those steps outside the SASP diffusion)."""
+def timed_block(sim, steps: int) -> tuple[float, float, float, int]:
+    """(cells x steps, seconds of whole steps, seconds of those steps outside the SASP
+    diffusion, divisions)."""
     diffusing = [0.0]
     diffuse = sim._diffuse_sasp
 
@@ -54,6 +55,7 @@ def timed_block(sim, steps: int) -> tuple[float, float, float]:
 
     sim._diffuse_sasp = timed_diffusion
     cell_steps, whole = 0, 0.0
+    divisions = int(sim.events[0])  # layout.E_DIVISIONS
     try:
         for _ in range(steps):
             cell_steps += sim.n_cells
@@ -62,7 +64,7 @@ def timed_block(sim, steps: int) -> tuple[float, float, float]:
             whole += time.perf_counter() - t0
     finally:
         sim._diffuse_sasp = diffuse
-    return cell_steps, whole, whole - diffusing[0]
+    return cell_steps, whole, whole - diffusing[0], int(sim.events[0]) - divisions
 
 
 def throughput(side: int, rounds: int, steps: int) -> dict:
@@ -71,9 +73,12 @@ def throughput(side: int, rounds: int, steps: int) -> dict:
     for sim in sims.values():
         warm(sim, WARM_YEARS)
     best = {name: {"whole": 0.0, "without_diffusion": 0.0} for name in sims}
+    work = {name: [0, 0] for name in sims}  # cells x steps, divisions
     for _ in range(rounds):
         for name, sim in sims.items():
-            cells, whole, rest = timed_block(sim, steps)
+            cells, whole, rest, divisions = timed_block(sim, steps)
+            work[name][0] += cells
+            work[name][1] += divisions
             best[name]["whole"] = max(best[name]["whole"], cells / whole)
             best[name]["without_diffusion"] = max(best[name]["without_diffusion"], cells / rest)
     out = {
@@ -84,6 +89,9 @@ def throughput(side: int, rounds: int, steps: int) -> dict:
     out["ratio_sheet_over_row"] = {
         k: round(best["sheet"][k] / best["row"][k], 3) for k in ("whole", "without_diffusion")
     }
+    # the work per cell is not the same on both (a division pushes a column): the ratios are
+    # comparable only if the division rates are close
+    out["divisions_per_1000_cell_steps"] = {name: round(1000 * d / c, 3) for name, (c, d) in work.items()}
     return out
 
 

@@ -1075,3 +1075,30 @@ def test_units_are_stored_read_back_and_checked(tmp_path):
         with pytest.raises(ArchiveError, match="/timeseries/n_cells attribute units is 5, expected text") as error:
             read(path)
         one_line(error)
+
+
+def test_a_basal_sheet_s_snapshots_are_stored_and_read_back_in_3_d(tmp_path):
+    """A stratified epidermis on a sheet snapshots rows x depth x width; the archive keeps the
+    shape and the reader accepts it (a 4-D field is still refused)."""
+    from geroconvert.archive.reader import read_snapshots
+    from geroconvert.core.engine import Simulation
+
+    sets = ["simulation.width=6", "simulation.depth=4", "simulation.hours=48", "simulation.snapshot_every_h=24"]
+    loaded = load_config("configs/epidermis_small.toml", sets)
+    results = Simulation(loaded.params, seed=1).run()
+    path = tmp_path / "sheet.h5"
+    with ArchiveWriter(path, loaded.resolved_toml) as archive:
+        archive.add_run("a", results, seed=1)
+    snapshots = read_snapshots(path, "a")
+    rows = loaded.params.simulation.height + loaded.params.simulation.dermis_rows
+    assert sorted(snapshots) == [0.0, 24.0, 48.0]
+    assert all(field.shape == (rows, 4, 6) for snap in snapshots.values() for field in snap.values())
+    with h5py.File(path, "a") as f:
+        snap = f["snapshots/a"]
+        first = snap[sorted(snap)[0]]
+        for name in list(first):
+            data = first[name][()]
+            del first[name]
+            first[name] = data[None]  # 4-D
+    with pytest.raises(ArchiveError, match="expected 2-D or 3-D numbers"):
+        read_snapshots(path, "a")

@@ -123,7 +123,7 @@ CASES = [
             "--set",
             "simulation.height=100000",
         ],
-        "simulation: width*height",
+        "simulation: width*depth*height",
     ),
     (
         "too-many-records",

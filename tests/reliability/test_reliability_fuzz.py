@@ -636,6 +636,8 @@ def assert_finite_archive(path: Path) -> None:
                     bad = np.isinf(values) & series_recorded  # NaN: no senescent cell lost in the interval
                 elif leaf in ("mean_mass", "mean_p16"):
                     bad &= ~empty  # NaN: a mean over no cells
+                elif leaf in ("clone_mean_basal_cells", "clone_mean_cells"):  # NaN: a mean over no surviving clone
+                    bad &= np.nan_to_num(obj.file["timeseries/clones_surviving"][()], nan=1.0) != 0
                 elif leaf == "melanocyte_share_of_p16_positive":  # NaN: a share of no p16+ epidermal cell
                     bad &= np.nan_to_num(obj.file["timeseries/p16_positive_fraction_epidermis"][()], nan=1.0) != 0
             elif table == "rpp" and values.ndim == 2:

@@ -175,7 +175,8 @@ def read_run(path: str | Path, key: str, snapshots: bool = False) -> dict:
 
 
 def read_snapshots(path: str | Path, key: str) -> dict[float, dict[str, np.ndarray]]:
-    """time_h -> field -> 2-D array of one run's snapshots (from the archive or the part holding it)."""
+    """time_h -> field -> array (rows x width; rows x depth x width on a basal sheet) of one run's
+    snapshots (from the archive or the part holding it)."""
     from geroconvert.archive.output import part_files
 
     for source in (Path(path), *part_files(path)):

@@ -112,6 +112,7 @@ def regrowth_params(sim, width: int) -> Params:
             "geometry": "dish",
             "width": width,
             "height": width,
+            "depth": 1,  # a plate from a basal sheet is a dish like any other
             "dermis_rows": 0,
             "hours": sim.params.assays.replate_hours,
             "snapshot_every_h": 0.0,

@@ -146,7 +146,8 @@ class CellState:
         return CellState(self.width, self.rows, self.next_uid, self.depth, **arrays)
 
     def cells(self) -> dict[str, np.ndarray]:
-        """Live cells only, as a dict of arrays (copies), with their site index."""
+        """Live cells only, as a dict of arrays (copies), with their site index, row and
+        column (and, on a basal sheet, ``y``: the sheet row)."""
         sites = np.flatnonzero(self.occupied())
         result = {name: getattr(self, name)[sites] for name in MOVING_FIELDS if name != "pending"}
         result["site"] = sites

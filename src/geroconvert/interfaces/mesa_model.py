@@ -345,7 +345,7 @@ class GeroModel(mesa.Model):
         return view
 
     def cells(self) -> dict[str, np.ndarray]:
-        """Live cells as a dict of 1-D arrays (copies), with site, row and column."""
+        """Live cells as a dict of 1-D arrays (copies), with site, row and column (and y on a sheet)."""
         return self.sim.state.cells()
 
     @property

@@ -87,11 +87,11 @@ def _lattice_component():
         update_counter.get()
         views = lattice_views(model.lattice("phase"), model.lattice("kind"), model.sim.basal_row)
         height, width = views[-1][1].shape
-        strips = strip_count(width, height)
+        strips = strip_count(width, height) if len(views) == 1 else 1  # a sheet's two views are not folded
 
         def pictures():
             return [
-                (caption, lattice_png(phase, kind, target_px=400 // len(views), strips=1 if caption else strips))
+                (caption, lattice_png(phase, kind, target_px=400 // len(views), strips=strips))
                 for caption, phase, kind in views
             ]
 

@@ -8,6 +8,7 @@ function here gives what the row code always gave, so a cross-section is unchang
 for bit.
 """
 
+import numpy as np
 from numba import njit
 
 from geroconvert.core.layout import EMPTY
@@ -24,19 +25,15 @@ def lateral_sites(i, row, plane, sheet_width):
     if sheet_width == plane:  # a row: no division by the width (the dish asks this of every cell)
         start = row * plane
         return start + (col - 1 if col > 0 else plane - 1), start + (col + 1 if col < plane - 1 else 0), -1, -1
-    y = col // sheet_width
-    x = col - y * sheet_width
-    start = row * plane + y * sheet_width
-    left = start + (x - 1 if x > 0 else sheet_width - 1)
-    right = start + (x + 1 if x < sheet_width - 1 else 0)
-    depth = plane // sheet_width
-    front = -1
-    back = -1
-    if depth > 1:
-        front = row * plane + (y - 1 if y > 0 else depth - 1) * sheet_width + x
-        back = row * plane + (y + 1 if y < depth - 1 else 0) * sheet_width + x
-        if back == front:
-            back = -1
+    # one division (x), in 32 bits, which is several times faster than in 64; front and back
+    # are a sheet row away, wrapping within the layer
+    x = int(np.uint32(col) % np.uint32(sheet_width))
+    left = i - 1 if x > 0 else i + sheet_width - 1
+    right = i + 1 if x < sheet_width - 1 else i - sheet_width + 1
+    front = i - sheet_width if col >= sheet_width else i - sheet_width + plane
+    back = i + sheet_width if col + sheet_width < plane else i + sheet_width - plane
+    if back == front:  # a sheet two sites deep
+        back = -1
     return left, right, front, back
 
 
