@@ -43,8 +43,9 @@ compares (see :mod:`geroconvert.oracle.rules`).  Without this the two would drif
 in the last bits and, after many steps, take different decisions.
 
 Geometry: the ``dish`` (a torus seen from above) is built here from the seed; for the
-``epidermis`` (a cross-section: dermis, basal row, suprabasal rows; columns push up) the
-initial lattice is taken from the engine's seeding and the rules then run here.
+``epidermis`` (a cross-section: dermis, basal row, suprabasal rows; columns push up; or, with
+``simulation.depth`` > 1, the same on a 2-D basal sheet, on a 3-D grid of rows x depth x
+width) the initial lattice is taken from the engine's seeding and the rules then run here.
 """
 
 from __future__ import annotations
