@@ -380,7 +380,7 @@ def test_a_sheet_is_for_the_epidermis_only():
     with pytest.raises(ConfigError, match="depth is for the epidermis only"):
         load_config(CONFIGS / "ht_p21.toml", ["simulation.depth=3"])
     sim = load_config(CONFIGS / "epidermis_small.toml", ["simulation.depth=3"]).params.simulation
-    assert (sim.width, sim.depth) == (sim.width, 3)
+    assert sim.depth == 3 and sim.geometry == "epidermis"
     with pytest.raises(ConfigError, match="simulation.depth"):
         load_config(CONFIGS / "epidermis_small.toml", ["simulation.depth=0"])
 
