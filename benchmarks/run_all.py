@@ -111,9 +111,10 @@ s = sim.state
 parts = dict(inputs=0.0, sasp_diffusion=0.0, cell_rules=0.0, ordered_pass=0.0, other=0.0)
 n = 30
 for _ in range(n):
-    t0 = time.perf_counter(); p, s6k, e4bp = sim.step_inputs(); t1 = time.perf_counter()
+    t0 = time.perf_counter(); p, s6k, e4bp, damage = sim.step_inputs(); t1 = time.perf_counter()
     sim._diffuse_sasp(); t2 = time.perf_counter()
-    update_cells(sim.geometry, s.plane, s.width, s.rows, s.cell_arrays(), sim.k, p, s6k, e4bp, sim.seed, sim.step_index)
+    update_cells(sim.geometry, s.plane, s.width, s.rows, s.cell_arrays(), sim.k, p, s6k, e4bp, damage, sim.seed,
+                 sim.step_index)
     t3 = time.perf_counter()
     s.next_uid = apply_pending(sim.geometry, s.plane, s.width, s.rows, sim.basal_row, s.cell_arrays(), sim.k, sim.seed,
                                sim.step_index, s.next_uid, sim.events)

@@ -601,10 +601,11 @@ def test_regrowth_inputs_are_the_engines_at_every_step(dosed):
     drive, inducer, damage_p, row_set, s6k_sets, e4bp_sets = assays.regrowth_inputs(params, 30, sim.state.rows)
     for step in range(30):
         sim.step_index = step
-        p, s6k, e4bp = sim.step_inputs()
+        p, s6k, e4bp, damage = sim.step_inputs()
         assert (p[L.P_DRIVE], p[L.P_INDUCER], p[L.P_DAMAGE_P]) == (drive, inducer, damage_p[step])
         np.testing.assert_array_equal(s6k_sets[row_set[step]], s6k)
         np.testing.assert_array_equal(e4bp_sets[row_set[step]], e4bp)
+        assert (damage == damage_p[step]).all()  # a dish has no UV: every row the step's value
     assert (len(s6k_sets) > 1) == dosed
 
 

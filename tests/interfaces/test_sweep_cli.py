@@ -112,14 +112,16 @@ def test_validate_skin_cases_report_every_number(tmp_path):
     """The skin cases run, report each number with its band, and hold: homeostasis, p16+
     accumulation and slower senescent turnover with age, the Wnt1 hyperproliferation-then-
     exhaustion sequence and its prevention by rapamycin, the stem pool kept by a refilling
-    niche, and the split-hand trial.  The two melanocyte cases (experiments/melanocytes) and
+    niche, more p16+ cells in photoaged than in protected skin (epidermis and dermis), and the
+    split-hand trial.  The two melanocyte cases (experiments/melanocytes) and
     the two clone-scaling cases (a row of basal sites, not a sheet) are known failures: they
     print FAIL (known) and leave the exit code to the others."""
     report = tmp_path / "skin.json"
     done = geroconvert("validate", "--quick", "--only", "skin", "--json", report, timeout=900)
     cases = {c["case"]: c for c in json.loads(report.read_text())}
-    assert len(cases) == 15
+    assert len(cases) == 17
     assert any(n.startswith("stem pool with a refilling niche") for n in cases)
+    assert sum(n.startswith("photoaged vs protected") for n in cases) == 2
     known = {n for n, c in cases.items() if c["known_failure"]}
     assert known == {n for n in cases if n.startswith(("melanocytes", "clones"))} and len(known) == 4
     failed = {n: c["simulated"] for n, c in cases.items() if not c["passed"] and n not in known}

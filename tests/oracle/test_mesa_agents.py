@@ -29,6 +29,7 @@ from tests.oracle.test_reference import (
     sheet_params,
     stem_niche_exit_params,
     stem_niche_params,
+    sunlit_params,
     tiny_torus_params,
     untaken_branches,
 )
@@ -42,6 +43,7 @@ SCENARIOS = {
     "dish": (dish_params(), 7, 100),
     "epidermis": (epidermis_params(), 4, 120),
     "tiny_torus": (tiny_torus_params(), 11, 60),
+    "sunlit": (sunlit_params(), 4, 120),
     "melanocytes": (melanocyte_params(), 6, 120),
     "stem_niche": (stem_niche_params(), 1, 200),
     "stem_niche_exit": (stem_niche_exit_params(), 1, 200),
@@ -115,6 +117,14 @@ def test_epidermis_matches_the_numba_core():
         assert ev[fate] > 0, f"the epidermis run never exercised {fate}: {ev}"
     missing = untaken_branches("epidermis", model.branches)
     assert not missing, f"the epidermis run never took {missing}: {model.branches}"
+
+
+def test_sunlit_epidermis_matches_the_numba_core():
+    """UV by depth: the agents read each row's damage probability as the kernels do."""
+    sim, model, problem = run_side_by_side("sunlit")
+    assert problem is None, problem
+    missing = untaken_branches("sunlit", model.branches)
+    assert not missing, f"the sunlit run never took {missing}: {model.branches}"
 
 
 def test_tiny_torus_matches_the_numba_core():

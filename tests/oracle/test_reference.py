@@ -20,6 +20,7 @@ geroconvert.oracle.rules) and checks the comparison notices.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,7 @@ import pytest
 
 from geroconvert.core import layout as L
 from geroconvert.core.engine import Simulation
+from geroconvert.core.inputs import step_inputs
 from geroconvert.oracle import reference as R
 from geroconvert.oracle import rules
 from geroconvert.oracle.reference import ReferenceSimulation
@@ -176,6 +178,15 @@ def sheet_params(width: int = 6, depth: int = 5) -> Params:
     return base.model_copy(update={"cells": cells, "simulation": simulation})
 
 
+def sunlit_params() -> Params:
+    """The epidermis scenario in the sun: a 2-hour window from 03:15 each day, so steps of
+    0.5 h begin and end inside it, and a dose that does a damage hit somewhere most steps;
+    the hits fall with depth into the dermis."""
+    base = epidermis_params()
+    uv = {"sed_per_day": 4.0, "exposure_start_h": 3.25, "exposure_hours": 2.0, "damage_per_sed": 0.1}
+    return base.with_changes(uv=uv)
+
+
 def tiny_torus_params() -> Params:
     """A 3x2 torus (left/right distinct, up == down: a site listed twice) and dt = 0.7 h."""
     cells = paramsets.cells(
@@ -201,6 +212,7 @@ SCENARIOS = {
     "dish": Scenario(dish_params(), seed=7, steps=100),
     "epidermis": Scenario(epidermis_params(), seed=4, steps=120),
     "tiny_torus": Scenario(tiny_torus_params(), seed=11, steps=60),
+    "sunlit": Scenario(sunlit_params(), seed=4, steps=120),
     # 300 steps: long enough that a progenitor with an action pending sits beside a dividing melanocyte
     "melanocytes": Scenario(melanocyte_params(), seed=6, steps=300),
     # 5 columns: the melanocytes' reach is clamped to 2 sites either side, each site counted once
@@ -234,6 +246,7 @@ BRANCHES = {
         f"division_kind_{L.FIBROBLAST}",
     ),
     "tiny_torus": ("contact_crowded", "damage_event", "g0_rest", f"division_kind_{L.LINE}"),
+    "sunlit": ("damage_event", "sunlit_damage_event", f"division_kind_{L.FIBROBLAST}"),
     "narrow_melanocytes": ("melanocyte_at_density", f"division_kind_{L.MELANOCYTE}"),
     "stem_niche": (
         "stem_niche_open",
@@ -385,6 +398,23 @@ def test_epidermis_matches_reference(numba_runs):
     print(f"epidermis: events {ev}, max float difference {max_diff:.3g}")
 
 
+def test_sunlit_epidermis_matches_reference(numba_runs):
+    """UV adds damage by depth: every row's own probability, in the kernels as in the rules."""
+    ref, problem, _ = run_reference("sunlit", numba_runs)
+    assert problem is None, problem
+    missing = untaken_branches("sunlit", ref.branches)
+    assert not missing, f"the sunlit run never took {missing}: {ref.branches}"
+    # inside the window every row has its own probability, the deepest the lowest; outside
+    # it every row has the age-related one
+    params = SCENARIOS["sunlit"].params
+    for time_h, lit in ((3.0, True), (4.0, True), (5.25, False), (27.5, True), (12.0, False)):
+        numbers = step_inputs(params, params.environment, time_h, 1, 0, ref.rows, ref.basal_row)
+        if lit:
+            assert np.all(np.diff(numbers.damage_p_row) > 0), time_h
+        else:
+            assert np.all(numbers.damage_p_row == numbers.damage_p), time_h
+
+
 def test_tiny_torus_matches_reference(numba_runs):
     ref, problem, _ = run_reference("tiny_torus", numba_runs)
     assert problem is None, problem
@@ -528,7 +558,21 @@ def _melanocytes_removed_like_others(ref):
     ref.cells = ref.cells.model_copy(update={"melanocyte_removal_factor": 1.0})
 
 
+def _uv_the_same_at_every_depth(ref):
+    """The reference sees the basal layer's sunlight in every row."""
+    original = ref.environment_inputs
+
+    def inputs():
+        numbers = original()
+        flat = np.full_like(numbers.damage_p_row, numbers.damage_p_row[ref.basal_row])
+        return dataclasses.replace(numbers, damage_p_row=flat)
+
+    ref.environment_inputs = inputs
+
+
 MUTATIONS = {
+    "uv_the_same_at_every_depth": ("sunlit", lambda mp: None, _uv_the_same_at_every_depth),
+    "uv_ignored": ("sunlit", lambda mp: mp.setattr(rules, "row_damage_p", lambda cell, inputs: inputs.damage_p), None),
     "reversed_neighbour_choice": (
         "dish",
         lambda mp: mp.setattr(R.ReferenceSimulation, "free_neighbour", _reverse_free_neighbour),

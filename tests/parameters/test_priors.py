@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from geroconvert.config import config_from_mapping
 from geroconvert.errors import ConfigError
 from geroconvert.parameters import paramsets
-from geroconvert.parameters.models import CellParams, Dosing, Environment
+from geroconvert.parameters.models import CellParams, Dosing, Environment, UVExposure
 from geroconvert.parameters.priors import (
     PRIOR_SECTIONS,
     Prior,
@@ -29,7 +29,7 @@ from geroconvert.parameters.priors import (
 from tests.conftest import run_geroconvert
 from tests.test_docs import science_keys, source_problems
 
-MODELS = {"cells": CellParams, "dosing": Dosing, "environment": Environment}
+MODELS = {"cells": CellParams, "dosing": Dosing, "environment": Environment, "uv": UVExposure}
 NORMALISATIONS = ("cells.mtor_m0", "cells.gero_threshold_median", "cells.p21_threshold", "cells.p16_threshold")
 CALIBRATED = ("cells.gero_rate_per_h", "cells.gero_threshold_sigma", "cells.w_gero")
 
@@ -45,7 +45,12 @@ def numeric_fields() -> list[str]:
 
 def default_values(paramset: str) -> dict[str, float]:
     """Each parameter's value in a set: the set's cells, the model defaults of dosing and environment."""
-    sections = {"cells": paramsets.cells(paramset), "dosing": Dosing(), "environment": Environment()}
+    sections = {
+        "cells": paramsets.cells(paramset),
+        "dosing": Dosing(),
+        "environment": Environment(),
+        "uv": UVExposure(),
+    }
     return {f"{s}.{k}": v for s, model in sections.items() for k, v in model.model_dump().items()}
 
 

@@ -129,11 +129,17 @@ def decade_means(ts, name, start_age):
     return [ts[name][(age >= a) & (age < a + 20)].mean() for a in (20, 40, 60)]
 
 
-def test_p16_positive_cells_accumulate_with_age():
+@pytest.fixture(scope="module")
+def protected_skin():
+    """3 mm of skin from 20 to 80 out of the sun (the validation's ageing run)."""
+    config = load_config("configs/epidermis_aging.toml", ["simulation.width=300"])
+    return Simulation(config.params, seed=2).run().timeseries
+
+
+def test_p16_positive_cells_accumulate_with_age(protected_skin):
     """p16+ cells accumulate with age (Waaijer et al. 2012), senescent cells live longer as
     clearance saturates (Karin et al. 2019); stems decline."""
-    config = load_config("configs/epidermis_aging.toml", ["simulation.width=300"])
-    ts = Simulation(config.params, seed=2).run().timeseries
+    ts = protected_skin
     p16 = decade_means(ts, "p16_positive_fraction", 20)
     assert p16[0] < p16[1] < p16[2]
     age = 20 + ts["time_h"] / HOURS_PER_YEAR
@@ -141,6 +147,22 @@ def test_p16_positive_cells_accumulate_with_age():
     assert half_life[1] > 1.3 * half_life[0]  # Karin's human fit: ~2x from 40 to 80
     stems = decade_means(ts, "n_stem", 20)
     assert stems[0] > stems[2]
+
+
+def test_photoaged_skin_holds_more_p16_cells_than_protected_skin_of_the_same_age(protected_skin):
+    """Senescent cells accumulate in photoaged skin (Wang & Dreesen 2018): the same skin and
+    seed with 1 SED a day has more p16+ cells at 60-80, in the epidermis and, through UVA,
+    in the dermis; the cases fail when the two runs are swapped."""
+    from geroconvert.studies.validation_skin import photoaging_cases
+
+    config = load_config("configs/epidermis_photoaged.toml", ["simulation.width=300"])
+    photoaged = Simulation(config.params, seed=2).run().timeseries
+    cases = photoaging_cases(protected_skin, photoaged)
+    assert [case.passed for case in cases] == [True, True], [(c.case, c.simulated) for c in cases]
+    assert not any(case.passed for case in photoaging_cases(photoaged, protected_skin))
+    # the sun ages the skin earlier too: p16+ at 40-60 already above the protected skin's
+    sun, shade = (decade_means(ts, "p16_positive_fraction", 20)[1] for ts in (photoaged, protected_skin))
+    assert sun > shade
 
 
 def test_wnt1_like_mtor_hyperactivation_then_exhaustion_and_rapamycin():

@@ -2,7 +2,7 @@
 
 One Markdown table per model section (key, unit, default, range, meaning and source,
 read from each pydantic field's description and constraints; for ``[cells]``,
-``[dosing]`` and ``[environment]`` also the HT-p21 prior of each field, from
+``[dosing]``, ``[environment]`` and ``[uv]`` also the HT-p21 prior of each field, from
 :mod:`geroconvert.parameters.priors`), then the sections that have no model:
 ``[[schedule]]``, ``[trial]``, ``[sweep]``, ``[priors]`` and ``extends``.
 """
@@ -30,7 +30,7 @@ def reference_markdown() -> str:
     out = []
     intros = _intros()
     priors = default_priors("ht_p21")
-    for section in ("simulation", "environment", "cells", "assays", "dosing"):
+    for section in ("simulation", "environment", "cells", "assays", "dosing", "uv"):
         model = MODEL_SECTIONS[section]
         with_priors = section in PRIOR_SECTIONS
         out += [f"### `[{section}]`", "", intros[section], "", *(PRIOR_TABLE_HEADER if with_priors else TABLE_HEADER)]
@@ -60,6 +60,11 @@ def _intros() -> dict[str, str]:
             "Rapamycin reaching skin (`Dosing`): topical cream on a schedule, decaying between "
             "applications and with depth, plus systemic (blood) exposure; added to "
             "`environment.rapamycin_nM`."
+        ),
+        "uv": (
+            "Solar UV on the skin (`UVExposure`, epidermis only): a daily erythemal dose over a "
+            "daily window, falling with depth as UVB and UVA do, adding DNA-damage events to the "
+            "age-related ones of `[environment]`; 0 SED a day = protected skin."
         ),
     }
 

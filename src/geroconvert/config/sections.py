@@ -20,6 +20,7 @@ from geroconvert.parameters.models import (
     Dosing,
     Environment,
     SimulationParams,
+    UVExposure,
 )
 
 MODEL_SECTIONS: dict[str, type[BaseModel]] = {
@@ -28,6 +29,7 @@ MODEL_SECTIONS: dict[str, type[BaseModel]] = {
     "cells": CellParams,
     "assays": AssayParams,
     "dosing": Dosing,
+    "uv": UVExposure,
 }
 SECTIONS = (
     "simulation",
@@ -36,6 +38,7 @@ SECTIONS = (
     "cells",
     "assays",
     "dosing",
+    "uv",
     "sweep",
     "trial",
     "priors",

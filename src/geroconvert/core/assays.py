@@ -26,7 +26,7 @@ from geroconvert.core.kernels import one_thread
 from geroconvert.core.kernels.regrowth import OUT_OF_UIDS, regrow
 from geroconvert.core.kernels.rng import derive_seed, uniforms
 from geroconvert.core.state import CELL_FIELDS, MOVING_FIELDS, CellState
-from geroconvert.parameters.models import Environment, Params
+from geroconvert.parameters.models import Environment, Params, UVExposure
 
 MAX_UID = int(np.iinfo(CELL_FIELDS["uid"]).max)  # the engine's limit (engine.MAX_UID): uid is uint32
 # Plates below this size regrow on one thread (the default plate, 300 cells x 12 x 12 sites,
@@ -105,7 +105,8 @@ def rpp_assay(sim, time_h: float) -> tuple[float, float, int, int]:
 
 def regrowth_params(sim, width: int) -> Params:
     """The replated dish's parameters: ``width`` x ``width`` sites, ``replate_hours`` long,
-    default culture conditions (washout) but the genotype (mTOR gain), no schedule, no assays."""
+    default culture conditions (washout) but the genotype (mTOR gain), no schedule, no assays,
+    and no sun (a plate in an incubator)."""
     culture = Environment(mtor_gain=sim.environment.mtor_gain)
     return sim.params.with_changes(
         simulation={
@@ -120,6 +121,7 @@ def regrowth_params(sim, width: int) -> Params:
         environment=culture.model_dump(),
         schedule=(),
         assays={"rpp_times_h": ()},
+        uv=UVExposure().model_dump(),
     )
 
 

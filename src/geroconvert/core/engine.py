@@ -4,8 +4,9 @@ Step order (written here once; the kernels and the reference follow it):
 
 1. Environment: apply schedule events due at the current time; compute the
    environmental mTOR drive, the per-row drug factors of the S6K and 4E-BP1 branches,
-   the per-step damage probability and the clearance probability from the senescent
-   burden (Karin et al. 2019); diffuse and decay the SASP field.
+   the per-step damage probability of each row (age-related, plus the step's sunlight
+   at the row's depth in an epidermis with [uv]) and the clearance probability from the
+   senescent burden (Karin et al. 2019); diffuse and decay the SASP field.
 2. Signalling, per cell: drive x contact (x stem factor for stem cells) -> s6k, e4bp ->
    gero drive, growth drive.
 3. p21/p16: relax to their drivers (inducer, SASP at the site), damage kicks, slow
@@ -138,7 +139,8 @@ class Simulation:
             self.set_environment(**changes)
 
     def step_inputs(self):
-        """Step 1 in numbers: (p vector, s6k factor per row, e4bp factor per row)."""
+        """Step 1 in numbers: (p vector, s6k factor per row, e4bp factor per row, damage
+        probability per row)."""
         inputs = step_inputs(
             self.params, self.environment, self.time_h, self.n_cells, self.n_senescent, self.state.rows, self.basal_row
         )
@@ -147,7 +149,7 @@ class Simulation:
         p[L.P_INDUCER] = inputs.inducer
         p[L.P_DAMAGE_P] = inputs.damage_p
         p[L.P_CLEAR_P] = inputs.clear_p
-        return p, inputs.s6k_row, inputs.e4bp_row
+        return p, inputs.s6k_row, inputs.e4bp_row, inputs.damage_p_row
 
     def _diffuse_sasp(self) -> None:
         substeps, coef, keep = sasp_substeps(self.params.cells, self.dt, self.neighbours)
@@ -175,12 +177,12 @@ class Simulation:
                 f"({MAX_UID:,}); split it into shorter runs or use a smaller lattice"
             )
         self._apply_schedule()
-        p, s6k, e4bp = self.step_inputs()
+        p, s6k, e4bp, damage = self.step_inputs()
         self._diffuse_sasp()
         s = self.state
         arrays = s.cell_arrays()
         arrests, resumes, conversions = update_cells(
-            self.geometry, s.plane, s.width, s.rows, arrays, self.k, p, s6k, e4bp, self.seed, self.step_index
+            self.geometry, s.plane, s.width, s.rows, arrays, self.k, p, s6k, e4bp, damage, self.seed, self.step_index
         )
         before = self.events.copy()
         s.next_uid = apply_pending(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geroconvert.core import dosing, pharmacology
+from geroconvert.core import dosing, pharmacology, uv
 from geroconvert.core import layout as L
 from geroconvert.parameters.models import CellParams, Environment, Params
 from geroconvert.units import HOURS_PER_YEAR
@@ -22,11 +22,12 @@ MAX_DIFFUSION_COEF = 0.2  # D*dt per SASP diffusion sub-step; the explicit schem
 class StepInputs:
     drive: float  # environmental mTOR drive (before contact and drugs)
     inducer: float
-    damage_p: float  # per-step probability of a DNA-damage event
+    damage_p: float  # per-step probability of a DNA-damage event from age alone (no UV)
     clear_p: float  # per-step probability that one senescent cell is cleared
     s6k_row: np.ndarray  # remaining S6K-branch activity per row
     e4bp_row: np.ndarray  # remaining 4E-BP1-branch activity per row
     rapamycin_row_nM: np.ndarray
+    damage_p_row: np.ndarray  # per-step probability of a DNA-damage event per row: age and UV
 
 
 def age_years(params: Params, time_h: float) -> float:
@@ -44,15 +45,30 @@ def step_inputs(
         params.dosing, env, time_h, rows, basal_row, params.simulation.geometry == "epidermis"
     )
     s6k, e4bp = pharmacology.branch_factors(cells, rapamycin, np.full(rows, env.pan_mtor_nM))
+    damage_p = rate_to_probability(damage_rate, dt)
     return StepInputs(
         drive=float(pharmacology.mtor_drive(cells, env)),
         inducer=float(env.inducer),
-        damage_p=rate_to_probability(damage_rate, dt),
+        damage_p=damage_p,
         clear_p=rate_to_probability(cells.clearance_beta_per_h / (cells.clearance_kappa + burden), dt),
         s6k_row=np.asarray(s6k, np.float64),
         e4bp_row=np.asarray(e4bp, np.float64),
         rapamycin_row_nM=rapamycin,
+        damage_p_row=damage_rows(params, damage_rate * dt, damage_p, time_h, rows, basal_row),
     )
+
+
+def damage_rows(params: Params, age_events: float, age_p: float, time_h: float, rows: int, basal_row: int):
+    """The damage probability of each row: ``age_events`` (the age-related expected events
+    per cell in the step) plus the step's UV events at the row's depth, as 1 - exp(-events).
+    A row without UV gets ``age_p`` itself, so protected skin is the run without UV bit for bit."""
+    out = np.full(rows, age_p, np.float64)
+    if params.uv.sed_per_day == 0.0:
+        return out
+    sunlit = uv.damage_events_rows(params.uv, params.dosing, time_h, params.simulation.dt_h, rows, basal_row)
+    for row in np.flatnonzero(sunlit):
+        out[row] = -math.expm1(-(age_events + float(sunlit[row])))
+    return out
 
 
 def sasp_substeps(cells, dt_h: float, neighbours: int = 4) -> tuple[int, float, float]:

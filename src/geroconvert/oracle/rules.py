@@ -164,10 +164,15 @@ def decide(cell, world, inputs: StepInputs) -> None:
         action == NONE
         and phase != SENESCENT
         and world.death_p > 0.0
-        and 0.0 <= event_draw - inputs.damage_p < world.death_p
+        and 0.0 <= event_draw - row_damage_p(cell, inputs) < world.death_p
     ):
         action = DIE  # background death of any cell that is not senescent
     cell.pending = action
+
+
+def row_damage_p(cell, inputs: StepInputs) -> float:
+    """The probability of a DNA-damage hit this step in the cell's row (age, and UV by depth)."""
+    return float(inputs.damage_p_row[cell.row])
 
 
 def signalling(cell, world, inputs: StepInputs) -> tuple[float, float]:
@@ -209,12 +214,13 @@ def cdk_inhibitors(cell, world, inputs: StepInputs, gero_drive: float) -> tuple[
     x16 += rise * world.dt * (1.0 - x16)
     event_draw = 1.0
     exit_possible = phase == ARRESTED and leaves_when_damaged(cell, world) and world.damaged_exit_p > 0.0
-    if inputs.damage_p > 0.0 or world.death_p > 0.0 or phase == SENESCENT or exit_possible:
+    if row_damage_p(cell, inputs) > 0.0 or world.death_p > 0.0 or phase == SENESCENT or exit_possible:
         event_draw = world.uniform(S_EVENTS, cell.uid)
-    if event_draw < inputs.damage_p:
+    if event_draw < row_damage_p(cell, inputs):
         x21 = min(1.0, x21 + cells.damage_p21_jump)
         x16 = min(1.0, x16 + cells.damage_p16_jump)
         world.branches["damage_event"] += 1
+        world.branches["sunlit_damage_event"] += row_damage_p(cell, inputs) > inputs.damage_p
     cell.p21 = f32(x21)
     cell.p16 = f32(x16)
     # the decision reads the unrounded values, as the kernel does
@@ -293,7 +299,7 @@ def arrested_fate(
     elif (
         leaves_when_damaged(cell, world)
         and cell.row + 1 < world.rows
-        and 0.0 <= event_draw - inputs.damage_p - world.death_p < world.damaged_exit_p
+        and 0.0 <= event_draw - row_damage_p(cell, inputs) - world.death_p < world.damaged_exit_p
     ):
         return DAMAGE_EXIT  # the slice after background death's (see cdk_inhibitors)
     return NONE
@@ -305,7 +311,7 @@ def senescent_fate(cell, world, inputs: StepInputs, event_draw: float, gero_driv
     cell.arrest_h = f32(cell.arrest_h + dt)
     cell.mass = f32(logistic_hypertrophy(cell.mass, growth_drive, cells, dt))
     cell.sasp = f32(cell.sasp + cells.sasp_secretion_per_h * gero_drive * dt)
-    v = event_draw - inputs.damage_p
+    v = event_draw - row_damage_p(cell, inputs)
     clear, dying = inputs.clear_p, world.senescent_death_p
     if cell.kind == MELANOCYTE:  # narrower removal slices, each where it is
         clear *= cells.melanocyte_removal_factor

@@ -544,6 +544,74 @@ class Dosing(Frozen):
         return self.topical_uM * 1e3
 
 
+class UVExposure(Frozen):
+    """Solar UV on the skin (epidermis geometry only).
+
+    Each day ``sed_per_day`` standard erythema doses reach the skin surface, spread evenly
+    over a window of ``exposure_hours`` from ``exposure_start_h`` (time 0 is midnight).  A
+    dose adds ``damage_per_sed`` DNA-damage events per cell at the surface, to the
+    age-related rate of ``[environment]``; with depth the UVB part falls to
+    ``uvb_epidermal_transmission`` at the basal layer (``dosing.epidermis_thickness_um``
+    deep) and the UVA part to ``uva_epidermal_transmission``, exponentially, and on into
+    the dermis.  Rows sit at the depths the drug profile uses (``dosing.cell_size_um``).
+    """
+
+    sed_per_day: float = param(
+        0.0,
+        "SED/day",
+        "setting: erythemally weighted UV at the skin surface (1 SED = 100 J/m^2); 0 = skin "
+        "protected from the sun; indoor workers receive a few hundred SED a year (Godar 2005 "
+        "(summary)), so about 1 SED a day on the sites that are always bare (plausible 0-3)",
+        ge=0.0,
+        le=20.0,
+    )
+    exposure_start_h: float = param(
+        10.0, "hour of day", "setting: start of each day's exposure window (time 0 is midnight)", ge=0.0, lt=24.0
+    )
+    exposure_hours: float = param(
+        4.0,
+        "h",
+        "assumption: most of a day's erythemal dose arrives in the hours around solar noon (plausible 2-8 h)",
+        gt=0.0,
+        le=24.0,
+    )
+    damage_per_sed: float = param(
+        0.005,
+        "events per cell per SED",
+        "assumption: DNA-damage events (as counted by environment.damage_rate_per_h) per cell "
+        "at the skin surface per SED; no measurement ties the model's persistent-damage events "
+        "to a UV dose; chosen so that 1 SED a day adds at the basal layer about as much damage "
+        "as ageing does at 50-60 years (plausible 5e-4 to 5e-2)",
+        ge=0.0,
+        le=1.0,
+    )
+    uva_share: float = param(
+        0.15,
+        "0-1",
+        "assumption: share of the surface damage of an erythemal dose that is from UVA; per "
+        "joule UVB is two to three thousand times as erythemogenic (Wan et al. 1983), and "
+        "sunlight carries some twenty times more UVA than UVB (plausible 0.05-0.5)",
+        ge=0.0,
+        le=1.0,
+    )
+    uvb_epidermal_transmission: float = param(
+        0.1,
+        "0-1",
+        "fraction of the surface UVB that passes the epidermis: below 10% for white skin, "
+        "32% for Korean epidermis (Korean J Dermatol 1997 (summary)); plausible 0.03-0.35",
+        gt=0.0,
+        le=1.0,
+    )
+    uva_epidermal_transmission: float = param(
+        0.5,
+        "0-1",
+        "fraction of the surface UVA that passes the epidermis into the dermis: 50% for white "
+        "skin, 48% for Korean epidermis (Korean J Dermatol 1997 (summary)); plausible 0.3-0.7",
+        gt=0.0,
+        le=1.0,
+    )
+
+
 class AssayParams(Frozen):
     """The virtual colony-formation (RPP) assay."""
 
@@ -585,6 +653,16 @@ class Params(Frozen):
     schedule: tuple[ScheduleEvent, ...] = ()
     assays: AssayParams = AssayParams()
     dosing: Dosing = Dosing()
+    uv: UVExposure = UVExposure()
+
+    @model_validator(mode="after")
+    def _uv_needs_depth(self):
+        if self.uv.sed_per_day > 0.0 and self.simulation.geometry != "epidermis":
+            raise ValueError(
+                "uv.sed_per_day: UV exposure needs the epidermis geometry (a dish has no depth); "
+                "give a dish's genotoxic exposure as environment.damage_rate_per_h"
+            )
+        return self
 
     @model_validator(mode="after")
     def _diffusion_substeps_bounded(self):

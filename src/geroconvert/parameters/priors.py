@@ -1,6 +1,6 @@
 """Priors: a plausible range and a distribution for every model parameter.
 
-Each numeric field of ``[cells]``, ``[dosing]`` and ``[environment]`` has a :class:`Prior`
+Each numeric field of ``[cells]``, ``[dosing]``, ``[environment]`` and ``[uv]`` has a :class:`Prior`
 in each named parameter set's table (:func:`default_priors`): ``uniform`` or
 ``loguniform`` over ``low``-``high``, or ``fixed`` for a setting of the experiment or a
 normalisation, which no sampler should vary.  A prior's ``source`` names a key of
@@ -23,12 +23,12 @@ import numpy as np
 
 from geroconvert.errors import ConfigError
 from geroconvert.parameters import paramsets
-from geroconvert.parameters.models import CellParams, Dosing, Environment, Frozen
+from geroconvert.parameters.models import CellParams, Dosing, Environment, Frozen, UVExposure
 
 DISTRIBUTIONS = ("uniform", "loguniform", "fixed")
 ENTRY_KEYS = ("distribution", "low", "high", "source")
-PRIOR_SECTIONS = ("cells", "dosing", "environment")
-_MODELS: dict[str, type[Frozen]] = {"cells": CellParams, "dosing": Dosing, "environment": Environment}
+PRIOR_SECTIONS = ("cells", "dosing", "environment", "uv")
+_MODELS: dict[str, type[Frozen]] = {"cells": CellParams, "dosing": Dosing, "environment": Environment, "uv": UVExposure}
 
 
 def _num(x: float, exponent: bool = False) -> str:
@@ -168,6 +168,27 @@ _DOSING = {
     "dosing.blood_ng_per_mL": _fixed("setting: the systemic (oral) dose of the experiment"),
 }
 
+_UV = {
+    "uv.sed_per_day": _fixed("setting: the sun the skin of the experiment gets"),
+    "uv.exposure_start_h": _fixed("setting: when the experiment's day of sun begins"),
+    "uv.exposure_hours": _uniform(2.0, 8.0, "assumption: the hours around solar noon that bring most of a day's dose"),
+    "uv.damage_per_sed": _log(
+        5e-4,
+        5e-2,
+        "assumption: no measurement ties the model's persistent-damage events to a UV dose; a decade "
+        "either side of the 0.005 that matches ageing's damage at 50-60 years with 1 SED a day",
+    ),
+    "uv.uva_share": _uniform(
+        0.05, 0.5, "assumption: UVB carries most of an erythemal dose (Wan et al. 1983); UVA up to half of its damage"
+    ),
+    "uv.uvb_epidermal_transmission": _uniform(
+        0.03, 0.35, "Korean J Dermatol 1997 (summary): below 10% through white epidermis, 32% through Korean"
+    ),
+    "uv.uva_epidermal_transmission": _uniform(
+        0.3, 0.7, "Korean J Dermatol 1997 (summary): about 50% through white and 48% through Korean epidermis"
+    ),
+}
+
 _CELLS_GROWTH = {
     "cells.cycle_h": _uniform(18.0, 30.0, "assumption: plausible HT1080 doubling times around ~22 h"),
     "cells.stem_cycle_factor": _uniform(1.0, 3.0, "assumption: stem cells cycle alike to 3-fold slower"),
@@ -305,7 +326,7 @@ _CELLS_EPIDERMIS = {
     ),
 }
 
-_HT_P21 = {**_ENVIRONMENT, **_DOSING, **_CELLS_GROWTH, **_CELLS_MTOR, **_CELLS_CDKI, **_CELLS_SENESCENT}
+_HT_P21 = {**_ENVIRONMENT, **_DOSING, **_UV, **_CELLS_GROWTH, **_CELLS_MTOR, **_CELLS_CDKI, **_CELLS_SENESCENT}
 _HT_P21.update(_CELLS_EPIDERMIS)
 
 _HT_P16 = {

@@ -70,6 +70,8 @@ def jobs(size: str) -> list[tuple[str, tuple]]:
         ("niche", (str(CONFIGS / "epidermis_niche.toml"), niche, 4)),
         ("sheet", (str(CONFIGS / "epidermis_sheet.toml"), sheet, 4)),
         ("aging", (str(CONFIGS / "epidermis_aging.toml"), [f"simulation.width={s['aging_width']}"], 2)),
+        # the same skin and seed in the sun every day: photoaged against protected at the same age
+        ("photoaged", (str(CONFIGS / "epidermis_photoaged.toml"), [f"simulation.width={s['aging_width']}"], 2)),
         # always 1 cm: 3 mm holds only ~20 melanocytes
         ("melanocytes", (str(CONFIGS / "epidermis_melanocytes.toml"), [], 2)),
         ("stem_control", (str(CONFIGS / "stem_exhaustion.toml"), [], 1)),
@@ -288,6 +290,34 @@ def aging_cases(ts, start_age: float = 20.0) -> list[Case]:
     ]
 
 
+def photoaging_cases(protected, photoaged, start_age: float = 20.0) -> list[Case]:
+    """Senescent cells accumulate in photoaged skin (Wang & Dreesen 2018): at 60-80 the skin
+    that saw 1 SED a day holds more p16+ cells than protected skin of the same age, in the
+    epidermis (UVB and UVA) and in the dermis (UVA, mostly).  Direction only: no published
+    ratio was found; the size scales with the assumed uv.damage_per_sed."""
+    cases = []
+    for layer, light in (("epidermis", "UVB and UVA"), ("dermis", "UVA reaches it")):
+        name = f"p16_positive_fraction_{layer}"
+        shade = _window(protected, name, start_age, 60, 80)
+        sun = _window(photoaged, name, start_age, 60, 80)
+        ratio = sun / shade if shade > 0 else math.nan
+        cases.append(
+            Case(
+                f"photoaged vs protected: p16+ cells in the {layer} at 60-80 (x protected)",
+                "senescent cells accumulate in photoaged skin",
+                "Wang & Dreesen 2018, Front Genet 9:247",
+                ratio,
+                (math.nan, math.nan),
+                1.0,
+                math.inf,
+                in_band(ratio, 1.0, math.inf),
+                f"{100 * shade:.2f}% protected -> {100 * sun:.2f}% at 1 SED a day ({light}); "
+                "direction only, size set by uv.damage_per_sed (an assumption)",
+            )
+        )
+    return cases
+
+
 # both melanocyte cases fail at every removal factor of senescent melanocytes (measured there)
 KNOWN_MELANOCYTE_FAILURE = "experiments/melanocytes/README.md"
 
@@ -411,6 +441,7 @@ def evaluate(data: dict) -> list[Case]:
         + [stem_pool_case(data["niche"])]
         + clone_cases(data["sheet"])
         + aging_cases(data["aging"])
+        + photoaging_cases(data["aging"], data["photoaged"])
         + melanocyte_cases(data["melanocytes"])
         + stem_cases(data["stem_control"], data["stem_wnt1"], data["stem_wnt1_rapamycin"])
         + [trial_case(data["trial"])]

@@ -71,7 +71,6 @@ from geroconvert.core.layout import (
     N_KINDS,
     NONE,
     P_CLEAR_P,
-    P_DAMAGE_P,
     P_DRIVE,
     P_INDUCER,
     PROGENITOR,
@@ -274,8 +273,10 @@ def update_one(
     uid,
     inducer21,
     target16,
+    damage_p,
 ):
     """Steps 2-7 for the cell at site ``i``; returns what happened (for the counters).
+    ``damage_p``: the row's probability of a DNA-damage hit this step (age and UV).
 
     The cell arrays come one by one, by keyword (see :func:`update_cells`)."""
     # an unsigned index: numba then skips the negative-index wraparound on every access,
@@ -314,13 +315,13 @@ def update_one(
     u = 1.0
     may_exit = kd == PROGENITOR or (kd == STEM and k[K_STEM_NICHE_REACH] > 0.0)
     if (
-        p[P_DAMAGE_P] > 0.0
+        damage_p > 0.0
         or k[K_DEATH_P] > 0.0
         or ph == SENESCENT
         or (ph == ARRESTED and may_exit and k[K_DAMAGED_EXIT_P] > 0.0)
     ):
         u = draw(event_key, cell)
-    if u < p[P_DAMAGE_P]:
+    if u < damage_p:
         x21 = min(1.0, x21 + k[K_DAMAGE_P21])
         x16 = min(1.0, x16 + k[K_DAMAGE_P16])
     # unconditional stores: a test for "changed" mispredicts in a mixed tissue and costs
@@ -377,13 +378,13 @@ def update_one(
             if g >= gero_threshold[ui]:
                 phase[ui] = SENESCENT
                 report = _CONVERTED
-            elif may_exit and row + 1 < rows and 0.0 <= u - p[P_DAMAGE_P] - k[K_DEATH_P] < k[K_DAMAGED_EXIT_P]:
+            elif may_exit and row + 1 < rows and 0.0 <= u - damage_p - k[K_DEATH_P] < k[K_DAMAGED_EXIT_P]:
                 action = DAMAGE_EXIT  # a damaged progenitor leaves by differentiating (divisions.delaminate)
     else:  # SENESCENT: hypertrophic, secretes SASP in proportion to mTOR, may be cleared
         arrest_h[ui] += dt
         mass[ui] = hypertrophy(mass[ui], table[t + T_DECAY], k)
         sasp[ui] += table[t + T_SASP_STEP]
-        v = u - p[P_DAMAGE_P]
+        v = u - damage_p
         clear = p[P_CLEAR_P]
         dying = k[K_SENESCENT_DEATH_P]
         if kd == MELANOCYTE:  # narrower removal slices, each where it is
@@ -394,7 +395,7 @@ def update_one(
         elif 0.0 <= v - p[P_CLEAR_P] < dying:
             action = DIE
     if action == NONE and ph != SENESCENT and k[K_DEATH_P] > 0.0:
-        if 0.0 <= u - p[P_DAMAGE_P] < k[K_DEATH_P]:
+        if 0.0 <= u - damage_p < k[K_DEATH_P]:
             action = DIE
     if action != NONE:  # the ordered pass leaves every other site's pending at NONE
         pending[ui] = action
@@ -402,8 +403,10 @@ def update_one(
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def update_cells(geometry, plane, sheet_width, rows, arrays, k, p, s6k_row, e4bp_row, seed, step):
+def update_cells(geometry, plane, sheet_width, rows, arrays, k, p, s6k_row, e4bp_row, damage_row, seed, step):
     """Steps 2-7 of the step order for every cell; returns (arrests, resumes, conversions).
+
+    ``damage_row``: each row's probability of a DNA-damage hit this step (UV falls with depth).
 
     ``arrays``: every cell array, in ``state.CELL_FIELDS`` order (``CellState.cell_arrays()``).
 
@@ -427,6 +430,7 @@ def update_cells(geometry, plane, sheet_width, rows, arrays, k, p, s6k_row, e4bp
     n_conversions = 0
     for row in prange(rows):
         slot = slot_of_row[row]
+        damage_p = damage_row[row]
         for i in range(row * plane, (row + 1) * plane):
             if phase[uintp(i)] == EMPTY:
                 continue
@@ -445,6 +449,7 @@ def update_cells(geometry, plane, sheet_width, rows, arrays, k, p, s6k_row, e4bp
                 event_key=event_key,
                 inducer21=inducer21,
                 target16=target16,
+                damage_p=damage_p,
                 uid=uid,
                 kind=kind,
                 phase=phase,

@@ -489,6 +489,7 @@ def regrow(
                     event_key=event_key,
                     inducer21=inducer21,
                     target16=target16,
+                    damage_p=p[P_DAMAGE_P],  # a dish in culture: no UV, every row alike
                     uid=uid,
                     kind=kind,
                     phase=phase,
