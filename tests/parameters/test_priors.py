@@ -248,7 +248,7 @@ def test_prior_of_says_how_to_give_a_prior():
 BAD = [
     ("unknown-path", "cells.cylce_h", {"low": 1, "high": 2}, "did you mean 'cells.cycle_h'?"),
     ("bare-key", "cycle_h", {"low": 1, "high": 2}, "did you mean 'cells.cycle_h'?"),
-    ("outside-sections", "simulation.width", {"low": 1, "high": 2}, "only cells, dosing and environment"),
+    ("outside-sections", "simulation.width", {"low": 1, "high": 2}, "only cells, dosing, environment and uv"),
     ("not-a-table", "cells.cycle_h", 20, "must be a table"),
     ("unknown-key", "cells.cycle_h", {"low": 20, "hgih": 25}, "unknown key 'hgih'; did you mean 'high'?"),
     ("unknown-distribution", "cells.cycle_h", {"distribution": "normal"}, "use one of uniform, loguniform, fixed"),

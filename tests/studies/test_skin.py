@@ -165,6 +165,22 @@ def test_photoaged_skin_holds_more_p16_cells_than_protected_skin_of_the_same_age
     assert sun > shade
 
 
+def test_the_photoaged_cases_ask_for_more_than_protected_skin_strictly():
+    from geroconvert.studies.validation_skin import photoaging_cases
+
+    years = np.arange(0, 61) * HOURS_PER_YEAR
+
+    def skin(epidermis, dermis):
+        return {
+            "time_h": years,
+            "p16_positive_fraction_epidermis": np.full(years.size, epidermis),
+            "p16_positive_fraction_dermis": np.full(years.size, dermis),
+        }
+
+    assert [c.passed for c in photoaging_cases(skin(0.01, 0.01), skin(0.01, 0.02))] == [False, True]
+    assert [c.passed for c in photoaging_cases(skin(0.0, 0.0), skin(0.01, 0.0))] == [True, False]
+
+
 def test_wnt1_like_mtor_hyperactivation_then_exhaustion_and_rapamycin():
     """Castilho et al. 2009: hyperproliferation first, then loss of stem cells; rapamycin opposes both."""
 

@@ -117,8 +117,8 @@ def _sections_without_model() -> list[str]:
         "",
         "The plausible range of a parameter, for sensitivity studies: a config path -> an inline table "
         'with `distribution` (`"uniform"`, `"loguniform"` or `"fixed"`), `low`, `high` and `source` '
-        '(a key of docs/science.md, or `"assumption: why this range"`). Every cells, dosing and '
-        "environment parameter has a default prior (the prior column above; settings and "
+        '(a key of docs/science.md, or `"assumption: why this range"`). Every cells, dosing, '
+        "environment and uv parameter has a default prior (the prior column above; settings and "
         'normalisations are "fixed"). An entry with only `low`/`high` narrows the default and keeps '
         'its distribution, e.g. `"cells.w_gero" = { low = 0.5, high = 0.8 }`; one with a '
         "`distribution` replaces it. A range outside the field's bounds is refused at load. "

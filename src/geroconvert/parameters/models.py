@@ -560,8 +560,9 @@ class UVExposure(Frozen):
         0.0,
         "SED/day",
         "setting: erythemally weighted UV at the skin surface (1 SED = 100 J/m^2); 0 = skin "
-        "protected from the sun; indoor workers receive a few hundred SED a year (Godar 2005 "
-        "(summary)), so about 1 SED a day on the sites that are always bare (plausible 0-3)",
+        "protected from the sun; indoor workers receive 100-300 SED a year (Godar 2005 "
+        "(summary)); 1 SED a day, at the top of that, stands for sites that are always bare "
+        "(plausible 0-3)",
         ge=0.0,
         le=20.0,
     )
@@ -589,8 +590,9 @@ class UVExposure(Frozen):
         0.15,
         "0-1",
         "assumption: share of the surface damage of an erythemal dose that is from UVA; per "
-        "joule UVB is two to three thousand times as erythemogenic (Wan et al. 1983), and "
-        "sunlight carries some twenty times more UVA than UVB (plausible 0.05-0.5)",
+        "joule UVB is two to three thousand times as erythemogenic (Wan et al. 1983), but "
+        "sunlight carries far more UVA, and UVA's DNA damage is partly oxidative and not "
+        "weighted by the erythema spectrum; no source read gives the share (plausible 0.01-0.5)",
         ge=0.0,
         le=1.0,
     )

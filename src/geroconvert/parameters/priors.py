@@ -179,7 +179,10 @@ _UV = {
         "either side of the 0.005 that matches ageing's damage at 50-60 years with 1 SED a day",
     ),
     "uv.uva_share": _uniform(
-        0.05, 0.5, "assumption: UVB carries most of an erythemal dose (Wan et al. 1983); UVA up to half of its damage"
+        0.01,
+        0.5,
+        "assumption: per joule UVA is thousands of times weaker than UVB (Wan et al. 1983); from 1% "
+        "of a dose's damage to half of it",
     ),
     "uv.uvb_epidermal_transmission": _uniform(
         0.03, 0.35, "Korean J Dermatol 1997 (summary): below 10% through white epidermis, 32% through Korean"
@@ -392,7 +395,7 @@ _TABLES = {"ht_p21": _HT_P21, "ht_p16": {**_HT_P21, **_HT_P16}, "human_epidermis
 
 
 def default_priors(paramset: str = "ht_p21") -> dict[str, Prior]:
-    """``"section.field"`` -> Prior for every numeric cell, dosing and environment parameter."""
+    """``"section.field"`` -> Prior for every numeric cells, dosing, environment and uv parameter."""
     if paramset not in _TABLES:
         raise ConfigError(
             f"cells.paramset: no priors for parameter set {paramset!r}; choose one of {', '.join(paramsets.NAMES)}"
@@ -416,7 +419,7 @@ def _field_info(path: str):
     section, _, name = path.partition(".")
     model = _MODELS.get(section)
     if model is None or name not in model.model_fields:
-        raise ConfigError(f"{path}: not a cells, dosing or environment parameter{_suggest(path)}")
+        raise ConfigError(f"{path}: not a cells, dosing, environment or uv parameter{_suggest(path)}")
     return model.model_fields[name]
 
 
@@ -490,7 +493,7 @@ def _default_of(path: str, priors: dict[str, Prior], where: str) -> Prior:
     if model is not None and name in model.model_fields:  # a field, but not a number: cells.paramset
         raise ConfigError(f"{where}: {path} is not a number, so it takes no prior; remove this entry")
     if section not in PRIOR_SECTIONS:
-        raise ConfigError(f"{where}: only cells, dosing and environment parameters take a prior{_suggest(path)}")
+        raise ConfigError(f"{where}: only cells, dosing, environment and uv parameters take a prior{_suggest(path)}")
     raise ConfigError(f"{where}: unknown parameter{_suggest(path)}")
 
 

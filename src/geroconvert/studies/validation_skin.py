@@ -300,7 +300,8 @@ def photoaging_cases(protected, photoaged, start_age: float = 20.0) -> list[Case
         name = f"p16_positive_fraction_{layer}"
         shade = _window(protected, name, start_age, 60, 80)
         sun = _window(photoaged, name, start_age, 60, 80)
-        ratio = sun / shade if shade > 0 else math.nan
+        # more than protected skin, strictly; sun on skin with no p16+ cell in the shade counts
+        ratio = sun / shade if shade > 0 else (math.inf if sun > 0 else math.nan)
         cases.append(
             Case(
                 f"photoaged vs protected: p16+ cells in the {layer} at 60-80 (x protected)",
@@ -310,7 +311,7 @@ def photoaging_cases(protected, photoaged, start_age: float = 20.0) -> list[Case
                 (math.nan, math.nan),
                 1.0,
                 math.inf,
-                in_band(ratio, 1.0, math.inf),
+                ratio > 1.0,
                 f"{100 * shade:.2f}% protected -> {100 * sun:.2f}% at 1 SED a day ({light}); "
                 "direction only, size set by uv.damage_per_sed (an assumption)",
             )
