@@ -10,22 +10,19 @@ and the senescent half-life at 60-80.  The photoaged validation cases read the f
 
 from __future__ import annotations
 
-import math
 import sys
 
 import numpy as np
 
 import geroconvert as gc
-from geroconvert.units import HOURS_PER_YEAR
+from geroconvert.studies.validation_skin import age_window_mean
 
 START_AGE = 20.0
 
 
 def old_mean(ts, name: str) -> float:
-    """The mean of a series over age 60-80 (NaN where it has no value)."""
-    age = START_AGE + ts["time_h"] / HOURS_PER_YEAR
-    values = ts[name][(age >= 60) & (age < 80)]
-    return float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
+    """The mean of a series over age 60-80, as the photoaged validation cases take it."""
+    return age_window_mean(ts, name, START_AGE, 60, 80)
 
 
 def numbers(ts) -> dict[str, float]:

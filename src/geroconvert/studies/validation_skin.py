@@ -103,7 +103,8 @@ def run(size: str, workers: int, progress=None) -> dict:
     return out
 
 
-def _window(ts, name, start_age, lo, hi):
+def age_window_mean(ts, name, start_age, lo, hi):
+    """The mean of series ``name`` over ages [lo, hi) (NaN where it has no value there)."""
     age = start_age + ts["time_h"] / HOURS_PER_YEAR
     values = ts[name][(age >= lo) & (age < hi)]
     return float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
@@ -258,11 +259,11 @@ def stem_pool_case(ts) -> Case:
 
 
 def aging_cases(ts, start_age: float = 20.0) -> list[Case]:
-    young = _window(ts, "p16_positive_fraction", start_age, 20, 40)
-    old = _window(ts, "p16_positive_fraction", start_age, 60, 80)
+    young = age_window_mean(ts, "p16_positive_fraction", start_age, 20, 40)
+    old = age_window_mean(ts, "p16_positive_fraction", start_age, 60, 80)
     p16_ratio = old / young if young > 0 else math.nan
-    half_young = _window(ts, "senescent_half_life_h", start_age, 20, 40)
-    half_old = _window(ts, "senescent_half_life_h", start_age, 60, 80)
+    half_young = age_window_mean(ts, "senescent_half_life_h", start_age, 20, 40)
+    half_old = age_window_mean(ts, "senescent_half_life_h", start_age, 60, 80)
     half_ratio = half_old / half_young if half_young > 0 else math.nan
     return [
         Case(
@@ -298,8 +299,8 @@ def photoaging_cases(protected, photoaged, start_age: float = 20.0) -> list[Case
     cases = []
     for layer, light in (("epidermis", "UVB and UVA"), ("dermis", "UVA reaches it")):
         name = f"p16_positive_fraction_{layer}"
-        shade = _window(protected, name, start_age, 60, 80)
-        sun = _window(photoaged, name, start_age, 60, 80)
+        shade = age_window_mean(protected, name, start_age, 60, 80)
+        sun = age_window_mean(photoaged, name, start_age, 60, 80)
         # more than protected skin, strictly; sun on skin with no p16+ cell in the shade counts
         ratio = sun / shade if shade > 0 else (math.inf if sun > 0 else math.nan)
         cases.append(
@@ -330,9 +331,9 @@ def melanocyte_numbers(ts, start_age: float = 20.0) -> dict[str, float]:
     the fraction of them left and the senescent share of those at the end."""
     count = sum(ts[f"n_melanocyte_{phase}"] for phase in ("cycling", "arrested", "senescent"))
     return {
-        "share": _window(ts, "melanocyte_share_of_p16_positive", start_age, 60, 80),
-        "keratinocytes": _window(ts, "p16_positive_fraction_keratinocyte", start_age, 60, 80),
-        "melanocytes": _window(ts, "p16_positive_fraction_melanocyte", start_age, 60, 80),
+        "share": age_window_mean(ts, "melanocyte_share_of_p16_positive", start_age, 60, 80),
+        "keratinocytes": age_window_mean(ts, "p16_positive_fraction_keratinocyte", start_age, 60, 80),
+        "melanocytes": age_window_mean(ts, "p16_positive_fraction_melanocyte", start_age, 60, 80),
         "first": float(count[0]),
         "last": float(count[-1]),
         "left": float(count[-1] / count[0]) if count[0] > 0 else math.nan,
